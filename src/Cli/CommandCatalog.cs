@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace Harness.Cli;
+
+/// <summary>Every subcommand of the program; each lives in its own file under Commands/.</summary>
+public static class CommandCatalog
+{
+    public static IEnumerable<Command> All()
+    {
+        yield break;
+    }
+}
