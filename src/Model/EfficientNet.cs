@@ -1,0 +1,74 @@
+using Harness.Model.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Harness.Model;
+
+/// <summary>
+/// torchvision's EfficientNet with its module tree and state-dict names (<c>features.0.0.weight</c>,
+/// <c>features.1.0.block.1.fc1.weight</c>, <c>classifier.1.weight</c>…), built from <see cref="EfficientNetWidths"/>
+/// so that a channel-pruned network is the same builder with other numbers.
+/// </summary>
+public sealed class EfficientNet : ExplicitModule
+{
+    private readonly Sequential _features;
+    private readonly ClassifierHead _classifier;
+    private readonly AdaptiveAvgPool2d _avgpool;
+
+    public EfficientNet(EfficientNetWidths widths) : base(nameof(EfficientNet))
+    {
+        Widths = widths;
+        Stem = new ConvNormActivation(3, widths.Stem, 3, stride: 2);
+        var features = new List<(string, nn.Module<Tensor, Tensor>)> { ("0", Stem) };
+        var blocks = new List<MBConv>();
+        foreach (var stage in widths.Blocks.GroupBy(b => b.Stage).OrderBy(g => g.Key))
+        {
+            if (stage.Key != features.Count)
+                throw new ArgumentException($"stages must be numbered 1, 2, … without gaps (found stage {stage.Key})");
+            var stageBlocks = stage.OrderBy(b => b.Index).Select(b => new MBConv(b)).ToList();
+            blocks.AddRange(stageBlocks);
+            features.Add((stage.Key.ToString(), nn.Sequential(stageBlocks.Select((b, i) => (i.ToString(), (nn.Module<Tensor, Tensor>)b)))));
+        }
+        int lastOut = widths.Blocks[^1].Out;
+        Head = new ConvNormActivation(lastOut, widths.Head, 1);
+        features.Add((features.Count.ToString(), Head));
+        Blocks = blocks;
+        _features = Add("features", nn.Sequential(features));
+        _avgpool = Add("avgpool", nn.AdaptiveAvgPool2d(1));
+        _classifier = Add("classifier", new ClassifierHead(widths.Head, widths.NumClasses, widths.Dropout));
+    }
+
+    /// <summary>A freshly initialised network for a configuration (torchvision's initialisation).</summary>
+    public static EfficientNet Create(EfficientNetConfig config) => new(EfficientNetWidths.FromConfig(config));
+
+    public EfficientNetWidths Widths { get; private set; }
+    public ConvNormActivation Stem { get; }
+    public IReadOnlyList<MBConv> Blocks { get; }
+    public ConvNormActivation Head { get; }
+    public Dropout Dropout => _classifier.Dropout;
+    public PrunableLinear Classifier => _classifier.Linear;
+
+    /// <summary>Index of the head conv under <c>features</c> (8 for B0).</summary>
+    public int HeadIndex => Widths.StageCount + 1;
+
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var x = _features.call(input);
+        x = _avgpool.call(x).flatten(1);
+        return _classifier.call(x).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Replaces the classifier by a fresh one with <paramref name="numClasses"/> outputs
+    /// (torchvision initialisation), as the study replaced ImageNet's 1000-class head with a 10-class one.</summary>
+    public void ReplaceClassifier(int numClasses)
+    {
+        if (numClasses < 1) throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "must be at least 1");
+        _classifier.Replace(numClasses);
+        Widths = Widths.WithClasses(numClasses);
+    }
+
+    /// <summary>Every conv and linear layer with the state-dict name of its module (e.g. <c>features.1.0.block.1.fc1</c>).</summary>
+    public IEnumerable<(string Name, PrunableLayer Layer)> PrunableLayers() =>
+        named_modules().Where(m => m.module is PrunableLayer).Select(m => (m.name, (PrunableLayer)m.module));
+}
