@@ -1,0 +1,109 @@
+using System.Security.Cryptography;
+
+namespace Harness.Model.Checkpoints;
+
+/// <summary>
+/// Resolves <c>--weights</c>: <c>none</c> (random initialisation), <c>imagenet</c> (torchvision's
+/// EfficientNet-B0 checkpoint, from the torch hub cache or downloaded there with its hash checked) or a path.
+/// </summary>
+public sealed class WeightsResolver
+{
+    public const string ImageNetFileName = "efficientnet_b0_rwightman-7f5810bc.pth";
+    public const string ImageNetHashPrefix = "7f5810bc";
+    public const string DefaultBaseUrl = "https://download.pytorch.org/models/";
+
+    /// <summary>Where downloads come from (torchvision's URL; tests point it at a local server).</summary>
+    public string BaseUrl { get; init; } = Environment.GetEnvironmentVariable("HARNESS_WEIGHTS_BASE_URL") ?? DefaultBaseUrl;
+
+    /// <summary>The torch hub checkpoint folder: <c>$TORCH_HOME/hub/checkpoints</c>, where TORCH_HOME defaults to
+    /// <c>$XDG_CACHE_HOME/torch</c> or <c>~/.cache/torch</c>, as in PyTorch.</summary>
+    public string CacheDirectory { get; init; } = DefaultCacheDirectory();
+
+    /// <summary>Progress callback (bytes so far, total or null); the CLI draws a bar with it.</summary>
+    public Action<long, long?>? Progress { get; init; }
+
+    public HttpClient? Http { get; init; }
+
+    public static string DefaultCacheDirectory()
+    {
+        string? torchHome = Environment.GetEnvironmentVariable("TORCH_HOME");
+        if (string.IsNullOrEmpty(torchHome))
+        {
+            string? xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+            string cache = string.IsNullOrEmpty(xdg)
+                ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache")
+                : xdg;
+            torchHome = Path.Combine(cache, "torch");
+        }
+        return Path.Combine(torchHome, "hub", "checkpoints");
+    }
+
+    /// <summary>Returns null for <c>none</c>, else the path of an existing checkpoint file.</summary>
+    public string? Resolve(string weights)
+    {
+        if (string.IsNullOrWhiteSpace(weights))
+            throw new ArgumentException("--weights is empty: expected 'imagenet', 'none' or a checkpoint path");
+        if (weights.Equals("none", StringComparison.OrdinalIgnoreCase)) return null;
+        if (weights.Equals("imagenet", StringComparison.OrdinalIgnoreCase)) return ResolveImageNet();
+        if (!File.Exists(weights))
+            throw new FileNotFoundException(
+                $"--weights '{weights}': no such file (expected 'imagenet', 'none' or a checkpoint path)", weights);
+        return weights;
+    }
+
+    private string ResolveImageNet()
+    {
+        string target = Path.Combine(CacheDirectory, ImageNetFileName);
+        if (File.Exists(target)) return target;
+        Download(BaseUrl.TrimEnd('/') + "/" + ImageNetFileName, target, ImageNetHashPrefix);
+        return target;
+    }
+
+    /// <summary>Downloads to a temporary name beside <paramref name="target"/>, checks that the SHA-256 starts
+    /// with <paramref name="hashPrefix"/> (torch hub's rule), then moves it into place. A failed or partial
+    /// download leaves nothing behind.</summary>
+    public void Download(string url, string target, string hashPrefix)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(target))!);
+        string tmp = target + $".{Guid.NewGuid():N}.partial";
+        var http = Http ?? new HttpClient { Timeout = TimeSpan.FromMinutes(30) };
+        try
+        {
+            using (var response = http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead).GetAwaiter().GetResult())
+            {
+                if (!response.IsSuccessStatusCode)
+                    throw new IOException($"download of {url} failed: HTTP {(int)response.StatusCode} {response.ReasonPhrase}");
+                long? total = response.Content.Headers.ContentLength;
+                using var input = response.Content.ReadAsStream();
+                using var output = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write);
+                var buffer = new byte[1 << 16];
+                long done = 0;
+                int n;
+                while ((n = input.Read(buffer)) > 0)
+                {
+                    output.Write(buffer, 0, n);
+                    done += n;
+                    Progress?.Invoke(done, total);
+                }
+                if (total is long expected && done != expected)
+                    throw new IOException($"download of {url} was cut short: {done} of {expected} bytes");
+            }
+            string hash;
+            using (var fs = File.OpenRead(tmp))
+                hash = Convert.ToHexString(SHA256.HashData(fs)).ToLowerInvariant();
+            if (!hash.StartsWith(hashPrefix, StringComparison.Ordinal))
+                throw new InvalidDataException(
+                    $"download of {url}: SHA-256 {hash} does not start with '{hashPrefix}' (corrupt or wrong file); nothing was kept");
+            File.Move(tmp, target, overwrite: true);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new IOException($"download of {url} failed: {ex.Message}", ex);
+        }
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+            if (Http is null) http.Dispose();
+        }
+    }
+}

@@ -1,0 +1,66 @@
+using Harness.Model.Checkpoints;
+
+namespace Harness.Model;
+
+/// <summary>
+/// Builds the model a command asks for with <c>--weights</c>: <c>none</c> (torchvision initialisation),
+/// <c>imagenet</c> (the 1000-class checkpoint, strictly loaded, then a fresh head of <c>numClasses</c>, as the
+/// study did) or a checkpoint Harness wrote (its widths rebuilt from the tensor shapes, so channel-pruned
+/// models load; masked layers restored with their masks).
+/// </summary>
+public static class ModelLoader
+{
+    public static EfficientNet Load(string weights, int numClasses = 10, WeightsResolver? resolver = null)
+    {
+        resolver ??= new WeightsResolver();
+        string? path = resolver.Resolve(weights);
+        if (path is null) return EfficientNet.Create(EfficientNetConfig.B0(numClasses));
+        if (weights.Equals("imagenet", StringComparison.OrdinalIgnoreCase))
+        {
+            var model = EfficientNet.Create(EfficientNetConfig.B0(1000));
+            using (var sd = TorchCheckpoint.Load(path))
+                StateDictLoader.Load(model, sd, strict: true, sourceName: path);
+            if (numClasses != 1000) model.ReplaceClassifier(numClasses);
+            return model;
+        }
+        return LoadCheckpoint(path);
+    }
+
+    /// <summary>Rebuilds a network from a checkpoint alone: widths from its shapes (or its metadata), masks from
+    /// its <c>*_mask</c> tensors, then a strict load.</summary>
+    public static EfficientNet LoadCheckpoint(string path)
+    {
+        using var sd = TorchCheckpoint.Load(path);
+        EfficientNetWidths widths;
+        try
+        {
+            widths = EfficientNetWidths.FromStateDictShapes(sd.Shapes());
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new CheckpointFormatException($"{path}: {ex.Message}", ex);
+        }
+        var model = new EfficientNet(widths);
+        try
+        {
+            foreach (var (name, layer) in model.PrunableLayers())
+                if (sd.TryGetValue($"{name}.weight_mask", out var mask))
+                    layer.ApplyMask(mask!);
+            StateDictLoader.Load(model, sd, strict: true, sourceName: path);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Saves a model (masked or not, pruned or not) so that <see cref="LoadCheckpoint"/> and
+    /// <c>torch.load</c> both read it; the widths go into the metadata record.</summary>
+    public static void Save(EfficientNet model, string path) =>
+        TorchCheckpoint.Save(path, model, model.Widths.ToJson());
+
+    /// <summary>True when any layer of the model is masked.</summary>
+    public static bool IsMasked(EfficientNet model) => model.PrunableLayers().Any(l => l.Layer.IsMasked);
+}
