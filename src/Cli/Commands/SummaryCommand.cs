@@ -1,0 +1,40 @@
+using System.CommandLine;
+using Harness.Model;
+using Spectre.Console;
+
+namespace Harness.Cli.Commands;
+
+/// <summary><c>summary</c>: builds the model from <c>--weights</c> and prints parameter count, state-dict tensor
+/// count and the layer table (or JSON).</summary>
+public static class SummaryCommand
+{
+    public static Command Create()
+    {
+        var weights = CommonOptions.Weights();
+        var classes = CommonOptions.Classes();
+        var json = CommonOptions.Json();
+        var command = new Command("summary", "Build EfficientNet-B0 and print its parameters and layer table") { weights, classes, json };
+        command.SetAction(parse =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            using var model = ModelLoader.Load(parse.GetValue(weights)!, parse.GetValue(classes), Downloads.Resolver());
+            var summary = ModelSummary.Of(model);
+            if (parse.GetValue(json))
+            {
+                output.WriteLine(Json.Serialize(summary));
+                return 0;
+            }
+            var console = Consoles.For(output);
+            var table = new Table().AddColumns("layer", "type", "weight", "parameters");
+            table.Columns[3].RightAligned();
+            foreach (var row in summary.Layers)
+                table.AddRow(Markup.Escape(row.Name), row.Type, row.WeightShape, row.Parameters.ToString("N0"));
+            console.Write(table);
+            console.WriteLine($"EfficientNet-B0, {summary.NumClasses} classes{(summary.Masked ? ", masked" : "")}");
+            console.WriteLine($"parameters: {summary.Parameters:N0} (trainable {summary.TrainableParameters:N0})");
+            console.WriteLine($"state-dict tensors: {summary.StateDictTensors}");
+            return 0;
+        });
+        return command;
+    }
+}

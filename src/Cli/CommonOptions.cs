@@ -1,0 +1,27 @@
+using System.CommandLine;
+
+namespace Harness.Cli;
+
+/// <summary>Options every command spells the same way.</summary>
+public static class CommonOptions
+{
+    public static Option<string> Weights(string defaultValue = "none") => new("--weights")
+    {
+        Description = "imagenet (torchvision's checkpoint, from the torch hub cache or downloaded), none (random init) or a checkpoint path",
+        DefaultValueFactory = _ => defaultValue,
+    };
+
+    public static Option<bool> Json() => new("--json") { Description = "print machine-readable JSON instead of tables" };
+
+    public static Option<int> Classes(int defaultValue = 10) => new("--classes")
+    {
+        Description = "number of classes of the head (10 for CIFAR-10)",
+        DefaultValueFactory = _ => defaultValue,
+    };
+
+    public static Option<string> Device() => new("--device")
+    {
+        Description = "cpu, cuda or auto (cuda when available)",
+        DefaultValueFactory = _ => "auto",
+    };
+}

@@ -1,0 +1,34 @@
+using Harness.Model.Layers;
+using static TorchSharp.torch;
+
+namespace Harness.Model;
+
+/// <summary>One row of the layer table: a leaf module with its state-dict name, type, weight shape and parameters.</summary>
+public sealed record LayerRow(string Name, string Type, string WeightShape, long Parameters);
+
+/// <summary>What <c>summary</c> prints: parameter and tensor counts and the layer table.</summary>
+public sealed record ModelSummary(long Parameters, long TrainableParameters, int StateDictTensors, bool Masked,
+    int NumClasses, IReadOnlyList<LayerRow> Layers)
+{
+    public static ModelSummary Of(EfficientNet model)
+    {
+        var rows = new List<LayerRow>();
+        foreach (var (name, module) in model.named_modules())
+        {
+            if (module.named_children().Any() || name.Length == 0) continue;
+            var parameters = module.named_parameters(recurse: false).ToList();
+            Tensor? weight = module is PrunableLayer p ? p.Weight : parameters.FirstOrDefault(x => x.name == "weight").parameter;
+            string shape = weight is null ? "" : string.Join("×", weight.shape);
+            string type = module switch
+            {
+                PrunableConv2d c => c.Groups > 1 ? "Conv2d (depthwise)" : "Conv2d",
+                PrunableLinear => "Linear",
+                _ => module.GetType().Name,
+            };
+            rows.Add(new LayerRow(name, type, shape, parameters.Sum(x => x.parameter.numel())));
+        }
+        var all = model.parameters().ToList();
+        return new ModelSummary(all.Sum(p => p.numel()), all.Where(p => p.requires_grad).Sum(p => p.numel()),
+            model.state_dict().Count, model.PrunableLayers().Any(l => l.Layer.IsMasked), model.Widths.NumClasses, rows);
+    }
+}
