@@ -1,0 +1,6 @@
+namespace Harness.Metrics;
+
+/// <summary>What the counter needs to know about one module before it runs: its kind and, for convolutions
+/// and Linear, the shape and nonzero count of the weight the forward pass actually uses (after masks).</summary>
+internal sealed record LayerDescriptor(LayerKind Kind, long[]? WeightShape, long NonzeroWeights, long WeightElements,
+    bool Affine);

@@ -1,0 +1,19 @@
+namespace Harness.Metrics;
+
+/// <summary>How the MAC counter treats a module it saw run.</summary>
+public enum LayerKind
+{
+    /// <summary>A 2-d convolution (plain or grouped or depthwise); its weight decides the cost.</summary>
+    Convolution,
+    /// <summary>A fully connected layer.</summary>
+    Linear,
+    /// <summary>A 2-d batch normalisation.</summary>
+    BatchNorm,
+    /// <summary>An adaptive average pool.</summary>
+    AdaptiveAvgPool,
+    /// <summary>The squeeze-excitation block's final <c>scale × input</c> multiplication (counted on the block).</summary>
+    ExcitationScale,
+    /// <summary>A module that costs no MACs in either convention (activations, dropout, stochastic depth,
+    /// flatten, identity, max pooling).</summary>
+    Free,
+}

@@ -1,0 +1,43 @@
+using static TorchSharp.torch;
+
+namespace Harness.Metrics;
+
+/// <summary>Measures one model into a <see cref="ModelMetrics"/> record.</summary>
+public static class MetricsCollector
+{
+    /// <param name="name">Model name for tables.</param>
+    /// <param name="model">The model; its training flag is restored.</param>
+    /// <param name="options">Input size, batch and timing options.</param>
+    /// <param name="stateDictBytes">Bytes of the model's saved state-dict file (see <see cref="CheckpointSize"/>).</param>
+    /// <param name="sparseBytes">Bytes of its sparse checkpoint, when a sparse writer is available.</param>
+    /// <param name="test">Test loss and accuracy, when evaluated.</param>
+    public static ModelMetrics Collect(string name, nn.Module<Tensor, Tensor> model, MetricsOptions options,
+        Func<nn.Module, long> stateDictBytes, Func<nn.Module, long>? sparseBytes = null,
+        (double Loss, double Accuracy)? test = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(stateDictBytes);
+        var (parameters, nonzero) = ParameterCounter.Count(model);
+        var profile = ForwardProfiler.Profile(model, options.ImageSize);
+        var macs = profile.Macs;
+        LatencyStats? latency = null;
+        MemoryFigures? memory;
+        if (options.Runs > 0)
+        {
+            latency = LatencyMeter.Measure(model, options.ImageSize, options.BatchSize, options.Runs, options.Warmup);
+            var activations = options.BatchSize == 1
+                ? profile.Activations
+                : ForwardProfiler.Profile(model, options.ImageSize, options.BatchSize).Activations;
+            memory = MemoryMeter.Measure(model, activations, options.ImageSize, options.BatchSize);
+        }
+        else
+        {
+            memory = new MemoryFigures(MemoryMeter.ParameterBytes(model), profile.Activations.PeakBytes,
+                profile.Activations.PeakAt, 0, "not measured (no timed runs)", null, null);
+        }
+        return new ModelMetrics(name, parameters, nonzero, stateDictBytes(model), sparseBytes?.Invoke(model),
+            options.ImageSize, macs.Total(MacConvention.Thop), macs.Total(MacConvention.TorchProfile),
+            macs.Effective(MacConvention.Thop), macs.Effective(MacConvention.TorchProfile), latency, memory,
+            test?.Loss, test?.Accuracy);
+    }
+}

@@ -1,0 +1,84 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Harness.Metrics;
+
+/// <summary>JSON and CSV forms of <see cref="ModelMetrics"/>, written atomically.</summary>
+public static class MetricsFiles
+{
+    /// <summary>Options used for every metrics JSON: camelCase, indented, enums as strings.</summary>
+    public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter() },
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public static string ToJson<T>(T value) => JsonSerializer.Serialize(value, JsonOptions);
+
+    public static IReadOnlyList<ModelMetrics> ReadJson(string path)
+    {
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"metrics file '{path}' does not exist", path);
+        try
+        {
+            return JsonSerializer.Deserialize<List<ModelMetrics>>(File.ReadAllText(path), JsonOptions)
+                ?? throw new InvalidDataException($"metrics file '{path}' holds null, expected a list of models");
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"metrics file '{path}' is not a JSON list of model metrics: {ex.Message}", ex);
+        }
+    }
+
+    public static void WriteJson(string path, IReadOnlyList<ModelMetrics> models) =>
+        AtomicFile.WriteText(path, ToJson(models) + "\n");
+
+    private static readonly string[] CsvHeader =
+    [
+        "name", "parameters", "nonzero_parameters", "sparsity", "size_bytes", "size_mb", "sparse_size_bytes",
+        "image_size", "macs_thop", "macs_torchprofile", "effective_macs_thop", "effective_macs_torchprofile",
+        "flops_thop", "flops_torchprofile", "latency_device", "latency_threads", "latency_batch_size",
+        "latency_warmup", "latency_runs", "latency_mean_ms", "latency_median_ms", "latency_p95_ms",
+        "latency_mean_ms_per_image", "latency_median_ms_per_image", "latency_p95_ms_per_image", "parameter_bytes",
+        "activation_peak_bytes", "activation_peak_at", "resident_growth_bytes", "resident_method", "test_loss",
+        "test_accuracy",
+    ];
+
+    public static string ToCsv(IReadOnlyList<ModelMetrics> models)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.AppendJoin(',', CsvHeader).Append('\n');
+        foreach (var m in models)
+        {
+            var l = m.Latency;
+            var mem = m.Memory;
+            object?[] cells =
+            [
+                m.Name, m.Parameters, m.NonzeroParameters, m.Sparsity, m.SizeBytes, m.SizeMB, m.SparseSizeBytes,
+                m.ImageSize, m.MacsThop, m.MacsTorchProfile, m.EffectiveMacsThop, m.EffectiveMacsTorchProfile,
+                m.Flops(MacConvention.Thop), m.Flops(MacConvention.TorchProfile), l?.Device, l?.Threads,
+                l?.BatchSize, l?.Warmup, l?.Runs, l?.MeanMs, l?.MedianMs, l?.P95Ms, l?.MeanMsPerImage,
+                l?.MedianMsPerImage, l?.P95MsPerImage, mem?.ParameterBytes, mem?.ActivationPeakBytes,
+                mem?.ActivationPeakAt, mem?.ResidentGrowthBytes, mem?.ResidentMethod, m.TestLoss, m.TestAccuracy,
+            ];
+            sb.AppendJoin(',', cells.Select(c => Escape(c switch
+            {
+                null => "",
+                double d => d.ToString("R", inv),
+                IFormattable f => f.ToString(null, inv),
+                _ => c.ToString() ?? "",
+            }))).Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    public static void WriteCsv(string path, IReadOnlyList<ModelMetrics> models) =>
+        AtomicFile.WriteText(path, ToCsv(models));
+
+    private static string Escape(string cell) =>
+        cell.IndexOfAny([',', '"', '\n', '\r']) < 0 ? cell : $"\"{cell.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
+}

@@ -1,0 +1,9 @@
+using static TorchSharp.torch;
+
+namespace Harness.Metrics;
+
+/// <summary>MAC rules for the layer types of Harness.Model.</summary>
+internal static class ModelLayers
+{
+    public static LayerDescriptor? Describe(nn.Module module) => null;
+}

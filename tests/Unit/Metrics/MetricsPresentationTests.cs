@@ -1,0 +1,119 @@
+using Harness.Metrics;
+
+namespace Harness.Tests.Unit.Metrics;
+
+/// <summary>Tables, files and images of metrics records.</summary>
+public class MetricsPresentationTests
+{
+    private string _dir = "";
+
+    [SetUp]
+    public void MakeDir() => _dir = Directory.CreateTempSubdirectory("metrics-test-").FullName;
+
+    [TearDown]
+    public void RemoveDir() => Directory.Delete(_dir, recursive: true);
+
+    internal static ModelMetrics Sample(string name, long nonzero, double? accuracy) => new(
+        name, 4_000_000, nonzero, 16_300_000, nonzero < 4_000_000 ? 5_000_000 : null, 224, 400_000_000,
+        385_000_000, 400_000_000 * nonzero / 4_000_000, 385_000_000 * nonzero / 4_000_000,
+        new LatencyStats("cpu", 2, 4, 224, 10, 100, 40.0, 38.0, 52.0),
+        new MemoryFigures(16_000_000, 9_600_000, "features.1.0", 30_000_000, "resident memory: test", null, null),
+        accuracy is null ? null : 0.31, accuracy);
+
+    [Test]
+    public void MarkdownTableHasOneRowPerModelAndDeterministicModeDropsTimings()
+    {
+        var models = new[] { Sample("baseline", 4_000_000, 0.97), Sample("pruned 50%", 2_000_000, 0.96) };
+        var full = MetricsTable.Build(models);
+        var lines = full.ToMarkdown().TrimEnd().Split('\n');
+        Assert.That(lines, Has.Length.EqualTo(4));
+        Assert.That(lines[3], Does.StartWith("| pruned 50% | 4,000,000 | 2,000,000 | 50.00 | 16.300 | 5.000 | 0.4000 |"));
+        Assert.That(full.Headers, Does.Contain("ms/image"));
+        var deterministic = MetricsTable.Build(models, deterministicOnly: true);
+        Assert.That(deterministic.Headers, Does.Not.Contain("ms/image").And.Not.Contain("RSS growth MB"));
+        Assert.That(deterministic.Headers, Does.Contain("GMACs torchprofile"));
+    }
+
+    [Test]
+    public void ConventionChoosesWhichMacsComeFirst()
+    {
+        var table = MetricsTable.Build([Sample("m", 4_000_000, null)], MacConvention.TorchProfile);
+        Assert.That(table.Headers[6], Is.EqualTo("GMACs torchprofile"));
+        Assert.That(table.Rows[0][6], Is.EqualTo("0.3850"));
+        Assert.That(table.Rows[0][8], Is.EqualTo("0.4000"));
+    }
+
+    [Test]
+    public void JsonRoundTripsAndCsvHasOneLinePerModel()
+    {
+        var models = new List<ModelMetrics> { Sample("a", 4_000_000, 0.9), Sample("b, pruned", 1_000_000, null) };
+        string json = Path.Combine(_dir, "m.json"), csv = Path.Combine(_dir, "m.csv");
+        MetricsFiles.WriteJson(json, models);
+        MetricsFiles.WriteCsv(csv, models);
+        var back = MetricsFiles.ReadJson(json);
+        Assert.That(back[1] with { Latency = null, Memory = null },
+            Is.EqualTo(models[1] with { Latency = null, Memory = null }));
+        Assert.That(back[0].Latency, Is.EqualTo(models[0].Latency));
+        Assert.That(File.ReadAllText(json), Does.Contain("\"macsThop\": 400000000").And.Contain("\"sizeMB\": 16.3"));
+        var lines = File.ReadAllLines(csv);
+        Assert.That(lines, Has.Length.EqualTo(3));
+        Assert.That(lines[2], Does.StartWith("\"b, pruned\",4000000,1000000,0.75,"));
+        Assert.That(Directory.GetFiles(_dir), Has.Length.EqualTo(2), "no temporary files left behind");
+    }
+
+    [Test]
+    public void ReadingAMissingOrBrokenMetricsFileNamesIt()
+    {
+        string path = Path.Combine(_dir, "broken.json");
+        Assert.That(() => MetricsFiles.ReadJson(path), Throws.InstanceOf<FileNotFoundException>()
+            .With.Message.Contains(path));
+        File.WriteAllText(path, "{ not json");
+        Assert.That(() => MetricsFiles.ReadJson(path), Throws.InstanceOf<InvalidDataException>()
+            .With.Message.Contains(path));
+    }
+
+    [Test]
+    public void ImagesArePngFilesOfTheExpectedLayout()
+    {
+        var models = new[] { Sample("baseline", 4_000_000, 0.97), Sample("pruned 50%", 2_000_000, 0.955),
+            Sample("channels 30%", 2_800_000, 0.95) };
+        var table = MetricsPlots.TablePath(_dir, "unit");
+        MetricsPlots.SaveTable(MetricsTable.Build(models), table, "unit test");
+        var curves = MetricsPlots.CurvesPath(_dir, "unit");
+        MetricsPlots.SaveTrainingCurves(new TrainingCurves([1, 2, 3, 4], [1.2, 0.6, 0.4, 0.3], [0.9, 0.6, 0.5, 0.45],
+            [0.6, 0.8, 0.88, 0.92], [0.7, 0.81, 0.85, 0.86]), curves);
+        var comparison = MetricsPlots.ComparisonPath(_dir, "unit");
+        MetricsPlots.SaveComparison(models, comparison);
+        foreach (var path in new[] { table, curves, comparison })
+        {
+            var bytes = File.ReadAllBytes(path);
+            Assert.That(bytes.Take(4), Is.EqualTo(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }), path);
+            using var bitmap = SkiaSharp.SKBitmap.Decode(bytes);
+            Assert.That(bitmap.Width, Is.GreaterThan(bitmap.Height), path);
+        }
+        string? keep = Environment.GetEnvironmentVariable("HARNESS_KEEP_PLOTS");
+        if (!string.IsNullOrEmpty(keep))
+            foreach (var path in new[] { table, curves, comparison })
+                File.Copy(path, Path.Combine(keep, Path.GetFileName(path)), overwrite: true);
+    }
+
+    [Test]
+    public void CurvesWithMismatchedSeriesAndComparisonsWithoutAccuracyAreRefused()
+    {
+        var bad = new TrainingCurves([1, 2], [1.0], [1.0, 0.9], [0.5, 0.6], [0.5, 0.6]);
+        Assert.That(() => MetricsPlots.SaveTrainingCurves(bad, Path.Combine(_dir, "x.png")),
+            Throws.ArgumentException.With.Message.Contains("train loss 1"));
+        Assert.That(() => MetricsPlots.SaveComparison([Sample("a", 1, null)], Path.Combine(_dir, "y.png")),
+            Throws.ArgumentException.With.Message.Contains("test accuracy"));
+        Assert.That(Directory.GetFiles(_dir), Is.Empty);
+    }
+
+    [Test]
+    public void LatencySummaryUsesNearestRankPercentileAndMidpointMedian()
+    {
+        var (mean, median, p95) = LatencyStats.Summarise([5, 1, 3, 2, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+        Assert.That(mean, Is.EqualTo(10.5));
+        Assert.That(median, Is.EqualTo(10.5));
+        Assert.That(p95, Is.EqualTo(19));
+    }
+}
