@@ -1,3 +1,4 @@
+using Harness.Model.Checkpoints;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -34,7 +35,7 @@ public static class MetricsFiles
     }
 
     public static void WriteJson(string path, IReadOnlyList<ModelMetrics> models) =>
-        AtomicFile.WriteText(path, ToJson(models) + "\n");
+        AtomicFile.WriteAllText(path, ToJson(models) + "\n");
 
     private static readonly string[] CsvHeader =
     [
@@ -77,7 +78,7 @@ public static class MetricsFiles
     }
 
     public static void WriteCsv(string path, IReadOnlyList<ModelMetrics> models) =>
-        AtomicFile.WriteText(path, ToCsv(models));
+        AtomicFile.WriteAllText(path, ToCsv(models));
 
     private static string Escape(string cell) =>
         cell.IndexOfAny([',', '"', '\n', '\r']) < 0 ? cell : $"\"{cell.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";

@@ -1,3 +1,4 @@
+using Harness.Model.Checkpoints;
 using ScottPlot;
 using SkiaSharp;
 
@@ -183,6 +184,6 @@ public static class MetricsPlots
     {
         using var image = surface.Snapshot();
         using var data = image.Encode(SKEncodedImageFormat.Png, 100);
-        AtomicFile.WriteBytes(path, data.AsSpan());
+        AtomicFile.WriteAllBytes(path, data.AsSpan());
     }
 }

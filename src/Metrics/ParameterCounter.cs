@@ -1,3 +1,4 @@
+using Harness.Model.Layers;
 using static TorchSharp.torch;
 
 namespace Harness.Metrics;
@@ -9,10 +10,15 @@ public static class ParameterCounter
     {
         using var scope = NewDisposeScope();
         long total = 0, nonzero = 0;
-        foreach (var p in model.parameters())
+        foreach (var (_, module) in model.named_modules())
         {
-            total += p.numel();
-            nonzero += p.count_nonzero().item<long>();
+            foreach (var (name, p) in module.named_parameters(recurse: false))
+            {
+                total += p.numel();
+                // A masked layer's forward uses weight_orig * weight_mask: count what it uses.
+                var used = module is PrunableLayer { IsMasked: true } layer && name == "weight_orig" ? layer.EffectiveWeight() : p;
+                nonzero += used.count_nonzero().item<long>();
+            }
         }
         return (total, nonzero);
     }

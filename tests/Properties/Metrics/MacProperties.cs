@@ -1,3 +1,4 @@
+using Harness.Model;
 using FsCheck;
 using FsCheck.Fluent;
 using Harness.Metrics;
@@ -52,7 +53,7 @@ public class MacProperties
     [Test]
     public void ConvolutionMacsScaleWithTheSquareOfTheInputSide()
     {
-        using var model = new ReferenceEfficientNet(10, width: 0.25, depth: 0.34);
+        using var model = EfficientNet.Create(EfficientNetConfig.Scaled(0.25, 0.34, 10));
         // Squeeze-excitation's fc1/fc2 act on the pooled 1×1 map at every input size, so they are excluded.
         long ConvMacs(int side) => ForwardProfiler.Profile(model, side).Macs.Layers
             .Where(l => l.Kind == LayerKind.Convolution && !l.Name.Contains(".fc", StringComparison.Ordinal))

@@ -1,3 +1,5 @@
+using Harness.Model;
+using Harness.Model.Checkpoints;
 using Harness.Metrics;
 using Harness.Tests.TestSupport;
 using Snapshooter.NUnit;
@@ -9,8 +11,7 @@ public class MetricsTableSnapshotTests
 {
     private static readonly MetricsOptions NoTiming = new(ImageSize: 224, Runs: 0);
 
-    // Until Harness.Model's PyTorch writer is merged the size is that of TorchSharp's own format.
-    private static long SavedBytes(TorchSharp.torch.nn.Module m) => CheckpointSize.Measure(m, (x, p) => x.save(p));
+    private static long SavedBytes(TorchSharp.torch.nn.Module m) => CheckpointSize.Measure(m, (x, p) => TorchCheckpoint.Save(p, x));
 
     private static object Deterministic(ModelMetrics m) => new
     {
@@ -23,7 +24,8 @@ public class MetricsTableSnapshotTests
     [Test]
     public void EfficientNetB0WithTenClasses()
     {
-        using var model = new ReferenceEfficientNet(10, seed: 0);
+        TorchSharp.torch.manual_seed(0);
+        using var model = EfficientNet.Create(EfficientNetConfig.B0(10));
         var metrics = MetricsCollector.Collect("efficientnet_b0 (10 classes)", model, NoTiming, SavedBytes);
         Snapshot.Match(Deterministic(metrics));
     }
@@ -31,7 +33,8 @@ public class MetricsTableSnapshotTests
     [Test]
     public void TinyEfficientNetHalfPruned()
     {
-        using var model = new ReferenceEfficientNet(10, width: 0.25, depth: 0.34, seed: 1);
+        TorchSharp.torch.manual_seed(1);
+        using var model = EfficientNet.Create(EfficientNetConfig.Scaled(0.25, 0.34, 10));
         using var generator = new TorchSharp.torch.Generator(2);
         using (TorchSharp.torch.no_grad())
             foreach (var (_, p) in model.named_parameters())

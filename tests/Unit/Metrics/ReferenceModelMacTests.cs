@@ -1,3 +1,4 @@
+using Harness.Model;
 using System.Diagnostics;
 using Harness.Metrics;
 using Harness.Tests.TestSupport;
@@ -7,14 +8,14 @@ namespace Harness.Tests.Unit.Metrics;
 /// <summary>MACs of a torchvision-shaped EfficientNet-B0 (10 classes) at 224: one forward pass for the class.</summary>
 public class ReferenceModelMacTests
 {
-    private ReferenceEfficientNet _model = null!;
+    private EfficientNet _model = null!;
     private ForwardProfile _profile = null!;
     private TimeSpan _elapsed;
 
     [OneTimeSetUp]
     public void CountOnce()
     {
-        _model = new ReferenceEfficientNet(10);
+        _model = EfficientNet.Create(EfficientNetConfig.B0(10));
         ForwardProfiler.Profile(_model, 32); // warm the native code paths
         var sw = Stopwatch.StartNew();
         _profile = ForwardProfiler.Profile(_model, 224);
@@ -40,7 +41,8 @@ public class ReferenceModelMacTests
     [Test]
     public void EveryConvolutionAndTheClassifierAppearOnce()
     {
-        int convs = _model.modules().Count(m => m is TorchSharp.Modules.Conv2d);
+        int convs = _model.modules().Count(m => m is Harness.Model.Layers.PrunableConv2d);
+        Assert.That(convs, Is.EqualTo(81));
         Assert.That(_profile.Macs.Layers.Count(l => l.Kind == LayerKind.Convolution), Is.EqualTo(convs));
         Assert.That(_profile.Macs.Layers.Single(l => l.Kind == LayerKind.Linear).Name, Is.EqualTo("classifier.1"));
         Assert.That(_profile.Macs.Layers.Count(l => l.Kind == LayerKind.ExcitationScale), Is.EqualTo(16));

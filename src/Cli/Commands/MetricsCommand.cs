@@ -1,0 +1,53 @@
+using System.CommandLine;
+using Harness.Metrics;
+using Harness.Model;
+using Harness.Model.Checkpoints;
+
+namespace Harness.Cli.Commands;
+
+/// <summary><c>metrics</c>: measures one model (size, MACs under both conventions, latency, memory) and writes
+/// the record (JSON, CSV) and the table image.</summary>
+public static class MetricsCommand
+{
+    public static Command Create()
+    {
+        var weights = CommonOptions.Weights();
+        var classes = CommonOptions.Classes();
+        var json = CommonOptions.Json();
+        var imageSize = new Option<int>("--image-size") { Description = "input side for MACs, latency and memory", DefaultValueFactory = _ => 224 };
+        var runs = new Option<int>("--runs") { Description = "timed forward passes (0 skips timing)", DefaultValueFactory = _ => 100 };
+        var batch = new Option<int>("--batch-size") { Description = "images per timed pass", DefaultValueFactory = _ => 1 };
+        var convention = new Option<MacConvention>("--convention") { Description = "MAC convention of the table: Thop or TorchProfile", DefaultValueFactory = _ => MacConvention.Thop };
+        var name = new Option<string?>("--name") { Description = "model name in tables and file names (default: from --weights)" };
+        var outDir = new Option<string>("--out") { Description = "folder for the table image and the metrics files", DefaultValueFactory = _ => "metrics_plots" };
+        var command = new Command("metrics", "Measure a model: size, FLOPs, latency, memory")
+            { weights, classes, json, imageSize, runs, batch, convention, name, outDir };
+        command.SetAction(parse =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            string w = parse.GetValue(weights)!;
+            int size = parse.GetValue(imageSize), n = parse.GetValue(runs), b = parse.GetValue(batch);
+            if (size < 32) throw new ArgumentException($"--image-size must be at least 32 (got {size})");
+            if (n < 0) throw new ArgumentException($"--runs must not be negative (got {n})");
+            if (b < 1) throw new ArgumentException($"--batch-size must be at least 1 (got {b})");
+            string label = parse.GetValue(name) ?? (File.Exists(w) ? Path.GetFileNameWithoutExtension(w) : $"efficientnet_b0_{w}");
+            using var model = ModelLoader.Load(w, parse.GetValue(classes), Downloads.Resolver());
+            var metrics = MetricsCollector.Collect(label, model, new MetricsOptions(size, b, n),
+                m => CheckpointSize.Measure(m, (x, p) => TorchCheckpoint.Save(p, x)));
+            string dir = parse.GetValue(outDir)!;
+            MetricsFiles.WriteJson(Path.Combine(dir, $"{label}_metrics.json"), [metrics]);
+            MetricsFiles.WriteCsv(Path.Combine(dir, $"{label}_metrics.csv"), [metrics]);
+            var table = MetricsTable.Build([metrics], parse.GetValue(convention));
+            MetricsPlots.SaveTable(table, MetricsPlots.TablePath(dir, label), label);
+            if (parse.GetValue(json))
+                output.WriteLine(MetricsFiles.ToJson(metrics));
+            else
+            {
+                Consoles.For(output).Write(table.ToSpectre());
+                output.WriteLine($"wrote {MetricsPlots.TablePath(dir, label)} and {label}_metrics.json/.csv in {dir}");
+            }
+            return 0;
+        });
+        return command;
+    }
+}
