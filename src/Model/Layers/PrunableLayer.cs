@@ -17,11 +17,11 @@ public abstract class PrunableLayer : nn.Module<Tensor, Tensor>
 
     protected PrunableLayer(string name, Tensor weight, Tensor? bias) : base(name)
     {
-        _weight = new Parameter(weight, requires_grad: true);
+        _weight = (Parameter)new Parameter(weight, requires_grad: true).DetachFromDisposeScope();
         ConditionallyRegisterParameter("weight", _weight);
         if (bias is not null)
         {
-            _bias = new Parameter(bias, requires_grad: true);
+            _bias = (Parameter)new Parameter(bias, requires_grad: true).DetachFromDisposeScope();
             ConditionallyRegisterParameter("bias", _bias);
         }
     }
@@ -49,7 +49,7 @@ public abstract class PrunableLayer : nn.Module<Tensor, Tensor>
             throw new ArgumentException(
                 $"mask shape [{string.Join(", ", mask.shape)}] does not match weight shape [{string.Join(", ", _weight.shape)}]",
                 nameof(mask));
-        var m = mask.to(_weight.dtype, _weight.device).detach().clone();
+        var m = mask.to(_weight.dtype, _weight.device).detach().clone().DetachFromDisposeScope();
         if (_mask is null)
         {
             ConditionallyRegisterParameter("weight", null);
@@ -71,7 +71,7 @@ public abstract class PrunableLayer : nn.Module<Tensor, Tensor>
         if (_mask is null) return;
         Parameter folded;
         using (no_grad())
-            folded = new Parameter(_weight * _mask, requires_grad: _weight.requires_grad);
+            folded = (Parameter)new Parameter(_weight * _mask, requires_grad: _weight.requires_grad).DetachFromDisposeScope();
         ConditionallyRegisterParameter("weight_orig", null);
         ConditionallyRegisterBuffer("weight_mask", null);
         _weight.Dispose();
@@ -107,20 +107,20 @@ public abstract class PrunableLayer : nn.Module<Tensor, Tensor>
         string weightName = masked ? "weight_orig" : "weight";
         using (no_grad())
         {
-            var w = new Parameter(move(_weight).detach(), _weight.requires_grad);
+            var w = (Parameter)new Parameter(move(_weight).detach(), _weight.requires_grad).DetachFromDisposeScope();
             _weight.Dispose();
             _weight = w;
             ConditionallyRegisterParameter(weightName, _weight);
             if (_bias is not null)
             {
-                var b = new Parameter(move(_bias).detach(), _bias.requires_grad);
+                var b = (Parameter)new Parameter(move(_bias).detach(), _bias.requires_grad).DetachFromDisposeScope();
                 _bias.Dispose();
                 _bias = b;
                 ConditionallyRegisterParameter("bias", _bias);
             }
             if (_mask is not null)
             {
-                var m = move(_mask).detach();
+                var m = move(_mask).detach().DetachFromDisposeScope();
                 _mask.Dispose();
                 _mask = m;
                 ConditionallyRegisterBuffer("weight_mask", _mask);

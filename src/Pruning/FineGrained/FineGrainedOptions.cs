@@ -1,0 +1,53 @@
+using System.Text.RegularExpressions;
+
+namespace Harness.Pruning.FineGrained;
+
+/// <summary>
+/// One fine-grained pruning step. <see cref="Amount"/> is a fraction of the units still unpruned (rounded as
+/// PyTorch rounds, half to even) or, with <see cref="AmountIsCount"/>, an absolute number of units.
+/// <see cref="Include"/> is a regular expression over layer names (default: every Conv2d and Linear weight).
+/// </summary>
+public sealed record FineGrainedOptions
+{
+    public PruningMethod Method { get; init; } = PruningMethod.L1;
+    public PruningScope Scope { get; init; } = PruningScope.Global;
+    public Granularity Granularity { get; init; } = Granularity.Element;
+    public double Amount { get; init; } = 0.2;
+    public bool AmountIsCount { get; init; }
+    public int N { get; init; } = 2;
+    public int M { get; init; } = 4;
+    public long Seed { get; init; } = 42;
+    public string? Include { get; init; }
+
+    public Regex? IncludeRegex => Include is null ? null : new Regex(Include, RegexOptions.CultureInvariant);
+
+    /// <summary>How many of <paramref name="available"/> units to prune: PyTorch's
+    /// <c>_compute_nparams_toprune</c> with its validation.</summary>
+    public long UnitsToPrune(long available)
+    {
+        if (AmountIsCount)
+        {
+            if (Amount < 0 || Amount != Math.Floor(Amount) || double.IsNaN(Amount))
+                throw new ArgumentException($"amount {Amount}: a count must be a non-negative whole number");
+            if (Amount > available)
+                throw new ArgumentException($"amount {Amount} is more than the {available} units that can be pruned");
+            return (long)Amount;
+        }
+        if (double.IsNaN(Amount) || Amount < 0 || Amount > 1)
+            throw new ArgumentException($"amount {Amount}: a fraction must lie in [0, 1]");
+        return (long)Math.Round(Amount * available, MidpointRounding.ToEven);
+    }
+
+    public void Validate()
+    {
+        if (Granularity == Granularity.NM)
+        {
+            if (M < 1 || N < 0 || N > M)
+                throw new ArgumentException($"N:M pattern {N}:{M}: need 0 ≤ N ≤ M and M ≥ 1");
+        }
+        else
+        {
+            UnitsToPrune(AmountIsCount ? Math.Max((long)Math.Ceiling(Math.Max(Amount, 0)), 0) : 1);
+        }
+    }
+}
