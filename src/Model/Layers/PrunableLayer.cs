@@ -71,7 +71,11 @@ public abstract class PrunableLayer : nn.Module<Tensor, Tensor>
         if (_mask is null) return;
         Parameter folded;
         using (no_grad())
-            folded = (Parameter)new Parameter(_weight * _mask, requires_grad: _weight.requires_grad).DetachFromDisposeScope();
+        {
+            // masked_fill rather than orig * mask: pruned entries become +0.0, never -0.0, so sparse storage sees zeros.
+            using var pruned = _mask.eq(0);
+            folded = (Parameter)new Parameter(_weight.masked_fill(pruned, 0.0), requires_grad: _weight.requires_grad).DetachFromDisposeScope();
+        }
         ConditionallyRegisterParameter("weight_orig", null);
         ConditionallyRegisterBuffer("weight_mask", null);
         _weight.Dispose();
