@@ -9,5 +9,6 @@ public static class CommandCatalog
     {
         yield return Commands.SummaryCommand.Create();
         yield return Commands.MetricsCommand.Create();
+        yield return Commands.PruneCommand.Create();
     }
 }

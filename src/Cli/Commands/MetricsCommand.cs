@@ -33,7 +33,8 @@ public static class MetricsCommand
             string label = parse.GetValue(name) ?? (File.Exists(w) ? Path.GetFileNameWithoutExtension(w) : $"efficientnet_b0_{w}");
             using var model = ModelLoader.Load(w, parse.GetValue(classes), Downloads.Resolver());
             var metrics = MetricsCollector.Collect(label, model, new MetricsOptions(size, b, n),
-                m => CheckpointSize.Measure(m, (x, p) => TorchCheckpoint.Save(p, x)));
+                m => CheckpointSize.Measure(m, (x, p) => TorchCheckpoint.Save(p, x)),
+                Harness.Pruning.FineGrained.SparseCheckpoint.MeasureBytes);
             string dir = parse.GetValue(outDir)!;
             MetricsFiles.WriteJson(Path.Combine(dir, $"{label}_metrics.json"), [metrics]);
             MetricsFiles.WriteCsv(Path.Combine(dir, $"{label}_metrics.csv"), [metrics]);

@@ -1,0 +1,75 @@
+using System.CommandLine;
+using System.Globalization;
+using Harness.Model;
+using Harness.Model.Checkpoints;
+using Harness.Pruning.FineGrained;
+using Spectre.Console;
+
+namespace Harness.Cli.Commands;
+
+/// <summary><c>prune fine-grained</c>: masks weights (L1 or random; global or per layer; element, vector, kernel or
+/// N:M), writes the pruned checkpoint and prints the sparsity report.</summary>
+public static class PruneFineGrainedCommand
+{
+    public static Command Create()
+    {
+        var weights = CommonOptions.Weights("imagenet");
+        var classes = CommonOptions.Classes();
+        var json = CommonOptions.Json();
+        var method = new Option<PruningMethod>("--method") { Description = "L1 or Random", DefaultValueFactory = _ => PruningMethod.L1 };
+        var scope = new Option<PruningScope>("--scope") { Description = "Global (one threshold, as the study) or Layer", DefaultValueFactory = _ => PruningScope.Global };
+        var granularity = new Option<Granularity>("--granularity") { Description = "Element, Vector, Kernel or NM", DefaultValueFactory = _ => Granularity.Element };
+        var amount = new Option<double>("--amount") { Description = "fraction of unpruned units to prune (0–1), or a count with --count", DefaultValueFactory = _ => 0.2 };
+        var count = new Option<bool>("--count") { Description = "read --amount as an absolute number of units" };
+        var n = new Option<int>("--n") { Description = "N of an N:M pattern", DefaultValueFactory = _ => 2 };
+        var m = new Option<int>("--m") { Description = "M of an N:M pattern", DefaultValueFactory = _ => 4 };
+        var seed = new Option<long>("--seed") { Description = "seed of random pruning", DefaultValueFactory = _ => 42 };
+        var include = new Option<string?>("--include") { Description = "regular expression over layer names (default: every Conv2d and Linear)" };
+        var permanent = new Option<bool>("--permanent") { Description = "fold the masks into the weights before saving" };
+        var sparse = new Option<bool>("--sparse") { Description = "also write the sparse checkpoint (.hsp) beside the output" };
+        var outPath = new Option<string?>("--out") { Description = "output checkpoint (default: pruned_models/fine_grained_<method>_<amount>.pth)" };
+        var command = new Command("fine-grained", "Unstructured / semi-structured pruning with torch.nn.utils.prune semantics")
+            { weights, classes, json, method, scope, granularity, amount, count, n, m, seed, include, permanent, sparse, outPath };
+        command.SetAction(parse =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            var options = new FineGrainedOptions
+            {
+                Method = parse.GetValue(method), Scope = parse.GetValue(scope), Granularity = parse.GetValue(granularity),
+                Amount = parse.GetValue(amount), AmountIsCount = parse.GetValue(count), N = parse.GetValue(n), M = parse.GetValue(m),
+                Seed = parse.GetValue(seed), Include = parse.GetValue(include),
+            };
+            options.Validate();
+            using var model = ModelLoader.Load(parse.GetValue(weights)!, parse.GetValue(classes), Downloads.Resolver());
+            var result = FineGrainedPruner.Prune(model, options);
+            var report = parse.GetValue(permanent) ? FineGrainedPruner.MakePermanent(model) : result.Report;
+            string tag = options.Granularity == Granularity.NM ? $"{options.N}of{options.M}" : options.Amount.ToString(CultureInfo.InvariantCulture);
+            string path = parse.GetValue(outPath) ?? Path.Combine("pruned_models",
+                $"fine_grained_{options.Method.ToString().ToLowerInvariant()}_{options.Granularity.ToString().ToLowerInvariant()}_{tag}.pth");
+            ModelLoader.Save(model, path);
+            string? sparsePath = null;
+            if (parse.GetValue(sparse))
+            {
+                sparsePath = Path.ChangeExtension(path, ".hsp");
+                using var sd = StateDict.FromModule(model);
+                SparseCheckpoint.Save(sparsePath, sd);
+            }
+            if (parse.GetValue(json))
+            {
+                output.WriteLine(Json.Serialize(new { checkpoint = path, sparseCheckpoint = sparsePath, options, report.Sparsity, report.Layers, result.SkippedLayers }));
+                return 0;
+            }
+            var table = new Table().AddColumns("layer", "shape", "zeros", "density");
+            foreach (var l in report.Layers)
+                table.AddRow(Markup.Escape(l.Name), string.Join("×", l.Shape), l.Zeros.ToString("N0"), l.Density.ToString("P1"));
+            var console = Consoles.For(output);
+            console.Write(table);
+            output.WriteLine($"sparsity over {report.Layers.Count} layers: {report.Sparsity:P2} ({report.Zeros:N0} of {report.Elements:N0} weights)");
+            if (result.SkippedLayers.Count > 0)
+                output.WriteLine($"N:M not applicable (input dimension not a multiple of {options.M}): {string.Join(", ", result.SkippedLayers)}");
+            output.WriteLine($"wrote {path}{(sparsePath is null ? "" : $" and {sparsePath}")}");
+            return 0;
+        });
+        return command;
+    }
+}
