@@ -187,7 +187,7 @@ public sealed class RestrictedUnpickler
     private object Key(object? k) => k switch
     {
         null => throw Bad("None as a dict key is not supported"),
-        byte[] b => Convert.ToHexString(b),
+        byte[] b => System.Text.Encoding.Latin1.GetString(b), // Python 2 str keys (e.g. CIFAR's b'data')
         object?[] t => string.Join("\u0001", t.Select(x => x?.ToString())),
         _ => k,
     };

@@ -1,0 +1,92 @@
+using static TorchSharp.torch;
+
+namespace Harness.Data;
+
+/// <summary>
+/// Batches of a data set, reshuffled every epoch (the order is a pure function of seed and epoch, so a resumed run
+/// sees the same batches), transformed on the device. The next batch is gathered, uploaded and transformed on a
+/// background task while the current one is used, so the model does not wait for data.
+/// </summary>
+public sealed class BatchLoader
+{
+    public BatchLoader(ImageDataset data, int batchSize, bool shuffle, BatchTransform transform, Device device, ulong seed = 42)
+    {
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be at least 1");
+        Data = data;
+        BatchSize = batchSize;
+        Shuffle = shuffle;
+        Transform = transform;
+        Device = device;
+        Seed = seed;
+    }
+
+    public ImageDataset Data { get; }
+    public int BatchSize { get; }
+    public bool Shuffle { get; }
+    public BatchTransform Transform { get; }
+    public Device Device { get; }
+    public ulong Seed { get; }
+    public int BatchesPerEpoch => (Data.Count + BatchSize - 1) / BatchSize;
+
+    /// <summary>The image order of an epoch.</summary>
+    public int[] Order(int epoch) => Shuffle
+        ? DatasetSplit.Permutation(Data.Count, Seed ^ (0x9E3779B97F4A7C15UL * (ulong)(epoch + 1)))
+        : Enumerable.Range(0, Data.Count).ToArray();
+
+    /// <summary>Flip decisions of an epoch (one per position), from their own seeded stream.</summary>
+    private bool[] Flips(int epoch)
+    {
+        var flips = new bool[Data.Count];
+        if (!Transform.Train) return flips;
+        var rng = new SplitMix64(Seed ^ (0xD1B54A32D192ED03UL * (ulong)(epoch + 1)));
+        for (int i = 0; i < flips.Length; i++) flips[i] = (rng.Next() & 1) == 1;
+        return flips;
+    }
+
+    public IEnumerable<Batch> Epoch(int epoch)
+    {
+        int[] order = Order(epoch);
+        bool[] flips = Flips(epoch);
+        int n = BatchesPerEpoch;
+        if (n == 0) yield break;
+        Task<Batch> next = Task.Run(() => Make(order, flips, 0));
+        try
+        {
+            for (int b = 0; b < n; b++)
+            {
+                Batch current = next.GetAwaiter().GetResult();
+                int following = b + 1;
+                next = following < n ? Task.Run(() => Make(order, flips, following)) : Task.FromResult<Batch>(null!);
+                yield return current;
+            }
+        }
+        finally
+        {
+            // A consumer that stops early leaves one prepared batch: free it.
+            var pending = next.GetAwaiter().GetResult();
+            pending?.Dispose();
+        }
+    }
+
+    /// <summary>Builds batch <paramref name="b"/> of an epoch: gather uint8 images, upload, transform.</summary>
+    public Batch Make(int[] order, bool[] flips, int b)
+    {
+        int start = b * BatchSize, count = Math.Min(BatchSize, order.Length - start);
+        int size = Data.ImageBytes;
+        var pixels = new byte[(long)count * size];
+        var labels = new long[count];
+        var flip = new bool[count];
+        for (int j = 0; j < count; j++)
+        {
+            int i = order[start + j];
+            Buffer.BlockCopy(Data.Pixels, i * size, pixels, j * size, size);
+            labels[j] = Data.Labels[i];
+            flip[j] = flips[start + j];
+        }
+        using var scope = NewDisposeScope();
+        var raw = tensor(pixels, new long[] { count, 3, Data.Height, Data.Width }).to(Device);
+        var images = Transform.Apply(raw, Transform.Train ? flip : null);
+        var y = tensor(labels).to(Device);
+        return new Batch(images.MoveToOuterDisposeScope(), y.MoveToOuterDisposeScope());
+    }
+}
