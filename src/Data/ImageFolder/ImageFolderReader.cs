@@ -58,13 +58,21 @@ public static class ImageFolderReader
         var first = Decode(files[0].Path);
         int h = first.Height, w = first.Width, size = 3 * h * w;
         var pixels = new byte[(long)files.Count * size];
-        Parallel.For(0, files.Count, i =>
+        try
         {
-            var img = i == 0 ? first : Decode(files[i].Path);
-            if (img.Height != h || img.Width != w)
-                throw new InvalidDataException($"{files[i].Path}: image is {img.Width}×{img.Height}, others are {w}×{h}");
-            Buffer.BlockCopy(img.Chw, 0, pixels, i * size, size);
-        });
+            Parallel.For(0, files.Count, i =>
+            {
+                var img = i == 0 ? first : Decode(files[i].Path);
+                if (img.Height != h || img.Width != w)
+                    throw new InvalidDataException($"{files[i].Path}: image is {img.Width}×{img.Height}, others are {w}×{h}");
+                Buffer.BlockCopy(img.Chw, 0, pixels, i * size, size);
+            });
+        }
+        catch (AggregateException ex) when (ex.InnerExceptions.Count > 0)
+        {
+            // Report the first bad file as a plain error naming it.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex.InnerExceptions[0]).Throw();
+        }
         var labels = files.Select(f => f.Label).ToArray();
         var set = new ImageDataset(pixels, labels, h, w, classes, split);
         double decodeSeconds = sw.Elapsed.TotalSeconds;
