@@ -10,5 +10,7 @@ public static class CommandCatalog
         yield return Commands.SummaryCommand.Create();
         yield return Commands.MetricsCommand.Create();
         yield return Commands.PruneCommand.Create();
+        yield return Commands.TrainCommand.Create();
+        yield return Commands.EvaluateCommand.Create();
     }
 }

@@ -1,0 +1,28 @@
+using System.CommandLine;
+using Harness.Data;
+
+namespace Harness.Cli;
+
+/// <summary>The data options shared by train, evaluate and the experiments.</summary>
+public sealed class DataOptions
+{
+    public Option<string> Data { get; } = new("--data") { Description = "data folder: CIFAR-10 binary or python layout, or train/ and test/ image folders", DefaultValueFactory = _ => "data" };
+    public Option<int> ImageSize { get; } = new("--image-size") { Description = "side the images are resized to (study: 224)", DefaultValueFactory = _ => 224 };
+    public Option<int> BatchSize { get; } = new("--batch-size") { Description = "images per batch (study: 128)", DefaultValueFactory = _ => 128 };
+    public Option<int?> TrainSubset { get; } = new("--train-subset") { Description = "use only the first N training images (after the split)" };
+    public Option<int?> ValSubset { get; } = new("--val-subset") { Description = "use only the first N validation images" };
+    public Option<int?> TestSubset { get; } = new("--test-subset") { Description = "use only the first N test images" };
+    public Option<ulong> Seed { get; } = new("--seed") { Description = "seed of the split, the shuffles and the flips", DefaultValueFactory = _ => 42UL };
+
+    public IEnumerable<Option> All => [Data, ImageSize, BatchSize, TrainSubset, ValSubset, TestSubset, Seed];
+
+    public static LocatedDataset Open(string folder, TextWriter log)
+    {
+        if (Directory.Exists(folder) && !Directory.EnumerateFileSystemEntries(folder).Any() || !Directory.Exists(folder))
+            throw new DirectoryNotFoundException(
+                $"--data '{folder}': no data there; put CIFAR-10 (cifar-10-batches-bin/ or cifar-10-batches-py/) or train/ and test/ image folders in it");
+        var found = DatasetLocator.Open(folder, log.WriteLine);
+        log.WriteLine($"data: {found.Description}");
+        return found;
+    }
+}
