@@ -34,7 +34,14 @@ public static class ModelLoader
         EfficientNetWidths widths;
         try
         {
-            widths = EfficientNetWidths.FromStateDictShapes(sd.Shapes());
+            // Harness's metadata records the widths exactly (residual flags included); a file from elsewhere is
+            // rebuilt from its tensor shapes alone.
+            string? meta = TorchCheckpoint.ReadMetadata(path);
+            widths = meta is not null ? EfficientNetWidths.FromJson(meta) : EfficientNetWidths.FromStateDictShapes(sd.Shapes());
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new CheckpointFormatException($"{path}: the Harness metadata record is not valid ({ex.Message})", ex);
         }
         catch (InvalidDataException ex)
         {

@@ -1,0 +1,51 @@
+using Harness.Model;
+using Harness.Model.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Harness.Pruning.Channels;
+
+/// <summary>
+/// Scores the channels of a group like Torch-Pruning's GroupMagnitudeImportance: each member gives a per-channel
+/// score (p-norm of its slice: conv output rows, conv/linear input columns, depthwise kernels, BatchNorm γ), the
+/// members' scores are averaged, then divided by their mean over the group's channels.
+/// </summary>
+public static class ChannelImportance
+{
+    public static Tensor Score(EfficientNet model, ChannelGroup group, ImportanceKind kind, Generator? generator = null)
+    {
+        using var scope = NewDisposeScope();
+        if (kind == ImportanceKind.Random)
+            return rand(group.Channels, dtype: float64, generator: generator).MoveToOuterDisposeScope();
+        var modules = model.named_modules().ToDictionary(m => m.name, m => m.module);
+        var scores = new List<Tensor>();
+        foreach (var m in group.Members)
+        {
+            var module = modules[m.Layer];
+            if (module is BatchNorm2d bn)
+            {
+                if (kind is ImportanceKind.L1 or ImportanceKind.L2 or ImportanceKind.BatchNormScale && bn.weight is not null)
+                    scores.Add(kind == ImportanceKind.L2 ? bn.weight.detach().pow(2).to(float64) : bn.weight.detach().abs().to(float64));
+                continue;
+            }
+            if (kind == ImportanceKind.BatchNormScale || module is not PrunableLayer layer) continue;
+            var w = layer.EffectiveWeight().detach();
+            if (kind == ImportanceKind.Taylor)
+            {
+                var g = layer.Weight.grad ?? throw new InvalidOperationException(
+                    "Taylor importance needs gradients: run a calibration batch forward and backward first");
+                w = (w * g).abs();
+            }
+            var a = kind == ImportanceKind.L2 ? w.pow(2) : w.abs();
+            a = a.to(float64);
+            if (a.dim() == 2) a = a.unsqueeze(-1).unsqueeze(-1);
+            var perChannel = m.Role == MemberRole.In ? a.sum(new long[] { 0, 2, 3 }) : a.sum(new long[] { 1, 2, 3 });
+            scores.Add(perChannel);
+        }
+        if (scores.Count == 0) return ones(group.Channels, dtype: float64).MoveToOuterDisposeScope();
+        var mean = stack(scores).mean(new long[] { 0 });
+        var norm = mean.mean();
+        var result = norm.item<double>() > 0 ? mean / norm : mean;
+        return result.MoveToOuterDisposeScope();
+    }
+}

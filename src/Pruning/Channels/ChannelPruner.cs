@@ -1,0 +1,127 @@
+using Harness.Model;
+using Harness.Model.Layers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Harness.Pruning.Channels;
+
+/// <summary>
+/// Physical channel pruning: decides per group which channels go (lowest importance, ties by index), builds a
+/// new EfficientNet from the new widths and copies the kept slices of weights, masks, biases and BatchNorm
+/// statistics into it. The result is an ordinary model that trains, saves and rebuilds from its checkpoint.
+/// </summary>
+public static class ChannelPruner
+{
+    public static (EfficientNet Model, ChannelPruningReport Report) Prune(EfficientNet model, ChannelPruningOptions options)
+    {
+        options.Validate();
+        var graph = DependencyGraph.Build(model.Widths);
+        using var generator = new Generator(options.Seed);
+        var scores = graph.Groups.ToDictionary(g => g.Id, g => ChannelImportance.Score(model, g, options.Importance, generator));
+        try
+        {
+            var keepCounts = new Dictionary<int, int>();
+            foreach (var g in graph.Groups)
+            {
+                bool ignored = g.Members.Any(m => options.IgnoredLayers.Contains(m.Layer) && m.Role is MemberRole.Out or MemberRole.Depthwise or MemberRole.BatchNorm);
+                double ratio = options.GroupRatios.TryGetValue(g.Id, out var r) ? r : options.Ratio;
+                keepCounts[g.Id] = ignored ? g.Channels : options.KeptWidth(g.Channels, ratio);
+            }
+            if (options.Global) keepCounts = GlobalCounts(graph, scores, options);
+            var removed = new Dictionary<int, int[]>();
+            foreach (var g in graph.Groups)
+            {
+                int drop = g.Channels - keepCounts[g.Id];
+                removed[g.Id] = drop <= 0 ? [] : Lowest(scores[g.Id], drop);
+            }
+            return PruneChannels(model, graph, removed);
+        }
+        finally
+        {
+            foreach (var s in scores.Values) s.Dispose();
+        }
+    }
+
+    /// <summary>Global ranking: one threshold over the normalised scores of all groups, then each group's count is
+    /// rounded like local pruning (multiple of round_to, never empty, capped by the maximum ratio).</summary>
+    private static Dictionary<int, int> GlobalCounts(DependencyGraph graph, Dictionary<int, Tensor> scores, ChannelPruningOptions options)
+    {
+        var eligible = graph.Groups.Where(g => !g.Members.Any(m => options.IgnoredLayers.Contains(m.Layer))).ToList();
+        long total = eligible.Sum(g => (long)g.Channels);
+        long toPrune = total - eligible.Sum(g => (long)(int)(g.Channels * (1.0 - options.Ratio)));
+        var all = eligible.SelectMany(g => scores[g.Id].data<double>().ToArray().Select(s => (s, g.Id))).OrderBy(x => x.s).Take((int)toPrune);
+        var counts = graph.Groups.ToDictionary(g => g.Id, g => g.Channels);
+        foreach (var (_, id) in all) counts[id]--;
+        return graph.Groups.ToDictionary(g => g.Id, g =>
+        {
+            double ratio = 1.0 - (double)counts[g.Id] / g.Channels;
+            return options.KeptWidth(g.Channels, ratio);
+        });
+    }
+
+    private static int[] Lowest(Tensor scores, int count)
+    {
+        var s = scores.data<double>().ToArray();
+        return Enumerable.Range(0, s.Length).OrderBy(i => s[i]).ThenBy(i => i).Take(count).Order().ToArray();
+    }
+
+    /// <summary>Removes exactly the given channels (by group id) and returns the smaller model.</summary>
+    public static (EfficientNet Model, ChannelPruningReport Report) PruneChannels(EfficientNet model, DependencyGraph graph,
+        IReadOnlyDictionary<int, int[]> removed)
+    {
+        var keep = new Dictionary<string, long[]>();
+        var newWidths = new Dictionary<string, int>();
+        var reports = new List<GroupReport>();
+        foreach (var g in graph.Groups)
+        {
+            var gone = removed.TryGetValue(g.Id, out var r) ? r.Distinct().Order().ToArray() : [];
+            if (gone.Any(i => i < 0 || i >= g.Channels))
+                throw new ArgumentException($"group {g.Id}: channel index outside 0..{g.Channels - 1}");
+            if (gone.Length >= g.Channels)
+                throw new ArgumentException($"group {g.Id}: cannot remove all {g.Channels} channels");
+            var goneSet = gone.ToHashSet();
+            keep[g.Space] = Enumerable.Range(0, g.Channels).Where(i => !goneSet.Contains(i)).Select(i => (long)i).ToArray();
+            newWidths[g.Space] = keep[g.Space].Length;
+            reports.Add(new GroupReport(g.Id, g.Kind, g.Members.Select(m => m.Layer).Distinct().ToList(), g.Channels, keep[g.Space].Length, gone));
+        }
+        var widths = graph.WithWidths(newWidths);
+        var pruned = new EfficientNet(widths);
+        try
+        {
+            var source = model.named_modules().ToDictionary(m => m.name, m => m.module);
+            foreach (var (name, layer) in pruned.PrunableLayers())
+                if (source[name] is PrunableLayer { IsMasked: true } src)
+                    layer.ApplyMask(ones_like(layer.Weight));
+            var target = pruned.state_dict();
+            var from = model.state_dict();
+            using (no_grad())
+            {
+                foreach (var (key, t) in target)
+                {
+                    int dot = key.LastIndexOf('.');
+                    string module = key[..dot], param = key[(dot + 1)..];
+                    var value = from[key];
+                    if (param != "num_batches_tracked" && graph.LayerSpaces.TryGetValue(module, out var spaces))
+                    {
+                        bool isWeight = param is "weight" or "weight_orig" or "weight_mask";
+                        bool perChannelIn = isWeight && value.dim() >= 2 && value.shape[1] > 1 || (isWeight && value.dim() == 2);
+                        if (spaces.Out is not null && !(value.dim() == 0))
+                            value = value.index_select(0, tensor(keep[spaces.Out], device: value.device));
+                        if (spaces.In is not null && isWeight && perChannelIn)
+                            value = value.index_select(1, tensor(keep[spaces.In], device: value.device));
+                    }
+                    if (!value.shape.SequenceEqual(t.shape))
+                        throw new InvalidOperationException($"pruning produced {key} of shape [{string.Join(", ", value.shape)}], expected [{string.Join(", ", t.shape)}]");
+                    t.copy_(value);
+                }
+            }
+            pruned.train(model.training);
+            return (pruned, new ChannelPruningReport(reports, widths));
+        }
+        catch
+        {
+            pruned.Dispose();
+            throw;
+        }
+    }
+}

@@ -1,0 +1,129 @@
+using FsCheck;
+using FsCheck.Fluent;
+using Harness.Metrics;
+using Harness.Model;
+using Harness.Pruning.Channels;
+using Harness.Tests.TestSupport;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Harness.Tests.Properties.Pruning;
+
+public class ChannelPruningProperties
+{
+    private static readonly Config Quick = Config.QuickThrowOnFailure.WithMaxTest(12);
+
+    private static EfficientNet Tiny(int seed, double width = 0.5, double depth = 0.34)
+    {
+        manual_seed(seed);
+        return EfficientNet.Create(EfficientNetConfig.Scaled(width, depth, 10));
+    }
+
+    private static Gen<(double Ratio, int RoundTo, int Seed)> Cases =>
+        from r in Gen.Choose(0, 95) from rt in Gen.Elements(1, 2, 4, 8, 16) from s in Gen.Choose(0, 1000) select (r / 100.0, rt, s);
+
+    [Test]
+    public void PrunedModelRunsAndEveryPrunedWidthIsAMultipleOfRoundTo()
+    {
+        Prop.ForAll(Cases.ToArbitrary(), c =>
+        {
+            using var scope = NewDisposeScope();
+            using var model = Tiny(c.Seed);
+            var (pruned, report) = ChannelPruner.Prune(model, new ChannelPruningOptions { Ratio = c.Ratio, RoundTo = c.RoundTo });
+            using (pruned)
+            {
+                pruned.eval();
+                using var _ = no_grad();
+                var y = pruned.call(randn(2, 3, 32, 32));
+                return y.shape.SequenceEqual(new long[] { 2, 10 })
+                       && report.Groups.All(g => g.After == g.Before || g.After % c.RoundTo == 0);
+            }
+        }).Check(Quick);
+    }
+
+    [Test]
+    public void ParametersAndFlopsNeverIncreaseWithTheRatio()
+    {
+        Prop.ForAll(Gen.Choose(0, 90).ToArbitrary(), Gen.Choose(0, 90).ToArbitrary(), Gen.Elements(1, 4, 8).ToArbitrary(), (a, b, rt) =>
+        {
+            using var scope = NewDisposeScope();
+            using var model = Tiny(3);
+            (long Params, long Macs) Measure(double ratio)
+            {
+                var (p, _) = ChannelPruner.Prune(model, new ChannelPruningOptions { Ratio = ratio, RoundTo = rt });
+                using (p) return (p.parameters().Sum(x => x.numel()), MacCounter.Count(p, 32).Total(MacConvention.Thop));
+            }
+            var lo = Measure(Math.Min(a, b) / 100.0);
+            var hi = Measure(Math.Max(a, b) / 100.0);
+            return hi.Params <= lo.Params && hi.Macs <= lo.Macs;
+        }).Check(Quick);
+    }
+
+    [Test]
+    public void PruningChannelsThatContributeNothingLeavesOutputsUnchanged()
+    {
+        Prop.ForAll(Gen.Choose(0, 1000).ToArbitrary(), seed =>
+        {
+            using var scope = NewDisposeScope();
+            using var model = Tiny(seed);
+            var graph = DependencyGraph.Build(model.Widths);
+            var rng = new System.Random(seed);
+            var expandGroups = graph.Groups.Where(g => g.Kind == "expand").ToList();
+            var group = expandGroups[rng.Next(expandGroups.Count)];
+            var chosen = Enumerable.Range(0, group.Channels).OrderBy(_ => rng.Next()).Take(Math.Max(1, group.Channels / 3)).Order().ToArray();
+            var modules = model.named_modules().ToDictionary(m => m.name, m => m.module);
+            using (no_grad())
+            {
+                var idx = tensor(chosen.Select(i => (long)i).ToArray());
+                foreach (var m in group.Members)
+                {
+                    var module = modules[m.Layer];
+                    if (m.Role == MemberRole.Out && module is Harness.Model.Layers.PrunableConv2d conv)
+                        conv.Weight.index_fill_(0, idx, 0.0);
+                    if (m.Role == MemberRole.BatchNorm && module is BatchNorm2d bn)
+                    {
+                        bn.bias!.index_fill_(0, idx, 0.0);
+                        bn.running_mean!.index_fill_(0, idx, 0.0);
+                    }
+                }
+            }
+            model.eval();
+            using var x = randn(2, 3, 32, 32);
+            using var _ = no_grad();
+            var before = model.call(x);
+            var (pruned, report) = ChannelPruner.PruneChannels(model, graph, new Dictionary<int, int[]> { [group.Id] = chosen });
+            using (pruned)
+            {
+                pruned.eval();
+                var after = pruned.call(x);
+                return report.Groups[group.Id].After == group.Channels - chosen.Length
+                       && TensorAssert.MaxAbsDiff(before, after) <= 1e-5;
+            }
+        }).Check(Quick);
+    }
+
+    [Test]
+    public void SaveLoadOfAPrunedModelGivesIdenticalOutputs()
+    {
+        Prop.ForAll(Cases.ToArbitrary(), c =>
+        {
+            using var scope = NewDisposeScope();
+            using var model = Tiny(c.Seed);
+            var (pruned, _) = ChannelPruner.Prune(model, new ChannelPruningOptions { Ratio = c.Ratio, RoundTo = c.RoundTo, Importance = ImportanceKind.L2 });
+            string path = Path.Combine(Path.GetTempPath(), $"pruned-{Guid.NewGuid():N}.pth");
+            try
+            {
+                using (pruned)
+                {
+                    ModelLoader.Save(pruned, path);
+                    using var back = ModelLoader.LoadCheckpoint(path);
+                    pruned.eval(); back.eval();
+                    using var x = randn(1, 3, 32, 32);
+                    using var _ = no_grad();
+                    return TensorAssert.Identical(pruned.call(x), back.call(x)) && back.Widths.Equals(pruned.Widths);
+                }
+            }
+            finally { File.Delete(path); }
+        }).Check(Quick);
+    }
+}
