@@ -12,5 +12,6 @@ public static class CommandCatalog
         yield return Commands.PruneCommand.Create();
         yield return Commands.TrainCommand.Create();
         yield return Commands.EvaluateCommand.Create();
+        yield return Commands.BenchCommand.Create();
     }
 }

@@ -8,5 +8,6 @@ public static class PruneCommand
     public static Command Create() => new("prune", "Prune a model")
     {
         PruneFineGrainedCommand.Create(),
+        PruneChannelCommand.Create(),
     };
 }

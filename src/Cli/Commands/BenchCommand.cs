@@ -1,0 +1,116 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Harness.Data;
+using Harness.Metrics;
+using Harness.Model;
+using Harness.Pruning.Channels;
+using Harness.Pruning.FineGrained;
+using Harness.Training;
+using static TorchSharp.torch;
+
+namespace Harness.Cli.Commands;
+
+/// <summary><c>bench</c>: the speed figures the issues ask for, measured in one run so ratios are comparable.</summary>
+public static class BenchCommand
+{
+    public static Command Create() => new("bench", "Benchmarks: data pipeline vs training, pruning speed, pruned latency")
+    {
+        Data(), Prune(),
+    };
+
+    private static Command Data()
+    {
+        var sizes = new Option<int[]>("--sizes") { Description = "image sides", DefaultValueFactory = _ => [32, 224], AllowMultipleArgumentsPerToken = true };
+        var steps = new Option<int>("--steps") { Description = "training steps timed per size", DefaultValueFactory = _ => 3 };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 128 };
+        var cmd = new Command("data", "Data-pipeline images/s against training-step images/s (B0, CPU)") { sizes, steps, batch };
+        cmd.SetAction(parse =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            int b = parse.GetValue(batch);
+            var rng = new Random(1);
+            var pixels = new byte[b * 8 * 3072];
+            rng.NextBytes(pixels);
+            var data = new ImageDataset(pixels, Enumerable.Range(0, b * 8).Select(i => (byte)(i % 10)).ToArray(), 32, 32, Harness.Data.Cifar.CifarClasses.Names, "random");
+            output.WriteLine($"threads {get_num_threads()}, batch {b}");
+            foreach (int size in parse.GetValue(sizes)!)
+            {
+                var loader = new BatchLoader(data, b, true, new BatchTransform { ImageSize = size, Train = true }, CPU);
+                var order = loader.Order(0);
+                var flips = new bool[order.Length];
+                using (loader.Make(order, flips, 0)) { }
+                var sw = Stopwatch.StartNew();
+                for (int i = 0; i < loader.BatchesPerEpoch; i++) using (loader.Make(order, flips, i)) { }
+                double pipeline = data.Count / sw.Elapsed.TotalSeconds;
+
+                using var model = EfficientNet.Create(EfficientNetConfig.B0(10));
+                var sgd = new SgdMomentum(Trainer.Freeze(model, [0, 1, 2]), 0.9, 5e-4) { LearningRate = 0.01 };
+                model.train();
+                using var batchData = loader.Make(order, flips, 0);
+                void Step()
+                {
+                    using var scope = NewDisposeScope();
+                    sgd.ZeroGrad();
+                    nn.functional.cross_entropy(model.call(batchData.Images), batchData.Labels).backward();
+                    sgd.Step();
+                }
+                Step();
+                sw.Restart();
+                int n = parse.GetValue(steps);
+                for (int i = 0; i < n; i++) Step();
+                double training = n * b / sw.Elapsed.TotalSeconds;
+                sgd.Dispose();
+                output.WriteLine($"{size}px: pipeline {pipeline:N0} img/s, training step {training:N1} img/s, ratio {pipeline / training:N1}×");
+            }
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command Prune()
+    {
+        var cmd = new Command("prune", "Time of global fine-grained and channel pruning of B0; latency of channel-pruned models");
+        var runs = new Option<int>("--runs") { DefaultValueFactory = _ => 20 };
+        cmd.Options.Add(runs);
+        cmd.SetAction(parse =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            manual_seed(0);
+            using var model = EfficientNet.Create(EfficientNetConfig.B0(10));
+            using (var warm = ModelLoaderCopy(model)) FineGrainedPruner.Prune(warm, new FineGrainedOptions { Amount = 0.5 });
+            using (var copy = ModelLoaderCopy(model))
+            {
+                var sw = Stopwatch.StartNew();
+                FineGrainedPruner.Prune(copy, new FineGrainedOptions { Amount = 0.5 });
+                output.WriteLine($"fine-grained global L1 0.5 on B0: {sw.Elapsed.TotalMilliseconds:F0} ms");
+            }
+            long baseMacs = MacCounter.Count(model, 224).Total(MacConvention.Thop);
+            var baseLatency = new[] { 1, 32 }.Select(b => LatencyMeter.Measure(model, 224, b, b == 1 ? parse.GetValue(runs) : 3, 1)).ToArray();
+            output.WriteLine($"base: MACs {baseMacs / 1e9:F3} G, latency b1 {baseLatency[0].MeanMs:F1} ms, b32 {baseLatency[1].MeanMs:F0} ms");
+            foreach (var ratio in new[] { 0.2, 0.8 })
+            {
+                ChannelPruner.Prune(model, new ChannelPruningOptions { Ratio = ratio }).Model.Dispose();
+                var sw = Stopwatch.StartNew();
+                var (pruned, _) = ChannelPruner.Prune(model, new ChannelPruningOptions { Ratio = ratio });
+                double ms = sw.Elapsed.TotalMilliseconds;
+                using (pruned)
+                {
+                    long macs = MacCounter.Count(pruned, 224).Total(MacConvention.Thop);
+                    var l1 = LatencyMeter.Measure(pruned, 224, 1, parse.GetValue(runs), 1);
+                    var l32 = LatencyMeter.Measure(pruned, 224, 32, 3, 1);
+                    output.WriteLine($"channel {ratio}: graph+prune {ms:F0} ms; MACs {macs / 1e9:F3} G ({(double)macs / baseMacs:P1} of base); latency b1 {l1.MeanMs:F1} ms ({l1.MeanMs / baseLatency[0].MeanMs:P0}), b32 {l32.MeanMs:F0} ms ({l32.MeanMs / baseLatency[1].MeanMs:P0})");
+                }
+            }
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static EfficientNet ModelLoaderCopy(EfficientNet model)
+    {
+        var copy = new EfficientNet(model.Widths);
+        using var sd = Harness.Model.Checkpoints.StateDict.FromModule(model);
+        Harness.Model.Checkpoints.StateDictLoader.Load(copy, sd);
+        return copy;
+    }
+}

@@ -1,0 +1,63 @@
+using System.CommandLine;
+using System.Globalization;
+using Harness.Model;
+using Harness.Pruning.Channels;
+
+namespace Harness.Cli.Commands;
+
+/// <summary><c>prune channel</c>: structural pruning on the dependency graph; writes the smaller model and prints
+/// the per-group report.</summary>
+public static class PruneChannelCommand
+{
+    public static Command Create()
+    {
+        var weights = CommonOptions.Weights("imagenet");
+        var classes = CommonOptions.Classes();
+        var json = CommonOptions.Json();
+        var ratio = new Option<double>("--ratio") { Description = "fraction of each group's channels to remove (Torch-Pruning's pruning_ratio)", DefaultValueFactory = _ => 0.2 };
+        var importance = new Option<ImportanceKind>("--importance") { Description = "L1 (study), L2, BatchNormScale, Random, Taylor", DefaultValueFactory = _ => ImportanceKind.L1 };
+        var roundTo = new Option<int>("--round-to") { Description = "kept widths are multiples of this", DefaultValueFactory = _ => 8 };
+        var global = new Option<bool>("--global") { Description = "rank channels across groups instead of per group" };
+        var maxRatio = new Option<double>("--max-ratio") { Description = "largest fraction any group may lose", DefaultValueFactory = _ => 1.0 };
+        var never = new Option<bool>("--never-untouched") { Description = "keep round_to channels in a group that would otherwise be left untouched" };
+        var ignore = new Option<string[]>("--ignore") { Description = "layer names whose channels are kept", AllowMultipleArgumentsPerToken = true };
+        var seed = new Option<ulong>("--seed") { Description = "seed of random importance", DefaultValueFactory = _ => 42UL };
+        var graphOnly = new Option<bool>("--graph") { Description = "print the dependency graph and stop" };
+        var outPath = new Option<string?>("--out") { Description = "output checkpoint (default: pruned_models/channel_pruning_<ratio>.pth)" };
+        var command = new Command("channel", "Channel (structural) pruning with coupled layers pruned together")
+            { weights, classes, json, ratio, importance, roundTo, global, maxRatio, never, ignore, seed, graphOnly, outPath };
+        command.SetAction(parse =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            using var model = ModelLoader.Load(parse.GetValue(weights)!, parse.GetValue(classes), Downloads.Resolver());
+            if (parse.GetValue(graphOnly))
+            {
+                var graph = DependencyGraph.Build(model.Widths);
+                output.Write(parse.GetValue(json) ? Json.Serialize(graph.Groups) + "\n" : graph.ToText());
+                return 0;
+            }
+            var options = new ChannelPruningOptions
+            {
+                Ratio = parse.GetValue(ratio), RoundTo = parse.GetValue(roundTo), Importance = parse.GetValue(importance),
+                Global = parse.GetValue(global), MaxRatio = parse.GetValue(maxRatio), NeverUntouched = parse.GetValue(never),
+                IgnoredLayers = parse.GetValue(ignore) ?? [], Seed = parse.GetValue(seed),
+            };
+            long before = model.parameters().Sum(p => p.numel());
+            var (pruned, report) = ChannelPruner.Prune(model, options);
+            using (pruned)
+            {
+                string path = parse.GetValue(outPath) ?? Path.Combine("pruned_models", $"channel_pruning_{options.Ratio.ToString(CultureInfo.InvariantCulture)}.pth");
+                ModelLoader.Save(pruned, path);
+                long after = pruned.parameters().Sum(p => p.numel());
+                if (parse.GetValue(json)) output.WriteLine(Json.Serialize(new { checkpoint = path, parametersBefore = before, parametersAfter = after, report }));
+                else
+                {
+                    output.Write(report.ToText());
+                    output.WriteLine($"parameters {before:N0} → {after:N0}; wrote {path}");
+                }
+            }
+            return 0;
+        });
+        return command;
+    }
+}
