@@ -13,5 +13,6 @@ public static class CommandCatalog
         yield return Commands.TrainCommand.Create();
         yield return Commands.EvaluateCommand.Create();
         yield return Commands.BenchCommand.Create();
+        yield return Commands.StudyCommand.Create();
     }
 }

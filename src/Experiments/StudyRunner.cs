@@ -1,0 +1,157 @@
+using System.Text;
+using Harness.Data;
+using Harness.Metrics;
+using Harness.Model;
+using Harness.Model.Checkpoints;
+using Harness.Pruning.Channels;
+using Harness.Pruning.FineGrained;
+using Harness.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Harness.Experiments;
+
+/// <summary>
+/// Runs the study's experiments in order with the study's folders and file names: <c>models/</c> (base),
+/// <c>pruned_models/</c>, <c>metrics/</c> (JSON/CSV per model), <c>metrics_plots/</c> (table and curve images,
+/// comparison chart) and <c>report.md</c>. An experiment whose metrics file exists is finished and skipped; one that
+/// was interrupted resumes from its last completed epoch.
+/// </summary>
+public sealed class StudyRunner(StudyConfig config, Device device, TextWriter log)
+{
+    public string Root => config.Output;
+    public string ModelsDir => Path.Combine(Root, "models");
+    public string PrunedDir => Path.Combine(Root, "pruned_models");
+    public string MetricsDir => Path.Combine(Root, "metrics");
+    public string PlotsDir => Path.Combine(Root, "metrics_plots");
+    public string ReportPath => Path.Combine(Root, "report.md");
+    public string BaseModelPath => Path.Combine(ModelsDir, ExperimentSpec.BaseName + ".pth");
+
+    public string CheckpointOf(ExperimentSpec e) => e.Kind == ExperimentKind.Base ? BaseModelPath : Path.Combine(PrunedDir, e.Name + ".pth");
+    public string MetricsPathOf(ExperimentSpec e) => Path.Combine(MetricsDir, e.Name + ".json");
+
+    public IReadOnlyList<ModelMetrics> Run(IEnumerable<string>? only = null, CancellationToken cancel = default)
+    {
+        var located = DatasetLocator.Open(config.Data, log.WriteLine);
+        log.WriteLine($"data: {located.Description}");
+        var (trainAll, valAll) = DatasetSplit.TrainValidation(located.Train, 0.9, config.Seed);
+        var train = trainAll.Take(config.TrainSubset);
+        var val = valAll.Take(config.ValSubset);
+        var test = located.Test.Take(config.TestSubset);
+        int classes = located.Train.Classes.Count;
+        var experiments = config.Experiments().Where(e => only is null || only.Contains(e.Name)).ToList();
+        var all = config.Experiments();
+        for (int i = 0; i < experiments.Count; i++)
+        {
+            var e = experiments[i];
+            if (cancel.IsCancellationRequested) break;
+            if (File.Exists(MetricsPathOf(e)))
+            {
+                log.WriteLine($"[{i + 1}/{experiments.Count}] {e.Name}: finished earlier ({MetricsPathOf(e)}), skipped");
+                continue;
+            }
+            log.WriteLine($"[{i + 1}/{experiments.Count}] {e.Name}: {Describe(e)}");
+            RunOne(e, classes, train, val, test, cancel);
+        }
+        var results = all.Where(e => File.Exists(MetricsPathOf(e))).Select(e => MetricsFiles.ReadJson(MetricsPathOf(e))[0]).ToList();
+        WriteReport(results, all);
+        return results;
+    }
+
+    private string Describe(ExperimentSpec e) => e.Kind switch
+    {
+        ExperimentKind.Base => $"fine-tune EfficientNet-B0 ({config.Weights}) for {e.Epochs} epochs",
+        ExperimentKind.FineGrained => $"global L1 unstructured pruning {e.Amount} of the base model, {e.Epochs} epochs with masks, then permanent",
+        _ => $"channel pruning {e.Amount} (L1, round_to {config.RoundTo}) of the base model, {e.Epochs} epochs",
+    };
+
+    private void RunOne(ExperimentSpec e, int classes, ImageDataset train, ImageDataset val, ImageDataset test, CancellationToken cancel)
+    {
+        var options = new TrainingOptions
+        {
+            Epochs = e.Epochs, BatchSize = config.BatchSize, ImageSize = config.ImageSize, Seed = config.Seed,
+            FrozenStages = config.FrozenStages,
+        };
+        var trainLoader = new BatchLoader(train, config.BatchSize, true, new BatchTransform { ImageSize = config.ImageSize, Train = true }, device, config.Seed);
+        var valLoader = new BatchLoader(val, config.BatchSize, false, new BatchTransform { ImageSize = config.ImageSize }, device, config.Seed);
+        var testLoader = new BatchLoader(test, config.BatchSize, false, new BatchTransform { ImageSize = config.ImageSize }, device, config.Seed);
+        var run = new TrainingRun(e.Name, CheckpointOf(e), Path.Combine(Root, "runs", e.Name));
+
+        EfficientNet model = e.Kind == ExperimentKind.Base
+            ? ModelLoader.Load(config.Weights, classes)
+            : ModelLoader.LoadCheckpoint(File.Exists(BaseModelPath)
+                ? BaseModelPath
+                : throw new FileNotFoundException($"the base model {BaseModelPath} is missing: run the base experiment first", BaseModelPath));
+        try
+        {
+            if (e.Kind == ExperimentKind.FineGrained)
+                FineGrainedPruner.Prune(model, new FineGrainedOptions { Amount = e.Amount, Method = PruningMethod.L1, Scope = PruningScope.Global });
+            else if (e.Kind == ExperimentKind.Channel)
+            {
+                var (pruned, report) = ChannelPruner.Prune(model, new ChannelPruningOptions { Ratio = e.Amount, RoundTo = config.RoundTo, Importance = ImportanceKind.L1 });
+                model.Dispose();
+                model = pruned;
+                log.WriteLine($"  pruned widths: stem {report.Widths.Stem}, head {report.Widths.Head}, parameters {model.parameters().Sum(p => p.numel()):N0}");
+            }
+            model.to(device);
+            var result = new Trainer(options, log).Train(model, trainLoader, valLoader, run, resume: true, cancel);
+            if (result.Interrupted) return;
+            if (result.History.Count == 0 && !File.Exists(run.BestModelPath)) ModelLoader.Save(model, run.BestModelPath);
+            model.Dispose();
+            model = ModelLoader.LoadCheckpoint(run.BestModelPath);
+            model.to(device);
+            if (e.Kind == ExperimentKind.FineGrained)
+            {
+                var sparsity = FineGrainedPruner.MakePermanent(model);
+                ModelLoader.Save(model, run.BestModelPath);
+                log.WriteLine($"  made permanent: {sparsity.Sparsity:P2} of conv/linear weights are zero");
+            }
+            var eval = Evaluator.Evaluate(model, testLoader);
+            log.WriteLine($"  Test Loss: {eval.Loss:F4} | Test Acc: {100 * eval.Accuracy:F2}%");
+            model.to(CPU);
+            var metrics = MetricsCollector.Collect(e.Name, model, new MetricsOptions(config.ImageSize, 1, config.LatencyRuns, Math.Min(10, config.LatencyRuns)),
+                m => CheckpointSize.Measure(m, (x, p) => TorchCheckpoint.Save(p, x)), SparseCheckpoint.MeasureBytes, (eval.Loss, eval.Accuracy));
+            MetricsFiles.WriteCsv(Path.Combine(MetricsDir, e.Name + ".csv"), [metrics]);
+            MetricsPlots.SaveTable(MetricsTable.Build([metrics]), MetricsPlots.TablePath(PlotsDir, e.Name), e.Name);
+            var history = result.History.Count > 0 ? result.History : TrainingHistory.Load(run.HistoryBase + ".json");
+            if (history.Count > 0)
+                MetricsPlots.SaveTrainingCurves(new TrainingCurves(history.Select(h => h.Epoch).ToList(), history.Select(h => h.TrainLoss).ToList(),
+                    history.Select(h => h.ValidationLoss).ToList(), history.Select(h => h.TrainAccuracy).ToList(), history.Select(h => h.ValidationAccuracy).ToList()),
+                    MetricsPlots.CurvesPath(PlotsDir, e.Name), e.Name);
+            // Written last: its presence marks the experiment finished.
+            MetricsFiles.WriteJson(MetricsPathOf(e), [metrics]);
+        }
+        finally
+        {
+            model.Dispose();
+        }
+    }
+
+    private void WriteReport(IReadOnlyList<ModelMetrics> results, IReadOnlyList<ExperimentSpec> all)
+    {
+        var md = new StringBuilder("# Study report\n\n");
+        md.AppendLine($"Data `{config.Data}`, weights `{config.Weights}`, image size {config.ImageSize}, batch {config.BatchSize}, seed {config.Seed}.");
+        md.AppendLine();
+        if (results.Count == 0)
+        {
+            md.AppendLine("No experiment has finished yet.");
+        }
+        else
+        {
+            md.AppendLine(MetricsTable.Build(results).ToMarkdown());
+            string comparison = MetricsPlots.ComparisonPath(PlotsDir, "study");
+            MetricsPlots.SaveComparison(results, comparison);
+            md.AppendLine($"![accuracy against FLOPs and size]({Path.GetRelativePath(Root, comparison)})");
+            md.AppendLine();
+            foreach (var e in all.Where(e => results.Any(r => r.Name == e.Name)))
+            {
+                md.AppendLine($"## {e.Name}\n");
+                md.AppendLine($"![metrics]({Path.GetRelativePath(Root, MetricsPlots.TablePath(PlotsDir, e.Name))})");
+                string curves = MetricsPlots.CurvesPath(PlotsDir, e.Name);
+                if (File.Exists(curves)) md.AppendLine($"\n![training and validation]({Path.GetRelativePath(Root, curves)})");
+                md.AppendLine();
+            }
+        }
+        AtomicFile.WriteAllText(ReportPath, md.ToString());
+    }
+}
