@@ -14,8 +14,8 @@ public class MiniStudyTests
 {
     public static StudyConfig MiniConfig(string data, string output) => new()
     {
-        Data = data, Weights = "none", Device = "cpu", Output = output, ImageSize = 32, BatchSize = 128,
-        BaseEpochs = 3, FineGrainedEpochs = 1, ChannelEpochs = 1, TrainSubset = 2000, ValSubset = 500, TestSubset = 1000,
+        Data = data, Weights = "none", Device = "cpu", Output = output, ImageSize = 32, BatchSize = 32,
+        BaseEpochs = 3, FineGrainedEpochs = 1, ChannelEpochs = 1, TrainSubset = 1500, ValSubset = 300, TestSubset = 500,
         FrozenStages = [], LatencyRuns = 5,
     };
 
