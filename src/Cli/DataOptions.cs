@@ -18,9 +18,11 @@ public sealed class DataOptions
 
     public static LocatedDataset Open(string folder, TextWriter log)
     {
-        if (Directory.Exists(folder) && !Directory.EnumerateFileSystemEntries(folder).Any() || !Directory.Exists(folder))
-            throw new DirectoryNotFoundException(
-                $"--data '{folder}': no data there; put CIFAR-10 (cifar-10-batches-bin/ or cifar-10-batches-py/) or train/ and test/ image folders in it");
+        if (!Directory.Exists(folder) || !Directory.EnumerateFileSystemEntries(folder).Any())
+        {
+            log.WriteLine($"--data '{folder}' is empty: downloading the official CIFAR-10 binary archive");
+            new Harness.Data.Cifar.CifarDownloader { Progress = Downloads.Reporter("CIFAR-10") }.DownloadInto(folder);
+        }
         var found = DatasetLocator.Open(folder, log.WriteLine);
         log.WriteLine($"data: {found.Description}");
         return found;
