@@ -41,6 +41,8 @@ public class ChannelPruningProperties
         }).Check(Quick);
     }
 
+    /// <summary>Holds in the mode that never leaves a group untouched. Torch-Pruning's own rule (a group that would
+    /// keep nothing keeps everything) is not monotonic: see <see cref="TorchPruningRuleCanKeepMoreAtAHigherRatio"/>.</summary>
     [Test]
     public void ParametersAndFlopsNeverIncreaseWithTheRatio()
     {
@@ -50,13 +52,25 @@ public class ChannelPruningProperties
             using var model = Tiny(3);
             (long Params, long Macs) Measure(double ratio)
             {
-                var (p, _) = ChannelPruner.Prune(model, new ChannelPruningOptions { Ratio = ratio, RoundTo = rt });
+                var (p, _) = ChannelPruner.Prune(model, new ChannelPruningOptions { Ratio = ratio, RoundTo = rt, NeverUntouched = true });
                 using (p) return (p.parameters().Sum(x => x.numel()), MacCounter.Count(p, 32).Total(MacConvention.Thop));
             }
             var lo = Measure(Math.Min(a, b) / 100.0);
             var hi = Measure(Math.Max(a, b) / 100.0);
             return hi.Params <= lo.Params && hi.Macs <= lo.Macs;
         }).Check(Quick);
+    }
+
+    [Test]
+    public void TorchPruningRuleCanKeepMoreAtAHigherRatio()
+    {
+        // A 40-channel group with round_to 8: ratio 0.78 keeps int(8.8) = 8; ratio 0.86 would keep int(5.6) = 5 → 0,
+        // so Torch-Pruning leaves it untouched (40). NeverUntouched keeps 8 instead.
+        var tp = new ChannelPruningOptions { RoundTo = 8 };
+        Assert.That((tp.KeptWidth(40, 0.78), tp.KeptWidth(40, 0.86)), Is.EqualTo((8, 40)));
+        var never = tp with { NeverUntouched = true };
+        Assert.That((never.KeptWidth(40, 0.78), never.KeptWidth(40, 0.86)), Is.EqualTo((8, 8)));
+        Assert.That(never.KeptWidth(8, 0.9), Is.EqualTo(8), "a group no larger than round_to stays whole in both modes");
     }
 
     [Test]

@@ -15,7 +15,7 @@ public class MiniStudyTests
     public static StudyConfig MiniConfig(string data, string output) => new()
     {
         Data = data, Weights = "none", Device = "cpu", Output = output, ImageSize = 32, BatchSize = 32,
-        BaseEpochs = 3, FineGrainedEpochs = 1, ChannelEpochs = 1, TrainSubset = 1500, ValSubset = 300, TestSubset = 500,
+        BaseEpochs = 3, FineGrainedEpochs = 1, ChannelEpochs = 1, TrainSubset = 3000, ValSubset = 300, TestSubset = 1000,
         FrozenStages = [], LatencyRuns = 5,
     };
 
