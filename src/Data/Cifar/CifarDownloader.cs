@@ -1,6 +1,7 @@
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Security.Cryptography;
+using Harness.Model.Checkpoints;
 
 namespace Harness.Data.Cifar;
 
@@ -28,24 +29,7 @@ public sealed class CifarDownloader
         var http = Http ?? new HttpClient { Timeout = TimeSpan.FromHours(1) };
         try
         {
-            using (var response = http.GetAsync(Url, HttpCompletionOption.ResponseHeadersRead).GetAwaiter().GetResult())
-            {
-                if (!response.IsSuccessStatusCode)
-                    throw new IOException($"download of {Url} failed: HTTP {(int)response.StatusCode}");
-                long? total = response.Content.Headers.ContentLength;
-                using var input = response.Content.ReadAsStream();
-                using var output = new FileStream(archive, FileMode.CreateNew);
-                var buffer = new byte[1 << 16];
-                long done = 0;
-                int n;
-                while ((n = input.Read(buffer)) > 0)
-                {
-                    output.Write(buffer, 0, n);
-                    done += n;
-                    Progress?.Invoke(done, total);
-                }
-                if (total is long t && done != t) throw new IOException($"download of {Url} was cut short: {done} of {t} bytes");
-            }
+            HttpDownload.ToFile(http, Url, archive, Progress);
             string md5;
             using (var fs = File.OpenRead(archive)) md5 = Convert.ToHexString(MD5.HashData(fs)).ToLowerInvariant();
             if (md5 != Md5)
@@ -55,10 +39,6 @@ public sealed class CifarDownloader
             if (!Directory.Exists(extracted))
                 throw new InvalidDataException($"{Url}: the archive has no cifar-10-batches-bin/ folder");
             Directory.Move(extracted, Path.Combine(folder, "cifar-10-batches-bin"));
-        }
-        catch (HttpRequestException ex)
-        {
-            throw new IOException($"download of {Url} failed: {ex.Message}", ex);
         }
         finally
         {

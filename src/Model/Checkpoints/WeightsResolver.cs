@@ -69,25 +69,7 @@ public sealed class WeightsResolver
         var http = Http ?? new HttpClient { Timeout = TimeSpan.FromMinutes(30) };
         try
         {
-            using (var response = http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead).GetAwaiter().GetResult())
-            {
-                if (!response.IsSuccessStatusCode)
-                    throw new IOException($"download of {url} failed: HTTP {(int)response.StatusCode} {response.ReasonPhrase}");
-                long? total = response.Content.Headers.ContentLength;
-                using var input = response.Content.ReadAsStream();
-                using var output = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write);
-                var buffer = new byte[1 << 16];
-                long done = 0;
-                int n;
-                while ((n = input.Read(buffer)) > 0)
-                {
-                    output.Write(buffer, 0, n);
-                    done += n;
-                    Progress?.Invoke(done, total);
-                }
-                if (total is long expected && done != expected)
-                    throw new IOException($"download of {url} was cut short: {done} of {expected} bytes");
-            }
+            HttpDownload.ToFile(http, url, tmp, Progress);
             string hash;
             using (var fs = File.OpenRead(tmp))
                 hash = Convert.ToHexString(SHA256.HashData(fs)).ToLowerInvariant();
@@ -95,10 +77,6 @@ public sealed class WeightsResolver
                 throw new InvalidDataException(
                     $"download of {url}: SHA-256 {hash} does not start with '{hashPrefix}' (corrupt or wrong file); nothing was kept");
             File.Move(tmp, target, overwrite: true);
-        }
-        catch (HttpRequestException ex)
-        {
-            throw new IOException($"download of {url} failed: {ex.Message}", ex);
         }
         finally
         {
