@@ -21,11 +21,13 @@ public static class PruneChannelCommand
         var maxRatio = new Option<double>("--max-ratio") { Description = "largest fraction any group may lose", DefaultValueFactory = _ => 1.0 };
         var never = new Option<bool>("--never-untouched") { Description = "keep round_to channels in a group that would otherwise be left untouched" };
         var ignore = new Option<string[]>("--ignore") { Description = "layer names whose channels are kept", AllowMultipleArgumentsPerToken = true };
+        var groupRatios = new Option<string[]>("--group-ratio") { Description = "per-group ratio override ID=RATIO (group ids as printed by --graph); repeatable", AllowMultipleArgumentsPerToken = true };
+        var depthwise = new Option<bool>("--depthwise-importance") { Description = "count depthwise kernels in the channel scores (Torch-Pruning does not)" };
         var seed = new Option<ulong>("--seed") { Description = "seed of random importance", DefaultValueFactory = _ => 42UL };
         var graphOnly = new Option<bool>("--graph") { Description = "print the dependency graph and stop" };
         var outPath = new Option<string?>("--out") { Description = "output checkpoint (default: pruned_models/channel_pruning_<ratio>.pth)" };
         var command = new Command("channel", "Channel (structural) pruning with coupled layers pruned together")
-            { weights, classes, json, ratio, importance, roundTo, global, maxRatio, never, ignore, seed, graphOnly, outPath };
+            { weights, classes, json, ratio, importance, roundTo, global, maxRatio, never, ignore, groupRatios, depthwise, seed, graphOnly, outPath };
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -41,7 +43,11 @@ public static class PruneChannelCommand
                 Ratio = parse.GetValue(ratio), RoundTo = parse.GetValue(roundTo), Importance = parse.GetValue(importance),
                 Global = parse.GetValue(global), MaxRatio = parse.GetValue(maxRatio), NeverUntouched = parse.GetValue(never),
                 IgnoredLayers = parse.GetValue(ignore) ?? [], Seed = parse.GetValue(seed),
+                GroupRatios = ParseGroupRatios(parse.GetValue(groupRatios) ?? []), DepthwiseInImportance = parse.GetValue(depthwise),
             };
+            var known = DependencyGraph.Build(model.Widths).Groups.Select(g => g.Id).ToHashSet();
+            foreach (var id in options.GroupRatios.Keys.Where(id => !known.Contains(id)))
+                throw new ArgumentException($"--group-ratio {id}=…: the model has no group {id} (groups 0..{known.Max()}; see --graph)");
             long before = model.parameters().Sum(p => p.numel());
             var (pruned, report) = ChannelPruner.Prune(model, options);
             using (pruned)
@@ -59,5 +65,20 @@ public static class PruneChannelCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Parses <c>ID=RATIO</c> pairs such as <c>5=0.5</c>.</summary>
+    public static IReadOnlyDictionary<int, double> ParseGroupRatios(IEnumerable<string> values)
+    {
+        var result = new Dictionary<int, double>();
+        foreach (var v in values)
+        {
+            var parts = v.Split('=', 2);
+            if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int id)
+                || !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double r))
+                throw new ArgumentException($"--group-ratio '{v}': expected ID=RATIO, e.g. 5=0.5");
+            if (!result.TryAdd(id, r)) throw new ArgumentException($"--group-ratio: group {id} is given twice");
+        }
+        return result;
     }
 }

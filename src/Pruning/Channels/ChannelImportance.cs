@@ -6,13 +6,17 @@ using static TorchSharp.torch;
 namespace Harness.Pruning.Channels;
 
 /// <summary>
-/// Scores the channels of a group like Torch-Pruning's GroupMagnitudeImportance: each member gives a per-channel
-/// score (p-norm of its slice: conv output rows, conv/linear input columns, depthwise kernels, BatchNorm γ), the
-/// members' scores are averaged, then divided by their mean over the group's channels.
+/// Scores the channels of a group like Torch-Pruning's GroupNormImportance (MagnitudeImportance): each member gives
+/// a per-channel score (|w|ᵖ summed over its slice: conv output rows, conv/linear input columns, BatchNorm γ; biases
+/// not counted), the members' scores are averaged, then divided by their mean over the group's channels.
+/// Depthwise convolutions take no part in the score by default, as in Torch-Pruning, whose importance only reads
+/// layers pruned by the plain conv/linear/BatchNorm handlers (a depthwise conv has a handler of its own);
+/// <paramref name="includeDepthwise"/> counts their kernels as one more member.
 /// </summary>
 public static class ChannelImportance
 {
-    public static Tensor Score(EfficientNet model, ChannelGroup group, ImportanceKind kind, Generator? generator = null)
+    public static Tensor Score(EfficientNet model, ChannelGroup group, ImportanceKind kind, Generator? generator = null,
+        bool includeDepthwise = false)
     {
         using var scope = NewDisposeScope();
         if (kind == ImportanceKind.Random)
@@ -29,6 +33,7 @@ public static class ChannelImportance
                 continue;
             }
             if (kind == ImportanceKind.BatchNormScale || module is not PrunableLayer layer) continue;
+            if (m.Role == MemberRole.Depthwise && !includeDepthwise) continue;
             var w = layer.EffectiveWeight().detach();
             if (kind == ImportanceKind.Taylor)
             {

@@ -17,7 +17,7 @@ public static class ChannelPruner
         options.Validate();
         var graph = DependencyGraph.Build(model.Widths);
         using var generator = new Generator(options.Seed);
-        var scores = graph.Groups.ToDictionary(g => g.Id, g => ChannelImportance.Score(model, g, options.Importance, generator));
+        var scores = graph.Groups.ToDictionary(g => g.Id, g => ChannelImportance.Score(model, g, options.Importance, generator, options.DepthwiseInImportance));
         try
         {
             var keepCounts = new Dictionary<int, int>();

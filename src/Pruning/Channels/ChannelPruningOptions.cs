@@ -15,6 +15,8 @@ public sealed record ChannelPruningOptions
     public double MaxRatio { get; init; } = 1.0;
     public bool NeverUntouched { get; init; }
     public ulong Seed { get; init; } = 42;
+    /// <summary>Count depthwise kernels in the channel scores (Torch-Pruning leaves them out; so does the default).</summary>
+    public bool DepthwiseInImportance { get; init; }
     /// <summary>Per-group ratio overrides by group id.</summary>
     public IReadOnlyDictionary<int, double> GroupRatios { get; init; } = new Dictionary<int, double>();
     /// <summary>Layers (state-dict module names) whose channels must not be pruned: any group holding one is skipped.

@@ -11,24 +11,28 @@ namespace Harness.Tests.Properties.Pruning;
 
 public class ChannelPruningProperties
 {
-    private static readonly Config Quick = Config.QuickThrowOnFailure.WithMaxTest(12);
+    /// <summary>Every property runs on a tiny EfficientNet variant (many cases) and on the real B0 layout with 10
+    /// classes (fewer cases: each prunes a 4-million-parameter model).</summary>
+    public enum Net { Tiny, B0 }
 
-    private static EfficientNet Tiny(int seed, double width = 0.5, double depth = 0.34)
+    private static Config Quick(Net net) => Config.QuickThrowOnFailure.WithMaxTest(net == Net.Tiny ? 12 : 6);
+
+    private static EfficientNet Make(Net net, int seed)
     {
         manual_seed(seed);
-        return EfficientNet.Create(EfficientNetConfig.Scaled(width, depth, 10));
+        return EfficientNet.Create(net == Net.Tiny ? EfficientNetConfig.Scaled(0.5, 0.34, 10) : EfficientNetConfig.B0(10));
     }
 
     private static Gen<(double Ratio, int RoundTo, int Seed)> Cases =>
         from r in Gen.Choose(0, 95) from rt in Gen.Elements(1, 2, 4, 8, 16) from s in Gen.Choose(0, 1000) select (r / 100.0, rt, s);
 
     [Test]
-    public void PrunedModelRunsAndEveryPrunedWidthIsAMultipleOfRoundTo()
+    public void PrunedModelRunsAndEveryPrunedWidthIsAMultipleOfRoundTo([Values] Net net)
     {
         Prop.ForAll(Cases.ToArbitrary(), c =>
         {
             using var scope = NewDisposeScope();
-            using var model = Tiny(c.Seed);
+            using var model = Make(net, c.Seed);
             var (pruned, report) = ChannelPruner.Prune(model, new ChannelPruningOptions { Ratio = c.Ratio, RoundTo = c.RoundTo });
             using (pruned)
             {
@@ -38,18 +42,18 @@ public class ChannelPruningProperties
                 return y.shape.SequenceEqual(new long[] { 2, 10 })
                        && report.Groups.All(g => g.After == g.Before || g.After % c.RoundTo == 0);
             }
-        }).Check(Quick);
+        }).Check(Quick(net));
     }
 
     /// <summary>Holds in the mode that never leaves a group untouched. Torch-Pruning's own rule (a group that would
     /// keep nothing keeps everything) is not monotonic: see <see cref="TorchPruningRuleCanKeepMoreAtAHigherRatio"/>.</summary>
     [Test]
-    public void ParametersAndFlopsNeverIncreaseWithTheRatio()
+    public void ParametersAndFlopsNeverIncreaseWithTheRatio([Values] Net net)
     {
         Prop.ForAll(Gen.Choose(0, 90).ToArbitrary(), Gen.Choose(0, 90).ToArbitrary(), Gen.Elements(1, 4, 8).ToArbitrary(), (a, b, rt) =>
         {
             using var scope = NewDisposeScope();
-            using var model = Tiny(3);
+            using var model = Make(net, 3);
             (long Params, long Macs) Measure(double ratio)
             {
                 var (p, _) = ChannelPruner.Prune(model, new ChannelPruningOptions { Ratio = ratio, RoundTo = rt, NeverUntouched = true });
@@ -58,7 +62,7 @@ public class ChannelPruningProperties
             var lo = Measure(Math.Min(a, b) / 100.0);
             var hi = Measure(Math.Max(a, b) / 100.0);
             return hi.Params <= lo.Params && hi.Macs <= lo.Macs;
-        }).Check(Quick);
+        }).Check(Quick(net));
     }
 
     [Test]
@@ -74,12 +78,12 @@ public class ChannelPruningProperties
     }
 
     [Test]
-    public void PruningChannelsThatContributeNothingLeavesOutputsUnchanged()
+    public void PruningChannelsThatContributeNothingLeavesOutputsUnchanged([Values] Net net)
     {
         Prop.ForAll(Gen.Choose(0, 1000).ToArbitrary(), seed =>
         {
             using var scope = NewDisposeScope();
-            using var model = Tiny(seed);
+            using var model = Make(net, seed);
             var graph = DependencyGraph.Build(model.Widths);
             var rng = new System.Random(seed);
             var expandGroups = graph.Groups.Where(g => g.Kind == "expand").ToList();
@@ -113,16 +117,16 @@ public class ChannelPruningProperties
                 return report.Groups[group.Id].After == group.Channels - chosen.Length
                        && TensorAssert.MaxAbsDiff(before, after) <= 1e-5;
             }
-        }).Check(Quick);
+        }).Check(Quick(net));
     }
 
     [Test]
-    public void SaveLoadOfAPrunedModelGivesIdenticalOutputs()
+    public void SaveLoadOfAPrunedModelGivesIdenticalOutputs([Values] Net net)
     {
         Prop.ForAll(Cases.ToArbitrary(), c =>
         {
             using var scope = NewDisposeScope();
-            using var model = Tiny(c.Seed);
+            using var model = Make(net, c.Seed);
             var (pruned, _) = ChannelPruner.Prune(model, new ChannelPruningOptions { Ratio = c.Ratio, RoundTo = c.RoundTo, Importance = ImportanceKind.L2 });
             string path = Path.Combine(Path.GetTempPath(), $"pruned-{Guid.NewGuid():N}.pth");
             try
@@ -138,6 +142,6 @@ public class ChannelPruningProperties
                 }
             }
             finally { File.Delete(path); }
-        }).Check(Quick);
+        }).Check(Quick(net));
     }
 }
