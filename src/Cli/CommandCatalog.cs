@@ -14,5 +14,6 @@ public static class CommandCatalog
         yield return Commands.EvaluateCommand.Create();
         yield return Commands.BenchCommand.Create();
         yield return Commands.StudyCommand.Create();
+        yield return Commands.SweepCommand.Create();
     }
 }

@@ -27,6 +27,12 @@ public sealed record StudyConfig
     public int RoundTo { get; init; } = 8;
     public int[] FrozenStages { get; init; } = [0, 1, 2];
     public int LatencyRuns { get; init; } = 100;
+    /// <summary>An existing base model (checkpoint path). When set, the base experiment evaluates and measures this
+    /// model instead of training one, and the pruning experiments start from it; the file is never written.</summary>
+    public string? BaseModel { get; init; }
+    /// <summary>Channel pruning keeps round_to channels in a group that Torch-Pruning's rule would leave untouched
+    /// (see ChannelPruningOptions.NeverUntouched); off by default, as in the study.</summary>
+    public bool NeverUntouched { get; init; }
 
     public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
     {
@@ -54,7 +60,7 @@ public sealed record StudyConfig
     /// <summary>The study's experiments in order: base, fine-grained, channel.</summary>
     public IReadOnlyList<ExperimentSpec> Experiments() =>
     [
-        new(ExperimentSpec.BaseName, ExperimentKind.Base, 0, BaseEpochs),
+        new(ExperimentSpec.BaseName, ExperimentKind.Base, 0, BaseModel is null ? BaseEpochs : 0),
         .. FineGrainedAmounts.Select(a => new ExperimentSpec($"fine_grained_prune_{Fmt(a)}", ExperimentKind.FineGrained, a, FineGrainedEpochs)),
         .. ChannelRatios.Select(r => new ExperimentSpec($"channel_pruning_{Fmt(r)}", ExperimentKind.Channel, r, ChannelEpochs)),
     ];

@@ -25,7 +25,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
     public string MetricsDir => Path.Combine(Root, "metrics");
     public string PlotsDir => Path.Combine(Root, "metrics_plots");
     public string ReportPath => Path.Combine(Root, "report.md");
-    public string BaseModelPath => Path.Combine(ModelsDir, ExperimentSpec.BaseName + ".pth");
+    public string BaseModelPath => config.BaseModel ?? Path.Combine(ModelsDir, ExperimentSpec.BaseName + ".pth");
 
     public string CheckpointOf(ExperimentSpec e) => e.Kind == ExperimentKind.Base ? BaseModelPath : Path.Combine(PrunedDir, e.Name + ".pth");
     public string MetricsPathOf(ExperimentSpec e) => Path.Combine(MetricsDir, e.Name + ".json");
@@ -60,6 +60,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
 
     private string Describe(ExperimentSpec e) => e.Kind switch
     {
+        ExperimentKind.Base when config.BaseModel is not null => $"evaluate the given base model {config.BaseModel}",
         ExperimentKind.Base => $"fine-tune EfficientNet-B0 ({config.Weights}) for {e.Epochs} epochs",
         ExperimentKind.FineGrained => $"global L1 unstructured pruning {e.Amount} of the base model, {e.Epochs} epochs with masks, then permanent",
         _ => $"channel pruning {e.Amount} (L1, round_to {config.RoundTo}) of the base model, {e.Epochs} epochs",
@@ -77,7 +78,9 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
         var testLoader = new BatchLoader(test, config.BatchSize, false, new BatchTransform { ImageSize = config.ImageSize }, device, config.Seed);
         var run = new TrainingRun(e.Name, CheckpointOf(e), Path.Combine(Root, "runs", e.Name));
 
-        EfficientNet model = e.Kind == ExperimentKind.Base
+        if (config.BaseModel is not null && !File.Exists(config.BaseModel))
+            throw new FileNotFoundException($"--base-model '{config.BaseModel}': no such file", config.BaseModel);
+        EfficientNet model = e.Kind == ExperimentKind.Base && config.BaseModel is null
             ? ModelLoader.Load(config.Weights, classes)
             : ModelLoader.LoadCheckpoint(File.Exists(BaseModelPath)
                 ? BaseModelPath
@@ -88,7 +91,10 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
                 FineGrainedPruner.Prune(model, new FineGrainedOptions { Amount = e.Amount, Method = PruningMethod.L1, Scope = PruningScope.Global });
             else if (e.Kind == ExperimentKind.Channel)
             {
-                var (pruned, report) = ChannelPruner.Prune(model, new ChannelPruningOptions { Ratio = e.Amount, RoundTo = config.RoundTo, Importance = ImportanceKind.L1 });
+                var (pruned, report) = ChannelPruner.Prune(model, new ChannelPruningOptions
+                {
+                    Ratio = e.Amount, RoundTo = config.RoundTo, Importance = ImportanceKind.L1, NeverUntouched = config.NeverUntouched,
+                });
                 model.Dispose();
                 model = pruned;
                 log.WriteLine($"  pruned widths: stem {report.Widths.Stem}, head {report.Widths.Head}, parameters {model.parameters().Sum(p => p.numel()):N0}");
@@ -113,7 +119,8 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
                 m => CheckpointSize.Measure(m, (x, p) => TorchCheckpoint.Save(p, x)), SparseCheckpoint.MeasureBytes, (eval.Loss, eval.Accuracy));
             MetricsFiles.WriteCsv(Path.Combine(MetricsDir, e.Name + ".csv"), [metrics]);
             MetricsPlots.SaveTable(MetricsTable.Build([metrics]), MetricsPlots.TablePath(PlotsDir, e.Name), e.Name);
-            var history = result.History.Count > 0 ? result.History : TrainingHistory.Load(run.HistoryBase + ".json");
+            var history = result.History.Count > 0 ? result.History
+                : File.Exists(run.HistoryBase + ".json") ? TrainingHistory.Load(run.HistoryBase + ".json") : [];
             if (history.Count > 0)
                 MetricsPlots.SaveTrainingCurves(new TrainingCurves(history.Select(h => h.Epoch).ToList(), history.Select(h => h.TrainLoss).ToList(),
                     history.Select(h => h.ValidationLoss).ToList(), history.Select(h => h.TrainAccuracy).ToList(), history.Select(h => h.ValidationAccuracy).ToList()),

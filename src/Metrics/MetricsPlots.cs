@@ -147,6 +147,51 @@ public static class MetricsPlots
         SavePanels(path, flops, size);
     }
 
+    /// <summary>A sweep on one image, two panels: test accuracy against effective GFLOPs and against size (the
+    /// sparse checkpoint where measured), one line per method through its points in ratio order, each point
+    /// labelled with its ratio (the base model is ratio 0). Points without a test accuracy are left out.</summary>
+    public static void SaveSweep(IReadOnlyList<(string Label, IReadOnlyList<(double Ratio, ModelMetrics Metrics)> Points)> series,
+        string path, MacConvention convention = MacConvention.Thop)
+    {
+        if (series.All(s => s.Points.All(p => p.Metrics.TestAccuracy is null)))
+            throw new ArgumentException("the sweep chart needs at least one point with a test accuracy", nameof(series));
+        var flops = new Plot();
+        var size = new Plot();
+        for (int i = 0; i < series.Count; i++)
+        {
+            var color = Colors.Category10[i % Colors.Category10.Length];
+            var points = series[i].Points.Where(p => p.Metrics.TestAccuracy is not null).OrderBy(p => p.Ratio).ToList();
+            double[] acc = points.Select(p => 100 * p.Metrics.TestAccuracy!.Value).ToArray();
+            double[] gflops = points.Select(p => 2 * p.Metrics.EffectiveMacs(convention) / 1e9).ToArray();
+            double[] mb = points.Select(p => p.Metrics.SparseSizeMB ?? p.Metrics.SizeMB).ToArray();
+            foreach (var (plot, xs) in new[] { (flops, gflops), (size, mb) })
+            {
+                AddSeries(plot, xs, acc, series[i].Label, color);
+                for (int j = 0; j < points.Count; j++)
+                {
+                    var text = plot.Add.Text(points[j].Ratio.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture), xs[j], acc[j]);
+                    text.LabelFontSize = 11;
+                    text.LabelFontColor = color;
+                    text.LabelAlignment = Alignment.LowerLeft;
+                    text.LabelOffsetX = 5;
+                    text.LabelOffsetY = -4;
+                }
+            }
+        }
+        flops.Title($"Accuracy vs FLOPs ({MetricsTable.Label(convention)})");
+        flops.XLabel("effective GFLOPs (2 × MACs, zero weights skipped)");
+        flops.YLabel("test accuracy (%)");
+        size.Title("Accuracy vs size");
+        size.XLabel("size MB (sparse checkpoint if measured)");
+        size.YLabel("test accuracy (%)");
+        foreach (var p in new[] { flops, size })
+        {
+            p.Axes.Margins(0.1, 0.15);
+            p.ShowLegend(Alignment.LowerRight);
+        }
+        SavePanels(path, flops, size);
+    }
+
     private static void AddSeries(Plot plot, double[] xs, IReadOnlyList<double> ys, string label, Color color)
     {
         var scatter = plot.Add.Scatter(xs, ys.ToArray(), color);

@@ -41,17 +41,13 @@ public static class TrainCommand
             var trainLoader = new BatchLoader(train, options.BatchSize, true, new BatchTransform { ImageSize = options.ImageSize, Train = true }, dev, options.Seed);
             var valLoader = new BatchLoader(val, options.BatchSize, false, new BatchTransform { ImageSize = options.ImageSize }, dev, options.Seed);
             var run = TrainingRun.For(parse.GetValue(name)!, parse.GetValue(outDir)!);
-            using var cancel = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
-            Console.CancelKeyPress += onCancel;
-            try
+            return StudyOptions.WithCancellation(token =>
             {
-                var result = new Trainer(options, parse.GetValue(json) ? TextWriter.Null : output).Train(model, trainLoader, valLoader, run, parse.GetValue(resume), cancel.Token);
+                var result = new Trainer(options, parse.GetValue(json) ? TextWriter.Null : output).Train(model, trainLoader, valLoader, run, parse.GetValue(resume), token);
                 if (parse.GetValue(json)) output.WriteLine(Json.Serialize(new { run, result }));
                 else output.WriteLine($"best Val Acc {100 * result.BestValidationAccuracy:F2}%; best model {run.BestModelPath}; history {run.HistoryBase}.json/.csv");
                 return result.Interrupted ? 130 : 0;
-            }
-            finally { Console.CancelKeyPress -= onCancel; }
+            });
         });
         return command;
     }

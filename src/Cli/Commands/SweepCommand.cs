@@ -1,0 +1,66 @@
+using System.CommandLine;
+using System.Globalization;
+using Harness.Experiments;
+
+namespace Harness.Cli.Commands;
+
+/// <summary><c>sweep</c>: fine-grained and/or channel pruning of one base model over a list of ratios; one chart of
+/// accuracy against FLOPs and against size.</summary>
+public static class SweepCommand
+{
+    public static Command Create()
+    {
+        var shared = new StudyOptions("output folder (sweep.csv, sweep.md, metrics/, metrics_plots/, pruned_models/); default: sweep");
+        var method = new Option<string[]>("--method")
+        {
+            Description = "fine-grained, channel or both (default both)", AllowMultipleArgumentsPerToken = true,
+        };
+        var ratios = new Option<string>("--ratios")
+        {
+            Description = "comma-separated ratios in (0, 1): the fine-grained amount and the channel pruning ratio",
+            DefaultValueFactory = _ => "0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9",
+        };
+        var epochs = new Option<int>("--epochs") { Description = "fine-tuning epochs per point (0: one-shot pruning, a sensitivity curve)", DefaultValueFactory = _ => 0 };
+        var printConfig = new Option<bool>("--print-config") { Description = "print the effective configuration and stop" };
+        var json = CommonOptions.Json();
+        var command = new Command("sweep", "Prune one base model at each of a list of ratios (fine-grained and channel); accuracy vs FLOPs and size chart");
+        foreach (var o in shared.All.Concat([method, ratios, epochs, printConfig, json])) command.Options.Add(o);
+        command.SetAction(parse =>
+        {
+            var w = parse.InvocationConfiguration.Output;
+            var c = shared.Resolve(parse, new StudyConfig { Output = "sweep", LatencyRuns = 20 });
+            var sweep = new SweepRunner(c, ParseMethods(parse.GetValue(method) ?? []), ParseRatios(parse.GetValue(ratios)!), parse.GetValue(epochs),
+                DeviceChoice.Parse(c.Device), parse.GetValue(json) ? TextWriter.Null : w);
+            if (parse.GetValue(printConfig)) { w.WriteLine(sweep.Config.ToJson()); return 0; }
+            return StudyOptions.WithCancellation(token =>
+            {
+                var points = sweep.Run(token);
+                if (parse.GetValue(json))
+                    w.WriteLine(Json.Serialize(points.Select(p => new { method = p.Method?.ToString(), p.Ratio, metrics = p.Metrics })));
+                else
+                    w.Write(File.Exists(sweep.CsvPath) ? File.ReadAllText(sweep.CsvPath) : "");
+                return 0;
+            });
+        });
+        return command;
+    }
+
+    public static IReadOnlyList<SweepMethod> ParseMethods(IEnumerable<string> values)
+    {
+        var list = values.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+        if (list.Count == 0) return [SweepMethod.FineGrained, SweepMethod.Channel];
+        return list.SelectMany(v => v.ToLowerInvariant() switch
+        {
+            "fine-grained" or "finegrained" or "unstructured" => new[] { SweepMethod.FineGrained },
+            "channel" or "structured" => [SweepMethod.Channel],
+            "both" => [SweepMethod.FineGrained, SweepMethod.Channel],
+            _ => throw new ArgumentException($"--method '{v}': expected fine-grained, channel or both"),
+        }).Distinct().ToList();
+    }
+
+    public static IReadOnlyList<double> ParseRatios(string value) =>
+        value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(v =>
+            double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double r)
+                ? r
+                : throw new ArgumentException($"--ratios: '{v}' is not a number (expected e.g. 0.1,0.5,0.9)")).ToList();
+}

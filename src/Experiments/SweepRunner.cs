@@ -1,0 +1,137 @@
+using System.Globalization;
+using System.Text;
+using Harness.Metrics;
+using Harness.Model.Checkpoints;
+using static TorchSharp.torch;
+
+namespace Harness.Experiments;
+
+/// <summary>The pruning methods a sweep can run over a list of ratios.</summary>
+public enum SweepMethod { FineGrained, Channel }
+
+/// <summary>One measured model of a sweep: the base model (no method, ratio 0) or a pruned, fine-tuned one.</summary>
+public sealed record SweepPoint(SweepMethod? Method, double Ratio, ModelMetrics Metrics);
+
+/// <summary>
+/// Runs fine-grained (global L1, made permanent) and/or channel (L1, round_to) pruning of one base model at each of
+/// a list of ratios, each point fine-tuned for a few epochs (0: one-shot, a sensitivity curve) and measured like a
+/// study experiment. Every point is an experiment of the study runner (same folders, files, skip and resume), so
+/// an interrupted sweep resumes where it stopped. Ends with <c>sweep.csv</c>, <c>sweep.md</c> and one chart of
+/// test accuracy against effective FLOPs and against size, one line per method.
+/// </summary>
+public sealed class SweepRunner
+{
+    private readonly StudyConfig _config;
+    private readonly Device _device;
+    private readonly TextWriter _log;
+
+    public SweepRunner(StudyConfig config, IReadOnlyList<SweepMethod> methods, IReadOnlyList<double> ratios, int epochs,
+        Device device, TextWriter log)
+    {
+        if (methods.Count == 0) throw new ArgumentException("--method: give at least one of fine-grained, channel");
+        if (ratios.Count == 0) throw new ArgumentException("--ratios: give at least one ratio, e.g. 0.1,0.5,0.9");
+        foreach (var r in ratios)
+            if (double.IsNaN(r) || r <= 0 || r >= 1) throw new ArgumentException($"--ratios: {r.ToString(CultureInfo.InvariantCulture)} must lie in (0, 1)");
+        if (ratios.Distinct().Count() != ratios.Count) throw new ArgumentException("--ratios: a ratio is given twice");
+        if (epochs < 0) throw new ArgumentException($"--epochs {epochs}: must be 0 or more");
+        var sorted = ratios.Order().ToArray();
+        Methods = methods.Distinct().ToList();
+        _config = config with
+        {
+            FineGrainedAmounts = Methods.Contains(SweepMethod.FineGrained) ? sorted : [],
+            ChannelRatios = Methods.Contains(SweepMethod.Channel) ? sorted : [],
+            FineGrainedEpochs = epochs,
+            ChannelEpochs = epochs,
+        };
+        _device = device;
+        _log = log;
+    }
+
+    public IReadOnlyList<SweepMethod> Methods { get; }
+    /// <summary>The study configuration the sweep runs (its experiments are the sweep's points).</summary>
+    public StudyConfig Config => _config;
+    public StudyRunner Study => new(_config, _device, _log);
+    public string CsvPath => Path.Combine(_config.Output, "sweep.csv");
+    public string ReportPath => Path.Combine(_config.Output, "sweep.md");
+    public string ChartPath => Path.Combine(_config.Output, "metrics_plots", "sweep_accuracy_vs_flops_and_size.png");
+
+    public IReadOnlyList<SweepPoint> Run(CancellationToken cancel = default)
+    {
+        var study = Study;
+        var results = study.Run(null, cancel).ToDictionary(m => m.Name);
+        var points = new List<SweepPoint>();
+        foreach (var e in _config.Experiments())
+        {
+            if (!results.TryGetValue(e.Name, out var m)) continue;
+            SweepMethod? method = e.Kind switch
+            {
+                ExperimentKind.FineGrained => SweepMethod.FineGrained,
+                ExperimentKind.Channel => SweepMethod.Channel,
+                _ => null,
+            };
+            points.Add(new SweepPoint(method, e.Amount, m));
+        }
+        if (cancel.IsCancellationRequested || points.Count == 0) return points;
+        AtomicFile.WriteAllText(CsvPath, ToCsv(points));
+        var series = Methods.Select(method => (Label(method, _config),
+            (IReadOnlyList<(double Ratio, ModelMetrics Metrics)>)points.Where(p => p.Method is null || p.Method == method)
+                .Select(p => (p.Ratio, p.Metrics)).ToList())).ToList();
+        if (points.Any(p => p.Metrics.TestAccuracy is not null))
+            MetricsPlots.SaveSweep(series, ChartPath);
+        AtomicFile.WriteAllText(ReportPath, ToMarkdown(points));
+        _log.WriteLine($"sweep: {CsvPath}, {ChartPath}, {ReportPath}");
+        return points;
+    }
+
+    public static string Label(SweepMethod method, StudyConfig config) => method == SweepMethod.FineGrained
+        ? "fine-grained (global L1, permanent)"
+        : $"channel (L1, round_to {config.RoundTo}{(config.NeverUntouched ? ", never untouched" : "")})";
+
+    private static string MethodName(SweepMethod? m) => m switch
+    {
+        SweepMethod.FineGrained => "fine-grained",
+        SweepMethod.Channel => "channel",
+        _ => "base",
+    };
+
+    private static IEnumerable<string[]> Rows(IReadOnlyList<SweepPoint> points) => points.Select(p =>
+    {
+        var m = p.Metrics;
+        return new[]
+        {
+            MethodName(p.Method), F(p.Ratio, "0.###"), m.Parameters.ToString(CultureInfo.InvariantCulture),
+            F(100 * m.Sparsity, "0.00"), F(2 * m.EffectiveMacs(MacConvention.Thop) / 1e9, "0.0000"), F(m.SizeMB, "0.000"),
+            m.SparseSizeMB is double s ? F(s, "0.000") : "",
+            m.Latency is { } l ? F(l.MedianMs, "0.000") : "",
+            m.TestLoss is double loss ? F(loss, "0.0000") : "",
+            m.TestAccuracy is double acc ? F(100 * acc, "0.00") : "",
+        };
+    });
+
+    private static readonly string[] Header =
+        ["method", "ratio", "parameters", "sparsity %", "effective GFLOPs (thop)", "size MB", "sparse size MB", "latency median ms", "test loss", "test accuracy %"];
+
+    public static string ToCsv(IReadOnlyList<SweepPoint> points)
+    {
+        var sb = new StringBuilder(string.Join(",", Header.Select(h => h.Contains(' ') ? $"\"{h}\"" : h))).Append('\n');
+        foreach (var row in Rows(points)) sb.Append(string.Join(",", row)).Append('\n');
+        return sb.ToString();
+    }
+
+    private string ToMarkdown(IReadOnlyList<SweepPoint> points)
+    {
+        var sb = new StringBuilder("# Pruning sweep\n\n");
+        sb.AppendLine($"Base model `{Study.BaseModelPath}`, data `{_config.Data}`, image size {_config.ImageSize}, " +
+                      $"{_config.FineGrainedEpochs} fine-tuning epoch(s) per point, seed {_config.Seed}.");
+        sb.AppendLine();
+        sb.AppendLine("| " + string.Join(" | ", Header) + " |");
+        sb.AppendLine("|" + string.Concat(Header.Select(_ => " --- |")));
+        foreach (var row in Rows(points)) sb.AppendLine("| " + string.Join(" | ", row) + " |");
+        sb.AppendLine();
+        if (File.Exists(ChartPath))
+            sb.AppendLine($"![accuracy against FLOPs and size]({Path.GetRelativePath(_config.Output, ChartPath).Replace('\\', '/')})");
+        return sb.ToString();
+    }
+
+    private static string F(double v, string format) => v.ToString(format, CultureInfo.InvariantCulture);
+}
