@@ -136,12 +136,7 @@ public static class MetricsPlots
             AddLabelledPoint(flops, 2 * m.EffectiveMacs(convention) / 1e9, acc, m.Name, color);
             AddLabelledPoint(size, m.SparseSizeMB ?? m.SizeMB, acc, m.Name, color);
         }
-        flops.Title($"Accuracy vs FLOPs ({MetricsTable.Label(convention)})");
-        flops.XLabel("effective GFLOPs (2 × MACs, zero weights skipped)");
-        flops.YLabel("test accuracy (%)");
-        size.Title("Accuracy vs size");
-        size.XLabel("size MB (sparse checkpoint if measured)");
-        size.YLabel("test accuracy (%)");
+        LabelAccuracyPanels(flops, size, convention);
         foreach (var p in new[] { flops, size })
             p.Axes.Margins(0.2, 0.2);
         SavePanels(path, flops, size);
@@ -178,18 +173,23 @@ public static class MetricsPlots
                 }
             }
         }
-        flops.Title($"Accuracy vs FLOPs ({MetricsTable.Label(convention)})");
-        flops.XLabel("effective GFLOPs (2 × MACs, zero weights skipped)");
-        flops.YLabel("test accuracy (%)");
-        size.Title("Accuracy vs size");
-        size.XLabel("size MB (sparse checkpoint if measured)");
-        size.YLabel("test accuracy (%)");
+        LabelAccuracyPanels(flops, size, convention);
         foreach (var p in new[] { flops, size })
         {
             p.Axes.Margins(0.1, 0.15);
             p.ShowLegend(Alignment.LowerRight);
         }
         SavePanels(path, flops, size);
+    }
+
+    private static void LabelAccuracyPanels(Plot flops, Plot size, MacConvention convention)
+    {
+        flops.Title($"Accuracy vs FLOPs ({MetricsTable.Label(convention)})");
+        flops.XLabel("effective GFLOPs (2 × MACs, zero weights skipped)");
+        flops.YLabel("test accuracy (%)");
+        size.Title("Accuracy vs size");
+        size.XLabel("size MB (sparse checkpoint if measured)");
+        size.YLabel("test accuracy (%)");
     }
 
     private static void AddSeries(Plot plot, double[] xs, IReadOnlyList<double> ys, string label, Color color)

@@ -15,27 +15,19 @@ namespace Harness.Tests.Regression.Experiments;
 /// sparsity and FLOPs that fall with the ratio, the table, report and chart files, an untouched base model file,
 /// and a second run that redoes nothing. The structural columns are an approved snapshot.
 /// </summary>
-public class SweepTests
+public class SweepTests : TempDirectoryTest
 {
-    private string _dir = "";
-
-    [SetUp]
-    public void SetUp() => _dir = Directory.CreateTempSubdirectory("harness-sweep-").FullName;
-
-    [TearDown]
-    public void TearDown() => Directory.Delete(_dir, true);
-
     [Test]
     public void SweepOfBothMethodsProducesOnePointPerRatioAndTheChart()
     {
-        string data = SyntheticCifar.WriteBinary(Path.Combine(_dir, "data"), 16, 40);
-        string basePath = Path.Combine(_dir, "base.pth");
+        string data = SyntheticCifar.WriteBinary(Path.Combine(Dir, "data"), 16, 40);
+        string basePath = Path.Combine(Dir, "base.pth");
         manual_seed(11);
         using (var model = EfficientNet.Create(EfficientNetConfig.B0(10))) ModelLoader.Save(model, basePath);
         byte[] baseHash = SHA256.HashData(File.ReadAllBytes(basePath));
         var config = new StudyConfig
         {
-            Data = data, BaseModel = basePath, Device = "cpu", Output = Path.Combine(_dir, "sweep"), ImageSize = 32, BatchSize = 20,
+            Data = data, BaseModel = basePath, Device = "cpu", Output = Path.Combine(Dir, "sweep"), ImageSize = 32, BatchSize = 20,
             TestSubset = 40, LatencyRuns = 2, FrozenStages = [],
         };
         var sweep = new SweepRunner(config, [SweepMethod.FineGrained, SweepMethod.Channel], [0.7, 0.3], 0, CPU, TestContext.Out);
@@ -86,7 +78,7 @@ public class SweepTests
     [Test]
     public void BadSweepArgumentsAreRejectedWithTheOptionName()
     {
-        var config = new StudyConfig { Output = _dir };
+        var config = new StudyConfig { Output = Dir };
         Assert.That(() => new SweepRunner(config, [SweepMethod.Channel], [0.5, 1.0], 0, CPU, TextWriter.Null),
             Throws.ArgumentException.With.Message.Contains("--ratios").And.Message.Contains("(0, 1)"));
         Assert.That(() => new SweepRunner(config, [SweepMethod.Channel], [0.5, 0.5], 0, CPU, TextWriter.Null),

@@ -8,17 +8,9 @@ using static TorchSharp.torch;
 
 namespace Harness.Tests.Unit.Checkpoints;
 
-public class TorchCheckpointTests
+public class TorchCheckpointTests : TempDirectoryTest
 {
-    private string _dir = "";
-
-    [SetUp]
-    public void SetUp() => _dir = Directory.CreateTempSubdirectory("harness-ckpt-").FullName;
-
-    [TearDown]
-    public void TearDown() => Directory.Delete(_dir, recursive: true);
-
-    private string PathOf(string name) => Path.Combine(_dir, name);
+    private string PathOf(string name) => Path.Combine(Dir, name);
 
     [Test]
     public void SaveThenLoadGivesIdenticalTensorsInTheSameOrder()
@@ -41,7 +33,7 @@ public class TorchCheckpointTests
             Assert.That(back[key].shape, Is.EqualTo(t.shape), key);
             Assert.That(back[key].bytes.ToArray(), Is.EqualTo(t.contiguous().bytes.ToArray()), $"{key} bit-exact");
         }
-        Assert.That(Directory.GetFiles(_dir), Is.EquivalentTo(new[] { path }), "no temporary file is left");
+        Assert.That(Directory.GetFiles(Dir), Is.EquivalentTo(new[] { path }), "no temporary file is left");
     }
 
     [Test]

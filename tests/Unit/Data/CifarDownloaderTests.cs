@@ -7,16 +7,8 @@ using Harness.Tests.TestSupport;
 
 namespace Harness.Tests.Unit.Data;
 
-public class CifarDownloaderTests
+public class CifarDownloaderTests : TempDirectoryTest
 {
-    private string _dir = "";
-
-    [SetUp]
-    public void SetUp() => _dir = Directory.CreateTempSubdirectory("harness-dl-").FullName;
-
-    [TearDown]
-    public void TearDown() => Directory.Delete(_dir, true);
-
     private static byte[] TarGz(params (string Name, byte[] Data)[] files)
     {
         using var ms = new MemoryStream();
@@ -40,10 +32,10 @@ public class CifarDownloaderTests
         var archive = TarGz(CifarFiles());
         using var server = new LocalHttpServer();
         server.Add("c.tar.gz", archive);
-        new CifarDownloader { Url = server.BaseUrl + "c.tar.gz", Md5 = Md5(archive) }.DownloadInto(_dir);
-        var found = DatasetLocator.Open(_dir);
+        new CifarDownloader { Url = server.BaseUrl + "c.tar.gz", Md5 = Md5(archive) }.DownloadInto(Dir);
+        var found = DatasetLocator.Open(Dir);
         Assert.That((found.Train.Count, found.Test.Count), Is.EqualTo((10, 1)));
-        Assert.That(Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName), Is.EqualTo(new[] { "cifar-10-batches-bin" }), "no partial files left");
+        Assert.That(Directory.GetFileSystemEntries(Dir).Select(Path.GetFileName), Is.EqualTo(new[] { "cifar-10-batches-bin" }), "no partial files left");
     }
 
     [Test]
@@ -52,9 +44,9 @@ public class CifarDownloaderTests
         var archive = TarGz(CifarFiles());
         using var server = new LocalHttpServer();
         server.Add("c.tar.gz", archive);
-        var ex = Assert.Throws<InvalidDataException>(() => new CifarDownloader { Url = server.BaseUrl + "c.tar.gz", Md5 = "00" }.DownloadInto(_dir));
+        var ex = Assert.Throws<InvalidDataException>(() => new CifarDownloader { Url = server.BaseUrl + "c.tar.gz", Md5 = "00" }.DownloadInto(Dir));
         Assert.That(ex!.Message, Does.Contain("MD5"));
-        Assert.That(Directory.GetFileSystemEntries(_dir), Is.Empty);
+        Assert.That(Directory.GetFileSystemEntries(Dir), Is.Empty);
     }
 
     [Test]
@@ -63,10 +55,10 @@ public class CifarDownloaderTests
         var archive = TarGz(("../evil.txt", [1, 2, 3]));
         using var server = new LocalHttpServer();
         server.Add("e.tar.gz", archive);
-        string target = Path.Combine(_dir, "data");
+        string target = Path.Combine(Dir, "data");
         var ex = Assert.Throws<InvalidDataException>(() => new CifarDownloader { Url = server.BaseUrl + "e.tar.gz", Md5 = Md5(archive) }.DownloadInto(target));
         Assert.That(ex!.Message, Does.Contain("../evil.txt").And.Contain("outside"));
-        Assert.That(File.Exists(Path.Combine(_dir, "evil.txt")), Is.False);
+        Assert.That(File.Exists(Path.Combine(Dir, "evil.txt")), Is.False);
         Assert.That(Directory.GetFileSystemEntries(target), Is.Empty);
     }
 }

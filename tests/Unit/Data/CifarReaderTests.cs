@@ -5,16 +5,8 @@ using Harness.Tests.TestSupport;
 
 namespace Harness.Tests.Unit.Data;
 
-public class CifarReaderTests
+public class CifarReaderTests : TempDirectoryTest
 {
-    private string _dir = "";
-
-    [SetUp]
-    public void SetUp() => _dir = Directory.CreateTempSubdirectory("harness-cifar-").FullName;
-
-    [TearDown]
-    public void TearDown() => Directory.Delete(_dir, true);
-
     [Test]
     public void BothOfficialLayoutsOfTheSharedSampleDecodeToTheSameImagesAndLabels()
     {
@@ -35,7 +27,7 @@ public class CifarReaderTests
 
     private string Write(string name, byte[] bytes)
     {
-        string p = Path.Combine(_dir, name);
+        string p = Path.Combine(Dir, name);
         File.WriteAllBytes(p, bytes);
         return p;
     }
@@ -61,9 +53,9 @@ public class CifarReaderTests
     [Test]
     public void MissingBatchFileIsNamed()
     {
-        Directory.CreateDirectory(Path.Combine(_dir, "cifar-10-batches-bin"));
-        File.WriteAllBytes(Path.Combine(_dir, "cifar-10-batches-bin", "data_batch_1.bin"), new byte[3073]);
-        var ex = Assert.Throws<FileNotFoundException>(() => DatasetLocator.Open(_dir));
+        Directory.CreateDirectory(Path.Combine(Dir, "cifar-10-batches-bin"));
+        File.WriteAllBytes(Path.Combine(Dir, "cifar-10-batches-bin", "data_batch_1.bin"), new byte[3073]);
+        var ex = Assert.Throws<FileNotFoundException>(() => DatasetLocator.Open(Dir));
         Assert.That(ex!.Message, Does.Contain("data_batch_2.bin"));
     }
 

@@ -1,18 +1,11 @@
+using Harness.Tests.TestSupport;
 using Harness.Metrics;
 
 namespace Harness.Tests.Unit.Metrics;
 
 /// <summary>Tables, files and images of metrics records.</summary>
-public class MetricsPresentationTests
+public class MetricsPresentationTests : TempDirectoryTest
 {
-    private string _dir = "";
-
-    [SetUp]
-    public void MakeDir() => _dir = Directory.CreateTempSubdirectory("metrics-test-").FullName;
-
-    [TearDown]
-    public void RemoveDir() => Directory.Delete(_dir, recursive: true);
-
     internal static ModelMetrics Sample(string name, long nonzero, double? accuracy) => new(
         name, 4_000_000, nonzero, 16_300_000, nonzero < 4_000_000 ? 5_000_000 : null, 224, 400_000_000,
         385_000_000, 400_000_000 * nonzero / 4_000_000, 385_000_000 * nonzero / 4_000_000,
@@ -47,7 +40,7 @@ public class MetricsPresentationTests
     public void JsonRoundTripsAndCsvHasOneLinePerModel()
     {
         var models = new List<ModelMetrics> { Sample("a", 4_000_000, 0.9), Sample("b, pruned", 1_000_000, null) };
-        string json = Path.Combine(_dir, "m.json"), csv = Path.Combine(_dir, "m.csv");
+        string json = Path.Combine(Dir, "m.json"), csv = Path.Combine(Dir, "m.csv");
         MetricsFiles.WriteJson(json, models);
         MetricsFiles.WriteCsv(csv, models);
         var back = MetricsFiles.ReadJson(json);
@@ -58,13 +51,13 @@ public class MetricsPresentationTests
         var lines = File.ReadAllLines(csv);
         Assert.That(lines, Has.Length.EqualTo(3));
         Assert.That(lines[2], Does.StartWith("\"b, pruned\",4000000,1000000,0.75,"));
-        Assert.That(Directory.GetFiles(_dir), Has.Length.EqualTo(2), "no temporary files left behind");
+        Assert.That(Directory.GetFiles(Dir), Has.Length.EqualTo(2), "no temporary files left behind");
     }
 
     [Test]
     public void ReadingAMissingOrBrokenMetricsFileNamesIt()
     {
-        string path = Path.Combine(_dir, "broken.json");
+        string path = Path.Combine(Dir, "broken.json");
         Assert.That(() => MetricsFiles.ReadJson(path), Throws.InstanceOf<FileNotFoundException>()
             .With.Message.Contains(path));
         File.WriteAllText(path, "{ not json");
@@ -77,12 +70,12 @@ public class MetricsPresentationTests
     {
         var models = new[] { Sample("baseline", 4_000_000, 0.97), Sample("pruned 50%", 2_000_000, 0.955),
             Sample("channels 30%", 2_800_000, 0.95) };
-        var table = MetricsPlots.TablePath(_dir, "unit");
+        var table = MetricsPlots.TablePath(Dir, "unit");
         MetricsPlots.SaveTable(MetricsTable.Build(models), table, "unit test");
-        var curves = MetricsPlots.CurvesPath(_dir, "unit");
+        var curves = MetricsPlots.CurvesPath(Dir, "unit");
         MetricsPlots.SaveTrainingCurves(new TrainingCurves([1, 2, 3, 4], [1.2, 0.6, 0.4, 0.3], [0.9, 0.6, 0.5, 0.45],
             [0.6, 0.8, 0.88, 0.92], [0.7, 0.81, 0.85, 0.86]), curves);
-        var comparison = MetricsPlots.ComparisonPath(_dir, "unit");
+        var comparison = MetricsPlots.ComparisonPath(Dir, "unit");
         MetricsPlots.SaveComparison(models, comparison);
         foreach (var path in new[] { table, curves, comparison })
         {
@@ -101,11 +94,11 @@ public class MetricsPresentationTests
     public void CurvesWithMismatchedSeriesAndComparisonsWithoutAccuracyAreRefused()
     {
         var bad = new TrainingCurves([1, 2], [1.0], [1.0, 0.9], [0.5, 0.6], [0.5, 0.6]);
-        Assert.That(() => MetricsPlots.SaveTrainingCurves(bad, Path.Combine(_dir, "x.png")),
+        Assert.That(() => MetricsPlots.SaveTrainingCurves(bad, Path.Combine(Dir, "x.png")),
             Throws.ArgumentException.With.Message.Contains("train loss 1"));
-        Assert.That(() => MetricsPlots.SaveComparison([Sample("a", 1, null)], Path.Combine(_dir, "y.png")),
+        Assert.That(() => MetricsPlots.SaveComparison([Sample("a", 1, null)], Path.Combine(Dir, "y.png")),
             Throws.ArgumentException.With.Message.Contains("test accuracy"));
-        Assert.That(Directory.GetFiles(_dir), Is.Empty);
+        Assert.That(Directory.GetFiles(Dir), Is.Empty);
     }
 
     [Test]

@@ -7,16 +7,8 @@ using static TorchSharp.torch;
 
 namespace Harness.Tests.Unit.Training;
 
-public class TrainerTests
+public class TrainerTests : TempDirectoryTest
 {
-    private string _dir = "";
-
-    [SetUp]
-    public void SetUp() => _dir = Directory.CreateTempSubdirectory("harness-train-").FullName;
-
-    [TearDown]
-    public void TearDown() => Directory.Delete(_dir, true);
-
     private static ImageDataset Synthetic(int n, int seed)
     {
         var rng = new System.Random(seed);
@@ -73,13 +65,13 @@ public class TrainerTests
             var options = new TrainingOptions { Epochs = 3, StepSize = 2, FrozenStages = [0], ImageSize = 32 };
 
             using var straight = Tiny();
-            new Trainer(options, TextWriter.Null).Train(straight, Loader(train, true), Loader(val, false), TrainingRun.For("a", _dir));
+            new Trainer(options, TextWriter.Null).Train(straight, Loader(train, true), Loader(val, false), TrainingRun.For("a", Dir));
 
             using var first = Tiny();
-            new Trainer(options with { Epochs = 2 }, TextWriter.Null).Train(first, Loader(train, true), Loader(val, false), TrainingRun.For("b", _dir));
+            new Trainer(options with { Epochs = 2 }, TextWriter.Null).Train(first, Loader(train, true), Loader(val, false), TrainingRun.For("b", Dir));
             using var resumed = Tiny();
             var log = new StringWriter();
-            var result = new Trainer(options, log).Train(resumed, Loader(train, true), Loader(val, false), TrainingRun.For("b", _dir), resume: true);
+            var result = new Trainer(options, log).Train(resumed, Loader(train, true), Loader(val, false), TrainingRun.For("b", Dir), resume: true);
             Assert.That(log.ToString(), Does.Contain("Resuming b after epoch 2/3"));
             Assert.That(result.History, Has.Count.EqualTo(3));
             var a = straight.state_dict();
@@ -96,7 +88,7 @@ public class TrainerTests
         var before = model.state_dict().Where(kv => kv.Key.StartsWith("features.0.") && !kv.Key.Contains("running") && !kv.Key.Contains("num_batches"))
             .ToDictionary(kv => kv.Key, kv => kv.Value.clone());
         var log = new StringWriter();
-        var run = TrainingRun.For("frozen", _dir);
+        var run = TrainingRun.For("frozen", Dir);
         var options = new TrainingOptions { Epochs = 2, FrozenStages = [0, 1], ImageSize = 32 };
         var result = new Trainer(options, log).Train(model, Loader(Synthetic(32, 4), true), Loader(Synthetic(16, 5), false), run);
         foreach (var (k, v) in before) Assert.That(TensorAssert.Identical(v, model.state_dict()[k]), Is.True, k);
