@@ -7,14 +7,7 @@ namespace Harness.Tests.Unit.Cli;
 
 public class PruneChannelCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var root = new RootCommand { PruneCommand.Create() };
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = CliRunner.Run(root, args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliHarness.Run(PruneCommand.Create(), args);
 
     [Test]
     public void GroupRatioOverridesOneGroupAndTheReportShowsIt()

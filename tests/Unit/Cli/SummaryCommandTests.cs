@@ -7,14 +7,7 @@ namespace Harness.Tests.Unit.Cli;
 
 public class SummaryCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var root = new RootCommand { SummaryCommand.Create() };
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = CliRunner.Run(root, args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliHarness.Run(SummaryCommand.Create(), args);
 
     [Test]
     public void JsonSummaryReportsParametersAndTensors()

@@ -21,22 +21,18 @@ public class SweepCommandTests
     [TestCase("--ratios", "0.5,1", "--ratios: 1 must lie in (0, 1)")]
     public void BadArgumentIsAOneLineError(string option, string value, string message)
     {
-        var root = new RootCommand { SweepCommand.Create() };
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = CliRunner.Run(root, ["sweep", option, value, "--print-config"], output, error);
+        var (code, _, error) = CliHarness.Run(SweepCommand.Create(), "sweep", option, value, "--print-config");
         Assert.That(code, Is.Not.Zero);
-        Assert.That(error.ToString().Trim(), Does.StartWith("error:").And.Contain(message));
+        Assert.That(error.Trim(), Does.StartWith("error:").And.Contain(message));
     }
 
     [Test]
     public void PrintConfigShowsTheSweepAsStudyExperiments()
     {
-        var root = new RootCommand { SweepCommand.Create() };
-        var output = new StringWriter();
-        int code = CliRunner.Run(root, ["sweep", "--method", "channel", "--ratios", "0.5,0.25", "--epochs", "2", "--base-model", "b.pth", "--print-config"], output, new StringWriter());
+        var (code, output, _) = CliHarness.Run(SweepCommand.Create(), "sweep", "--method", "channel", "--ratios", "0.5,0.25", "--epochs", "2",
+            "--base-model", "b.pth", "--print-config");
         Assert.That(code, Is.Zero);
-        var config = System.Text.Json.JsonSerializer.Deserialize<StudyConfig>(output.ToString(), StudyConfig.JsonOptions)!;
+        var config = System.Text.Json.JsonSerializer.Deserialize<StudyConfig>(output, StudyConfig.JsonOptions)!;
         Assert.That(config.ChannelRatios, Is.EqualTo(new[] { 0.25, 0.5 }));
         Assert.That(config.FineGrainedAmounts, Is.Empty);
         Assert.That((config.ChannelEpochs, config.BaseModel, config.Output), Is.EqualTo((2, "b.pth", "sweep")));
