@@ -17,6 +17,7 @@ public sealed class StudyOptions
     private readonly Option<int?> _batch = new("--batch-size");
     private readonly Option<ulong?> _seed = new("--seed");
     private readonly Option<int?> _baseEpochs = new("--base-epochs");
+    private readonly Option<double?> _lr = new("--lr") { Description = "initial SGD learning rate of every experiment (study: 0.01)" };
     private readonly Option<int?> _trainSubset = new("--train-subset");
     private readonly Option<int?> _valSubset = new("--val-subset");
     private readonly Option<int?> _testSubset = new("--test-subset");
@@ -30,7 +31,7 @@ public sealed class StudyOptions
 
     public IEnumerable<Option> All =>
     [
-        _config, _data, _weights, _baseModel, _device, _output, _imageSize, _batch, _seed, _baseEpochs, _trainSubset, _valSubset,
+        _config, _data, _weights, _baseModel, _device, _output, _imageSize, _batch, _seed, _baseEpochs, _lr, _trainSubset, _valSubset,
         _testSubset, _latencyRuns, _roundTo, _neverUntouched, _freeze,
     ];
 
@@ -44,7 +45,7 @@ public sealed class StudyOptions
             BaseModel = parse.GetValue(_baseModel) ?? c.BaseModel, Device = parse.GetValue(_device) ?? c.Device,
             Output = parse.GetValue(_output) ?? c.Output, ImageSize = parse.GetValue(_imageSize) ?? c.ImageSize,
             BatchSize = parse.GetValue(_batch) ?? c.BatchSize, Seed = parse.GetValue(_seed) ?? c.Seed,
-            BaseEpochs = parse.GetValue(_baseEpochs) ?? c.BaseEpochs, TrainSubset = parse.GetValue(_trainSubset) ?? c.TrainSubset,
+            BaseEpochs = parse.GetValue(_baseEpochs) ?? c.BaseEpochs, LearningRate = parse.GetValue(_lr) ?? c.LearningRate, TrainSubset = parse.GetValue(_trainSubset) ?? c.TrainSubset,
             ValSubset = parse.GetValue(_valSubset) ?? c.ValSubset, TestSubset = parse.GetValue(_testSubset) ?? c.TestSubset,
             LatencyRuns = parse.GetValue(_latencyRuns) ?? c.LatencyRuns, RoundTo = parse.GetValue(_roundTo) ?? c.RoundTo,
             NeverUntouched = parse.GetValue(_neverUntouched) || c.NeverUntouched,

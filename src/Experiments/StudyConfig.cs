@@ -19,6 +19,9 @@ public sealed record StudyConfig
     public int? TrainSubset { get; init; }
     public int? ValSubset { get; init; }
     public int? TestSubset { get; init; }
+    /// <summary>Initial SGD learning rate of every experiment (the study's 0.01; StepLR then multiplies it by 0.1
+    /// every 5 epochs).</summary>
+    public double LearningRate { get; init; } = 0.01;
     public int BaseEpochs { get; init; } = 10;
     public int FineGrainedEpochs { get; init; } = 3;
     public int ChannelEpochs { get; init; } = 20;

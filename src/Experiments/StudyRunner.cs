@@ -71,7 +71,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
         var options = new TrainingOptions
         {
             Epochs = e.Epochs, BatchSize = config.BatchSize, ImageSize = config.ImageSize, Seed = config.Seed,
-            FrozenStages = config.FrozenStages,
+            FrozenStages = config.FrozenStages, LearningRate = config.LearningRate,
         };
         var trainLoader = new BatchLoader(train, config.BatchSize, true, new BatchTransform { ImageSize = config.ImageSize, Train = true }, device, config.Seed);
         var valLoader = new BatchLoader(val, config.BatchSize, false, new BatchTransform { ImageSize = config.ImageSize }, device, config.Seed);

@@ -19,8 +19,9 @@ public static class TrainCommand
         var freeze = new Option<string>("--freeze") { Description = "comma-separated indices under features to freeze, or 'none' (default 0,1,2: stem and first two stages)", DefaultValueFactory = _ => "0,1,2" };
         var name = new Option<string>("--name") { Description = "run name (best model: <out>/models/<name>.pth)", DefaultValueFactory = _ => "efficientnet_b0_base" };
         var outDir = new Option<string>("--out") { Description = "output folder", DefaultValueFactory = _ => "." };
+        var lr = new Option<double>("--lr") { Description = "initial SGD learning rate (study: 0.01; StepLR ×0.1 every 5 epochs)", DefaultValueFactory = _ => 0.01 };
         var resume = new Option<bool>("--resume") { Description = "continue from the run's last completed epoch" };
-        var command = new Command("train", "Fine-tune EfficientNet-B0 with the study's recipe") { weights, device, json, epochs, freeze, name, outDir, resume };
+        var command = new Command("train", "Fine-tune EfficientNet-B0 with the study's recipe") { weights, device, json, epochs, freeze, name, outDir, lr, resume };
         foreach (var o in data.All) command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -30,7 +31,7 @@ public static class TrainCommand
             var options = new TrainingOptions
             {
                 Epochs = parse.GetValue(epochs), BatchSize = parse.GetValue(data.BatchSize), FrozenStages = ParseStages(parse.GetValue(freeze)!),
-                ImageSize = parse.GetValue(data.ImageSize), Seed = parse.GetValue(data.Seed),
+                ImageSize = parse.GetValue(data.ImageSize), Seed = parse.GetValue(data.Seed), LearningRate = parse.GetValue(lr),
             };
             options.Validate();
             var (train, val) = DatasetSplit.TrainValidation(located.Train, 0.9, options.Seed);
