@@ -101,11 +101,11 @@ public static class BenchCommand
                     times.Add(sw.Elapsed.TotalMilliseconds);
                 }
                 double cold = times[0], ms = times.Skip(1).Order().ElementAt(2);
-                using (pruned!)
+                using (var last = pruned!)
                 {
-                    long macs = MacCounter.Count(pruned, 224).Total(MacConvention.Thop);
-                    var l1 = LatencyMeter.Measure(pruned, 224, 1, parse.GetValue(runs), 1);
-                    var l32 = LatencyMeter.Measure(pruned, 224, 32, 3, 1);
+                    long macs = MacCounter.Count(last, 224).Total(MacConvention.Thop);
+                    var l1 = LatencyMeter.Measure(last, 224, 1, parse.GetValue(runs), 1);
+                    var l32 = LatencyMeter.Measure(last, 224, 32, 3, 1);
                     output.WriteLine($"channel {ratio}: graph+prune {ms:F0} ms warm (median of 5), {cold:F0} ms first call; MACs {macs / 1e9:F3} G ({(double)macs / baseMacs:P1} of base); latency b1 {l1.MeanMs:F1} ms ({l1.MeanMs / baseLatency[0].MeanMs:P0}), b32 {l32.MeanMs:F0} ms ({l32.MeanMs / baseLatency[1].MeanMs:P0})");
                 }
             }
