@@ -85,7 +85,7 @@ public static class BenchCommand
                 output.WriteLine($"fine-grained global L1 0.5 on B0: {sw.Elapsed.TotalMilliseconds:F0} ms");
             }
             long baseMacs = MacCounter.Count(model, 224).Total(MacConvention.Thop);
-            var baseLatency = new[] { 1, 32 }.Select(b => LatencyMeter.Measure(model, 224, b, b == 1 ? parse.GetValue(runs) : 3, 1)).ToArray();
+            var baseLatency = new[] { 1, 32 }.Select(b => LatencyMeter.Measure(model, 224, b, b == 1 ? parse.GetValue(runs) : 3, b == 1 ? 10 : 1)).ToArray();
             output.WriteLine($"base: MACs {baseMacs / 1e9:F3} G, latency b1 {baseLatency[0].MeanMs:F1} ms, b32 {baseLatency[1].MeanMs:F0} ms");
             foreach (var ratio in new[] { 0.2, 0.8 })
             {
@@ -104,7 +104,7 @@ public static class BenchCommand
                 using (var last = pruned!)
                 {
                     long macs = MacCounter.Count(last, 224).Total(MacConvention.Thop);
-                    var l1 = LatencyMeter.Measure(last, 224, 1, parse.GetValue(runs), 1);
+                    var l1 = LatencyMeter.Measure(last, 224, 1, parse.GetValue(runs), 10);
                     var l32 = LatencyMeter.Measure(last, 224, 32, 3, 1);
                     output.WriteLine($"channel {ratio}: graph+prune {ms:F0} ms warm (median of 5), {cold:F0} ms first call; MACs {macs / 1e9:F3} G ({(double)macs / baseMacs:P1} of base); latency b1 {l1.MeanMs:F1} ms ({l1.MeanMs / baseLatency[0].MeanMs:P0}), b32 {l32.MeanMs:F0} ms ({l32.MeanMs / baseLatency[1].MeanMs:P0})");
                 }
