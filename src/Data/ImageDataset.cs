@@ -48,6 +48,12 @@ public sealed class ImageDataset
     public ImageDataset Take(int? n) =>
         n is null || n >= Count ? this : Subset(Enumerable.Range(0, Math.Max(0, n.Value)).ToList());
 
+    /// <summary><paramref name="n"/> images drawn without replacement by a seeded permutation and kept in their
+    /// original order (all of them when n is null or larger). Unlike <see cref="Take"/>, a subset of a class-sorted
+    /// set (image folders) holds every class in about its share.</summary>
+    public ImageDataset Sample(int? n, ulong seed) =>
+        n is null || n >= Count ? this : Subset(DatasetSplit.Permutation(Count, seed).Take(Math.Max(0, n.Value)).Order().ToList());
+
     public static ImageDataset Concat(IReadOnlyList<ImageDataset> parts, string source)
     {
         if (parts.Count == 0) throw new ArgumentException("no parts to concatenate");

@@ -37,7 +37,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
         var (trainAll, valAll) = DatasetSplit.TrainValidation(located.Train, 0.9, config.Seed);
         var train = trainAll.Take(config.TrainSubset);
         var val = valAll.Take(config.ValSubset);
-        var test = located.Test.Take(config.TestSubset);
+        var test = located.Test.Sample(config.TestSubset, config.Seed);
         int classes = located.Train.Classes.Count;
         var experiments = config.Experiments().Where(e => only is null || only.Contains(e.Name)).ToList();
         var all = config.Experiments();

@@ -128,13 +128,15 @@ public static class MetricsPlots
                 nameof(models));
         var flops = new Plot();
         var size = new Plot();
+        double maxFlops = evaluated.Max(m => 2 * m.EffectiveMacs(convention) / 1e9);
+        double maxSize = evaluated.Max(m => m.SparseSizeMB ?? m.SizeMB);
         for (int i = 0; i < evaluated.Count; i++)
         {
             var m = evaluated[i];
             var color = Colors.Category10[i % Colors.Category10.Length];
             double acc = 100 * m.TestAccuracy!.Value;
-            AddLabelledPoint(flops, 2 * m.EffectiveMacs(convention) / 1e9, acc, m.Name, color);
-            AddLabelledPoint(size, m.SparseSizeMB ?? m.SizeMB, acc, m.Name, color);
+            AddLabelledPoint(flops, 2 * m.EffectiveMacs(convention) / 1e9, acc, m.Name, color, maxFlops);
+            AddLabelledPoint(size, m.SparseSizeMB ?? m.SizeMB, acc, m.Name, color, maxSize);
         }
         LabelAccuracyPanels(flops, size, convention);
         foreach (var p in new[] { flops, size })
@@ -200,15 +202,18 @@ public static class MetricsPlots
         scatter.LineWidth = 2;
     }
 
-    private static void AddLabelledPoint(Plot plot, double x, double y, string label, Color color)
+    /// <summary>A marker with its name beside it; names of points in the right third of the axis go on their
+    /// left so they stay inside the panel.</summary>
+    private static void AddLabelledPoint(Plot plot, double x, double y, string label, Color color, double maxX)
     {
         var marker = plot.Add.Marker(x, y, MarkerShape.FilledCircle, 10, color);
         marker.LegendText = "";
         var text = plot.Add.Text(label, x, y);
         text.LabelFontSize = 13;
         text.LabelFontColor = color;
-        text.LabelAlignment = Alignment.LowerLeft;
-        text.LabelOffsetX = 6;
+        bool right = maxX > 0 && x > 0.66 * maxX;
+        text.LabelAlignment = right ? Alignment.LowerRight : Alignment.LowerLeft;
+        text.LabelOffsetX = right ? -6 : 6;
         text.LabelOffsetY = -6;
     }
 

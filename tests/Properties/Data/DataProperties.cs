@@ -23,6 +23,37 @@ public class DataProperties
         }).Check(Quick);
     }
 
+    /// <summary>A seeded sample of a class-sorted set (the image-folder order) keeps the original order, has the
+    /// asked size, is a function of the seed, and holds every class once the sample is large enough.</summary>
+    [Test]
+    public void SampleOfAClassSortedSetIsOrderedSeededAndHoldsEveryClass()
+    {
+        Prop.ForAll(Gen.Choose(1, 50).ToArbitrary(), Gen.Choose(0, 500).ToArbitrary(), Gen.Choose(0, int.MaxValue).ToArbitrary(), (perClass, n, seed) =>
+        {
+            int count = 10 * perClass;
+            var labels = Enumerable.Range(0, count).Select(i => (byte)(i / perClass)).ToArray();
+            var pixels = Enumerable.Range(0, count).SelectMany(i => Enumerable.Repeat((byte)(i % 251), 3)).ToArray();
+            var data = new ImageDataset(pixels, labels, 1, 1, Enumerable.Range(0, 10).Select(c => $"c{c}").ToList(), "sorted");
+            var sample = data.Sample(n, (ulong)seed);
+            var again = data.Sample(n, (ulong)seed);
+            bool ordered = sample.Labels.Zip(sample.Labels.Skip(1)).All(p => p.First <= p.Second);
+            // 200 draws from ≥ 20 per class miss a class with probability below 1e-8.
+            bool everyClass = n < 200 || perClass < 20 || sample.Labels.Distinct().Count() == 10;
+            return sample.Count == Math.Min(n, count) && ordered && sample.Labels.SequenceEqual(again.Labels)
+                   && sample.Pixels.SequenceEqual(again.Pixels) && everyClass;
+        }).Check(Quick);
+    }
+
+    [Test]
+    public void SampleOfFiftyImagesPerClassOfTheSortedTestSetIsBalancedEnough()
+    {
+        var labels = Enumerable.Range(0, 10_000).Select(i => (byte)(i / 1000)).ToArray();
+        var data = new ImageDataset(new byte[10_000 * 3], labels, 1, 1, Enumerable.Range(0, 10).Select(c => $"c{c}").ToList(), "sorted");
+        var counts = data.Sample(2000, 42).ClassCounts();
+        Assert.That(counts, Has.All.InRange(150, 250), "about 200 of each class, where Take(2000) gives classes 0 and 1 only");
+        Assert.That(data.Take(2000).ClassCounts().Count(c => c > 0), Is.EqualTo(2));
+    }
+
     [Test]
     public void SplitOfFiftyThousandWithSeed42IsPinned()
     {
