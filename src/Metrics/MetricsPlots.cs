@@ -179,7 +179,7 @@ public static class MetricsPlots
         foreach (var p in new[] { flops, size })
         {
             p.Axes.Margins(0.1, 0.15);
-            p.ShowLegend(Alignment.LowerRight);
+            p.ShowLegend(Alignment.UpperLeft); // accuracy rises with FLOPs and size: the upper left stays empty
         }
         SavePanels(path, flops, size);
     }
