@@ -21,7 +21,7 @@ public class FullStudyTests
         TestSupport.Gpu.RequireCuda();
         string data = Environment.GetEnvironmentVariable("HARNESS_CIFAR10") ?? Path.Combine(SharedData.RepoRoot, "data");
         if (!Directory.Exists(data) || !Directory.EnumerateFileSystemEntries(data).Any())
-            Assert.Ignore($"Skipped: CIFAR-10 not found in '{data}' (set HARNESS_CIFAR10 to a folder with cifar-10-batches-bin/ or cifar-10-batches-py/).");
+            Assert.Ignore($"Skipped: CIFAR-10 not found in '{data}' (set HARNESS_CIFAR10 to a folder with cifar-10-batches-bin/, cifar-10-batches-py/ or train/ and test/ image folders).");
         try { new WeightsResolver().Resolve("imagenet"); }
         catch (Exception ex) when (ex is IOException or InvalidDataException or HttpRequestException)
         {
