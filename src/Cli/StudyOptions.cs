@@ -52,19 +52,4 @@ public sealed class StudyOptions
             FrozenStages = parse.GetValue(_freeze) is string f ? TrainCommand.ParseStages(f) : c.FrozenStages,
         };
     }
-
-    /// <summary>Runs <paramref name="body"/> with a token that Ctrl-C cancels (the run stops after its last saved
-    /// epoch); returns 130 when cancelled.</summary>
-    public static int WithCancellation(Func<CancellationToken, int> body)
-    {
-        using var cancel = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
-        Console.CancelKeyPress += onCancel;
-        try
-        {
-            int code = body(cancel.Token);
-            return cancel.IsCancellationRequested ? 130 : code;
-        }
-        finally { Console.CancelKeyPress -= onCancel; }
-    }
 }

@@ -22,7 +22,6 @@ public sealed record SweepPoint(SweepMethod? Method, double Ratio, ModelMetrics 
 public sealed class SweepRunner
 {
     private readonly StudyConfig _config;
-    private readonly Device _device;
     private readonly TextWriter _log;
 
     public SweepRunner(StudyConfig config, IReadOnlyList<SweepMethod> methods, IReadOnlyList<double> ratios, int epochs,
@@ -43,22 +42,22 @@ public sealed class SweepRunner
             FineGrainedEpochs = epochs,
             ChannelEpochs = epochs,
         };
-        _device = device;
         _log = log;
+        Study = new StudyRunner(_config, device, log);
     }
 
     public IReadOnlyList<SweepMethod> Methods { get; }
     /// <summary>The study configuration the sweep runs (its experiments are the sweep's points).</summary>
     public StudyConfig Config => _config;
-    public StudyRunner Study => new(_config, _device, _log);
+    /// <summary>The study runner whose experiments are the sweep's points.</summary>
+    public StudyRunner Study { get; }
     public string CsvPath => Path.Combine(_config.Output, "sweep.csv");
     public string ReportPath => Path.Combine(_config.Output, "sweep.md");
     public string ChartPath => Path.Combine(_config.Output, "metrics_plots", "sweep_accuracy_vs_flops_and_size.png");
 
     public IReadOnlyList<SweepPoint> Run(CancellationToken cancel = default)
     {
-        var study = Study;
-        var results = study.Run(null, cancel).ToDictionary(m => m.Name);
+        var results = Study.Run(null, cancel).ToDictionary(m => m.Name);
         var points = new List<SweepPoint>();
         foreach (var e in _config.Experiments())
         {

@@ -27,7 +27,7 @@ public static class StudyCommand
             };
             if (parse.GetValue(printConfig)) { w.WriteLine(c.ToJson()); return 0; }
             var runner = new StudyRunner(c, DeviceChoice.Parse(c.Device), parse.GetValue(json) ? TextWriter.Null : w);
-            return StudyOptions.WithCancellation(token =>
+            return CliRunner.WithCancellation(token =>
             {
                 var onlyNames = parse.GetValue(only) is { Length: > 0 } o ? o : null;
                 var results = runner.Run(onlyNames, token);

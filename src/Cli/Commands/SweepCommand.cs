@@ -32,7 +32,7 @@ public static class SweepCommand
             var sweep = new SweepRunner(c, ParseMethods(parse.GetValue(method) ?? []), ParseRatios(parse.GetValue(ratios)!), parse.GetValue(epochs),
                 DeviceChoice.Parse(c.Device), parse.GetValue(json) ? TextWriter.Null : w);
             if (parse.GetValue(printConfig)) { w.WriteLine(sweep.Config.ToJson()); return 0; }
-            return StudyOptions.WithCancellation(token =>
+            return CliRunner.WithCancellation(token =>
             {
                 var points = sweep.Run(token);
                 if (parse.GetValue(json))

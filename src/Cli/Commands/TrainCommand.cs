@@ -42,7 +42,7 @@ public static class TrainCommand
             var trainLoader = new BatchLoader(train, options.BatchSize, true, new BatchTransform { ImageSize = options.ImageSize, Train = true }, dev, options.Seed);
             var valLoader = new BatchLoader(val, options.BatchSize, false, new BatchTransform { ImageSize = options.ImageSize }, dev, options.Seed);
             var run = TrainingRun.For(parse.GetValue(name)!, parse.GetValue(outDir)!);
-            return StudyOptions.WithCancellation(token =>
+            return CliRunner.WithCancellation(token =>
             {
                 var result = new Trainer(options, parse.GetValue(json) ? TextWriter.Null : output).Train(model, trainLoader, valLoader, run, parse.GetValue(resume), token);
                 if (parse.GetValue(json)) output.WriteLine(Json.Serialize(new { run, result }));

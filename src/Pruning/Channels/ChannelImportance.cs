@@ -16,12 +16,19 @@ namespace Harness.Pruning.Channels;
 public static class ChannelImportance
 {
     public static Tensor Score(EfficientNet model, ChannelGroup group, ImportanceKind kind, Generator? generator = null,
-        bool includeDepthwise = false)
+        bool includeDepthwise = false) =>
+        Score(Modules(model), group, kind, generator, includeDepthwise);
+
+    /// <summary>The model's modules by state-dict name, for scoring many groups of one model.</summary>
+    public static IReadOnlyDictionary<string, nn.Module> Modules(EfficientNet model) =>
+        model.named_modules().ToDictionary(m => m.name, m => m.module);
+
+    public static Tensor Score(IReadOnlyDictionary<string, nn.Module> modules, ChannelGroup group, ImportanceKind kind,
+        Generator? generator = null, bool includeDepthwise = false)
     {
         using var scope = NewDisposeScope();
         if (kind == ImportanceKind.Random)
             return rand(group.Channels, dtype: float64, generator: generator).MoveToOuterDisposeScope();
-        var modules = model.named_modules().ToDictionary(m => m.name, m => m.module);
         var scores = new List<Tensor>();
         foreach (var m in group.Members)
         {

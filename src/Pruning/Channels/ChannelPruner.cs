@@ -17,15 +17,15 @@ public static class ChannelPruner
         options.Validate();
         var graph = DependencyGraph.Build(model.Widths);
         using var generator = new Generator(options.Seed);
-        var scores = graph.Groups.ToDictionary(g => g.Id, g => ChannelImportance.Score(model, g, options.Importance, generator, options.DepthwiseInImportance));
+        var modules = ChannelImportance.Modules(model);
+        var scores = graph.Groups.ToDictionary(g => g.Id, g => ChannelImportance.Score(modules, g, options.Importance, generator, options.DepthwiseInImportance));
         try
         {
             var keepCounts = new Dictionary<int, int>();
             foreach (var g in graph.Groups)
             {
-                bool ignored = g.Members.Any(m => options.IgnoredLayers.Contains(m.Layer) && m.Role is MemberRole.Out or MemberRole.Depthwise or MemberRole.BatchNorm);
                 double ratio = options.GroupRatios.TryGetValue(g.Id, out var r) ? r : options.Ratio;
-                keepCounts[g.Id] = ignored ? g.Channels : options.KeptWidth(g.Channels, ratio);
+                keepCounts[g.Id] = IsIgnored(g, options) ? g.Channels : options.KeptWidth(g.Channels, ratio);
             }
             if (options.Global) keepCounts = GlobalCounts(graph, scores, options);
             var removed = new Dictionary<int, int[]>();
@@ -46,7 +46,7 @@ public static class ChannelPruner
     /// rounded like local pruning (multiple of round_to, never empty, capped by the maximum ratio).</summary>
     private static Dictionary<int, int> GlobalCounts(DependencyGraph graph, Dictionary<int, Tensor> scores, ChannelPruningOptions options)
     {
-        var eligible = graph.Groups.Where(g => !g.Members.Any(m => options.IgnoredLayers.Contains(m.Layer))).ToList();
+        var eligible = graph.Groups.Where(g => !IsIgnored(g, options)).ToList();
         long total = eligible.Sum(g => (long)g.Channels);
         long toPrune = total - eligible.Sum(g => (long)(int)(g.Channels * (1.0 - options.Ratio)));
         var all = eligible.SelectMany(g => scores[g.Id].data<double>().ToArray().Select(s => (s, g.Id))).OrderBy(x => x.s).Take((int)toPrune);
@@ -58,6 +58,11 @@ public static class ChannelPruner
             return options.KeptWidth(g.Channels, ratio);
         });
     }
+
+    /// <summary>A group is kept whole when an ignored layer's own channels (its outputs, a depthwise conv's
+    /// channels, a BatchNorm's) belong to it; a layer that only reads the group's channels does not pin it.</summary>
+    private static bool IsIgnored(ChannelGroup g, ChannelPruningOptions options) =>
+        g.Members.Any(m => options.IgnoredLayers.Contains(m.Layer) && m.Role is MemberRole.Out or MemberRole.Depthwise or MemberRole.BatchNorm);
 
     private static int[] Lowest(Tensor scores, int count)
     {

@@ -63,4 +63,25 @@ public class ChannelImportanceTests
         Assert.That(after.allclose(before, 0, 0), Is.True, "Torch-Pruning's rule: depthwise kernels are not scored");
         Assert.That(afterWith[0].item<double>(), Is.GreaterThan(beforeWith[0].item<double>()));
     }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void IgnoredLayerKeepsTheGroupsOfItsOwnChannelsWholeInLocalAndGlobalMode(bool global)
+    {
+        using var scope = NewDisposeScope();
+        using var model = Tiny();
+        var graph = DependencyGraph.Build(model.Widths);
+        // The stem conv: its outputs are group 0; it reads only the 3 input channels, which are never pruned.
+        var (pruned, report) = ChannelPruner.Prune(model, new ChannelPruningOptions
+        {
+            Ratio = 0.5, RoundTo = 1, Global = global, IgnoredLayers = ["features.0.0", "features.1.0.block.2.0"],
+        });
+        using (pruned)
+        {
+            Assert.That(report.Groups[0].After, Is.EqualTo(graph.Groups[0].Channels), "stem group: the stem conv's outputs");
+            // The project conv of block 1 owns the outputs of group 1 (the first trunk) and only reads group 0.
+            Assert.That(report.Groups[1].After, Is.EqualTo(graph.Groups[1].Channels), "first trunk: the project conv's outputs");
+            Assert.That(report.Groups.Skip(2).Any(g => g.After < g.Before), "other groups are still pruned");
+        }
+    }
 }
