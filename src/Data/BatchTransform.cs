@@ -14,13 +14,15 @@ public sealed record BatchTransform
     public bool Train { get; init; }
     public double[] Mean { get; init; } = [0.485, 0.456, 0.406];
     public double[] Std { get; init; } = [0.229, 0.224, 0.225];
+    /// <summary>The floating type of the result (float32; float64 for numerical checks of a float64 model).</summary>
+    public ScalarType Precision { get; init; } = ScalarType.Float32;
 
     /// <summary>Transforms <paramref name="images"/> (uint8 [B,3,H,W] on the device). <paramref name="flip"/> says
     /// per image whether to flip (null: no flips).</summary>
     public Tensor Apply(Tensor images, bool[]? flip)
     {
         using var scope = NewDisposeScope();
-        var x = images.to(float32).div_(255.0);
+        var x = images.to(Precision).div_(255.0);
         if (flip is not null && flip.Any(f => f))
         {
             var mask = tensor(flip, device: x.device).view(-1, 1, 1, 1);
@@ -28,8 +30,8 @@ public sealed record BatchTransform
         }
         if (x.shape[2] != ImageSize || x.shape[3] != ImageSize)
             x = nn.functional.interpolate(x, new long[] { ImageSize, ImageSize }, mode: InterpolationMode.Bilinear, align_corners: false);
-        var mean = tensor(Mean, dtype: float32, device: x.device).view(1, 3, 1, 1);
-        var std = tensor(Std, dtype: float32, device: x.device).view(1, 3, 1, 1);
+        var mean = tensor(Mean, dtype: Precision, device: x.device).view(1, 3, 1, 1);
+        var std = tensor(Std, dtype: Precision, device: x.device).view(1, 3, 1, 1);
         return ((x - mean) / std).MoveToOuterDisposeScope();
     }
 }

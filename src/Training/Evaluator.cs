@@ -1,3 +1,4 @@
+using TorchSharp;
 using Harness.Data;
 using static TorchSharp.torch;
 
@@ -22,7 +23,7 @@ public static class Evaluator
                 using (var scope = NewDisposeScope())
                 {
                     var logits = model.call(batch.Images);
-                    lossSum += nn.functional.cross_entropy(logits, batch.Labels, reduction: nn.Reduction.Sum).item<float>();
+                    lossSum += nn.functional.cross_entropy(logits, batch.Labels, reduction: nn.Reduction.Sum).ToDouble();
                     correct += logits.argmax(1).eq(batch.Labels).sum().item<long>();
                     count += batch.Count;
                 }

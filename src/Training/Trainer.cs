@@ -1,3 +1,4 @@
+using TorchSharp;
 using System.Diagnostics;
 using System.Text.Json;
 using Harness.Data;
@@ -74,7 +75,7 @@ public sealed class Trainer(TrainingOptions options, TextWriter output)
                     var loss = nn.functional.cross_entropy(logits, batch.Labels);
                     loss.backward();
                     sgd.Step();
-                    lossSum += loss.item<float>() * batch.Count;
+                    lossSum += loss.ToDouble() * batch.Count;
                     correct += logits.argmax(1).eq(batch.Labels).sum().item<long>();
                     seen += batch.Count;
                 }

@@ -7,8 +7,8 @@ using Spectre.Console;
 
 namespace Harness.Cli.Commands;
 
-/// <summary><c>prune fine-grained</c>: masks weights (L1 or random; global or per layer; element, vector, kernel or
-/// N:M), writes the pruned checkpoint and prints the sparsity report.</summary>
+/// <summary><c>prune fine-grained</c>: masks weights (L1 or random; global or per layer; element, vector, kernel,
+/// N:M or structured slices), writes the pruned checkpoint and prints the sparsity report.</summary>
 public static class PruneFineGrainedCommand
 {
     public static Command Create()
@@ -18,18 +18,20 @@ public static class PruneFineGrainedCommand
         var json = CommonOptions.Json();
         var method = new Option<PruningMethod>("--method") { Description = "L1 or Random", DefaultValueFactory = _ => PruningMethod.L1 };
         var scope = new Option<PruningScope>("--scope") { Description = "Global (one threshold, as the study) or Layer", DefaultValueFactory = _ => PruningScope.Global };
-        var granularity = new Option<Granularity>("--granularity") { Description = "Element, Vector, Kernel or NM", DefaultValueFactory = _ => Granularity.Element };
+        var granularity = new Option<Granularity>("--granularity") { Description = "Element, Vector, Kernel, NM or Structured (whole slices along --dim, ranked by --norm, per layer: ln_structured)", DefaultValueFactory = _ => Granularity.Element };
         var amount = new Option<double>("--amount") { Description = "fraction of unpruned units to prune (0–1), or a count with --count", DefaultValueFactory = _ => 0.2 };
         var count = new Option<bool>("--count") { Description = "read --amount as an absolute number of units" };
         var n = new Option<int>("--n") { Description = "N of an N:M pattern", DefaultValueFactory = _ => 2 };
         var m = new Option<int>("--m") { Description = "M of an N:M pattern", DefaultValueFactory = _ => 4 };
+        var dim = new Option<int>("--dim") { Description = "Structured: dimension whose slices are pruned (0 output channels, 1 input channels)", DefaultValueFactory = _ => 0 };
+        var norm = new Option<int>("--norm") { Description = "Structured: norm ranking the slices (1 or 2)", DefaultValueFactory = _ => 1 };
         var seed = new Option<long>("--seed") { Description = "seed of random pruning", DefaultValueFactory = _ => 42 };
         var include = new Option<string?>("--include") { Description = "regular expression over layer names (default: every Conv2d and Linear)" };
         var permanent = new Option<bool>("--permanent") { Description = "fold the masks into the weights before saving" };
         var sparse = new Option<bool>("--sparse") { Description = "also write the sparse checkpoint (.hsp) beside the output" };
         var outPath = new Option<string?>("--out") { Description = "output checkpoint (default: pruned_models/fine_grained_<method>_<amount>.pth)" };
         var command = new Command("fine-grained", "Unstructured / semi-structured pruning with torch.nn.utils.prune semantics")
-            { weights, classes, json, method, scope, granularity, amount, count, n, m, seed, include, permanent, sparse, outPath };
+            { weights, classes, json, method, scope, granularity, amount, count, n, m, dim, norm, seed, include, permanent, sparse, outPath };
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -37,7 +39,7 @@ public static class PruneFineGrainedCommand
             {
                 Method = parse.GetValue(method), Scope = parse.GetValue(scope), Granularity = parse.GetValue(granularity),
                 Amount = parse.GetValue(amount), AmountIsCount = parse.GetValue(count), N = parse.GetValue(n), M = parse.GetValue(m),
-                Seed = parse.GetValue(seed), Include = parse.GetValue(include),
+                Seed = parse.GetValue(seed), Include = parse.GetValue(include), Dim = parse.GetValue(dim), Norm = parse.GetValue(norm),
             };
             options.Validate();
             using var model = ModelLoader.Load(parse.GetValue(weights)!, parse.GetValue(classes), Downloads.Resolver());

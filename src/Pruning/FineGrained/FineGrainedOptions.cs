@@ -18,6 +18,10 @@ public sealed record FineGrainedOptions
     public int M { get; init; } = 4;
     public long Seed { get; init; } = 42;
     public string? Include { get; init; }
+    /// <summary>Structured granularity: the dimension whose slices are pruned (0 output, 1 input channels).</summary>
+    public int Dim { get; init; }
+    /// <summary>Structured granularity: the norm that ranks slices (1 or 2; ln_structured's <c>n</c>).</summary>
+    public int Norm { get; init; } = 1;
 
     public Regex? IncludeRegex => Include is null ? null : new Regex(Include, RegexOptions.CultureInvariant);
 
@@ -47,6 +51,16 @@ public sealed record FineGrainedOptions
         }
         else
         {
+            if (Granularity == Granularity.Structured)
+            {
+                if (Dim is not (0 or 1))
+                    throw new ArgumentException($"--dim {Dim}: structured pruning takes 0 (output channels) or 1 (input channels)");
+                if (Norm is not (1 or 2))
+                    throw new ArgumentException($"--norm {Norm}: structured pruning ranks slices by the L1 or L2 norm (1 or 2)");
+                if (Scope != PruningScope.Layer)
+                    throw new ArgumentException(
+                        "--granularity Structured ranks the slices of each layer on its own (torch.nn.utils.prune.ln_structured): use --scope Layer");
+            }
             UnitsToPrune(AmountIsCount ? Math.Max((long)Math.Ceiling(Math.Max(Amount, 0)), 0) : 1);
         }
     }

@@ -9,8 +9,8 @@ namespace Harness.Pruning.FineGrained;
 /// Fine-grained pruning with <c>torch.nn.utils.prune</c> semantics: masks live on the layers
 /// (<c>weight_orig</c> × <c>weight_mask</c>), a new step only considers units that are still unpruned (so 50% then
 /// 50% leaves 25%), the number pruned is <c>round(amount × unpruned units)</c>, and ties are broken by position so
-/// the result is deterministic. Element, vector and kernel granularities share one mechanism, scored by the L1
-/// norm of the unit; N:M keeps the N largest of every M weights along the input dimension.
+/// the result is deterministic. Element, vector, kernel and structured granularities share one mechanism, scored by
+/// the L1 norm of the unit (structured: L1 or L2, as ln_structured); N:M keeps the N largest of every M weights along the input dimension.
 /// </summary>
 public static class FineGrainedPruner
 {
@@ -65,19 +65,20 @@ public static class FineGrainedPruner
 
     private static Tensor AsFourD(Tensor t) => t.dim() == 2 ? t.unsqueeze(-1).unsqueeze(-1) : t;
 
-    /// <summary>Unit scores and the reduction dims for a granularity, on a 4-D view of the weight.</summary>
-    private static long[] UnitDims(Granularity g) => g switch
+    /// <summary>The reduction dims of a granularity's units, on a 4-D view of the weight.</summary>
+    private static long[] UnitDims(FineGrainedOptions options) => options.Granularity switch
     {
         Granularity.Element => [],
         Granularity.Vector => [3],
         Granularity.Kernel => [2, 3],
-        _ => throw new ArgumentOutOfRangeException(nameof(g)),
+        Granularity.Structured => Enumerable.Range(0, 4).Where(d => d != options.Dim).Select(d => (long)d).ToArray(),
+        _ => throw new ArgumentOutOfRangeException(nameof(options), options.Granularity, "no units"),
     };
 
     private static void PruneGroup(List<PrunableLayer> layers, FineGrainedOptions options, Generator generator)
     {
         using var scope = NewDisposeScope();
-        var dims = UnitDims(options.Granularity);
+        var dims = UnitDims(options);
         var scores = new List<Tensor>();
         var alive = new List<Tensor>();
         foreach (var layer in layers)
@@ -88,7 +89,10 @@ public static class FineGrainedPruner
             var mass = m.to(float64);
             if (dims.Length > 0)
             {
-                magnitude = magnitude.sum(dims);
+                // Structured L2 ranks by √Σw² (ln_structured with n=2); every other unit by its L1 norm.
+                magnitude = options.Granularity == Granularity.Structured && options.Norm == 2
+                    ? magnitude.square().sum(dims).sqrt()
+                    : magnitude.sum(dims);
                 mass = mass.sum(dims);
             }
             scores.Add(magnitude.flatten());

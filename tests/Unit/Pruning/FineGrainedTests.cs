@@ -103,6 +103,37 @@ public class FineGrainedTests
         Assert.That(ex!.Message, Does.Contain("amount"));
     }
 
+    [TestCase(PruningScope.Global, 0, 1, "--scope Layer")]
+    [TestCase(PruningScope.Layer, 2, 1, "--dim 2")]
+    [TestCase(PruningScope.Layer, 0, 3, "--norm 3")]
+    public void StructuredPruningRefusesOptionsLnStructuredDoesNotHave(PruningScope scope, int dim, int norm, string named)
+    {
+        using var model = Tiny();
+        var ex = Assert.Throws<ArgumentException>(() => FineGrainedPruner.Prune(model,
+            new FineGrainedOptions { Granularity = Granularity.Structured, Scope = scope, Dim = dim, Norm = norm }));
+        Assert.That(ex!.Message, Does.Contain(named));
+    }
+
+    [TestCase(0, 1)]
+    [TestCase(1, 1)]
+    [TestCase(0, 2)]
+    public void StructuredPruningMasksWholeSlicesWithTheSmallestNorms(int dim, int norm)
+    {
+        using var conv = new Harness.Model.Layers.PrunableConv2d(6, 4, 3);
+        using (no_grad())
+        {
+            // Slice i along dim has every weight equal to ±(i + 1): the norms rank the slices by index.
+            var scale = arange(1, (dim == 0 ? 4 : 6) + 1, float32).view(dim == 0 ? [4, 1, 1, 1] : [1, 6, 1, 1]);
+            conv.Weight.copy_(scale * sign(randn(4, 6, 3, 3)));
+        }
+        FineGrainedPruner.Prune(conv, new FineGrainedOptions { Granularity = Granularity.Structured, Scope = PruningScope.Layer, Dim = dim, Norm = norm, Amount = 0.5 });
+        var kept = conv.Mask!.sum(dim == 0 ? [1L, 2, 3] : [0L, 2, 3]);
+        long slice = dim == 0 ? 6 * 9 : 4 * 9;
+        int slices = dim == 0 ? 4 : 6;
+        var expected = Enumerable.Range(0, slices).Select(i => i < slices / 2 ? 0f : slice).ToArray();
+        Assert.That(kept.data<float>().ToArray(), Is.EqualTo(expected));
+    }
+
     [Test]
     public void CountAboveTheNumberOfWeightsIsRefused()
     {
