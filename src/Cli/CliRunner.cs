@@ -2,9 +2,16 @@ using System.CommandLine;
 
 namespace Harness.Cli;
 
-/// <summary>Runs a parsed command line; turns user errors into one line on stderr and a non-zero exit code.</summary>
+/// <summary>
+/// Runs a command line. Every failure is one line on stderr: a parse error or a user error (bad option, bad file)
+/// gives <c>error: …</c> and exit 2; anything else is an internal error: <c>internal error: …</c> naming a log file
+/// that holds the stack trace, exit 70.
+/// </summary>
 public static class CliRunner
 {
+    /// <summary>Where internal-error logs go (the system temporary folder by default, never an output folder).</summary>
+    public static string LogFolder { get; set; } = Path.Combine(Path.GetTempPath(), "harness-logs");
+
     public static int Run(RootCommand root, string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
     {
         var output = stdout ?? Console.Out;
@@ -12,12 +19,41 @@ public static class CliRunner
         var config = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
         try
         {
-            return root.Parse(args).Invoke(config);
+            var parse = root.Parse(args);
+            if (parse.Errors.Count > 0)
+            {
+                error.WriteLine($"error: {string.Join("; ", parse.Errors.Select(e => e.Message).Distinct())} (see --help)");
+                return UserError.ExitCode;
+            }
+            return parse.Invoke(config);
         }
         catch (Exception ex) when (UserError.IsUserError(ex))
         {
-            error.WriteLine($"error: {ex.Message}");
-            return 2;
+            error.WriteLine($"error: {OneLine(ex.Message)}");
+            return UserError.ExitCode;
+        }
+        catch (Exception ex)
+        {
+            error.WriteLine($"internal error: {ex.GetType().Name}: {OneLine(ex.Message)} (a bug in Harness; {WriteLog(args, ex)})");
+            return UserError.InternalErrorExitCode;
+        }
+    }
+
+    private static string OneLine(string message) =>
+        string.Join(" ", message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+    private static string WriteLog(string[] args, Exception ex)
+    {
+        try
+        {
+            Directory.CreateDirectory(LogFolder);
+            string path = Path.Combine(LogFolder, $"crash-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}.log");
+            File.WriteAllText(path, $"harness {string.Join(' ', args)}\n{DateTime.UtcNow:O}\n{ex}\n");
+            return $"the stack trace is in {path}";
+        }
+        catch (Exception logError) when (logError is IOException or UnauthorizedAccessException)
+        {
+            return $"no log could be written: {logError.Message}";
         }
     }
 

@@ -13,16 +13,16 @@ public sealed class StudyOptions
     private readonly Option<string?> _baseModel = new("--base-model") { Description = "an existing base model checkpoint: evaluated, not trained, and pruned by the other experiments" };
     private readonly Option<string?> _device = new("--device") { Description = "cpu, cuda or auto" };
     private readonly Option<string?> _output;
-    private readonly Option<int?> _imageSize = new("--image-size");
-    private readonly Option<int?> _batch = new("--batch-size");
-    private readonly Option<ulong?> _seed = new("--seed");
-    private readonly Option<int?> _baseEpochs = new("--base-epochs");
-    private readonly Option<double?> _lr = new("--lr") { Description = "initial SGD learning rate of every experiment (study: 0.01)" };
-    private readonly Option<int?> _trainSubset = new("--train-subset");
-    private readonly Option<int?> _valSubset = new("--val-subset");
-    private readonly Option<int?> _testSubset = new("--test-subset");
-    private readonly Option<int?> _latencyRuns = new("--latency-runs");
-    private readonly Option<int?> _roundTo = new("--round-to") { Description = "channel pruning: kept widths are multiples of this" };
+    private readonly Option<int?> _imageSize = new Option<int?>("--image-size") { Description = "side the images are resized to (study: 224)" }.ImageSide();
+    private readonly Option<int?> _batch = new Option<int?>("--batch-size") { Description = "images per batch (study: 128)" }.AtLeast(1);
+    private readonly Option<ulong?> _seed = new("--seed") { Description = "seed of the split, shuffles, flips and initialisation (study: 42)" };
+    private readonly Option<int?> _baseEpochs = new Option<int?>("--base-epochs") { Description = "epochs of the base model (study: 10)" }.AtLeast(0);
+    private readonly Option<double?> _lr = new Option<double?>("--lr") { Description = "initial SGD learning rate of every experiment (study: 0.01)" }.FinitePositive();
+    private readonly Option<int?> _trainSubset = new Option<int?>("--train-subset") { Description = "use only the first N training images (after the split)" }.AtLeast(1);
+    private readonly Option<int?> _valSubset = new Option<int?>("--val-subset") { Description = "use only the first N validation images" }.AtLeast(1);
+    private readonly Option<int?> _testSubset = new Option<int?>("--test-subset") { Description = "use N test images drawn with --seed" }.AtLeast(1);
+    private readonly Option<int?> _latencyRuns = new Option<int?>("--latency-runs") { Description = "timed forward passes per model (study: 100)" }.AtLeast(1);
+    private readonly Option<int?> _roundTo = new Option<int?>("--round-to") { Description = "channel pruning: kept widths are multiples of this" }.AtLeast(1);
     private readonly Option<bool> _neverUntouched = new("--never-untouched") { Description = "channel pruning: keep round_to channels in a group Torch-Pruning's rule would leave untouched" };
     private readonly Option<string?> _freeze = new("--freeze") { Description = "comma-separated stage indices to freeze, or none" };
 

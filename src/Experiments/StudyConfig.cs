@@ -44,6 +44,28 @@ public sealed record StudyConfig
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     };
 
+    /// <summary>Refuses settings that make no sense (from a file or the command line), naming the setting.</summary>
+    public void Validate()
+    {
+        static void Require(bool ok, string message)
+        {
+            if (!ok) throw new ArgumentException(message);
+        }
+        Require(ImageSize is >= 32 and <= 4096, $"imageSize (--image-size) must lie in 32..4096 (got {ImageSize})");
+        Require(BatchSize >= 1, $"batchSize (--batch-size) must be at least 1 (got {BatchSize})");
+        Require(TrainSubset is null or >= 1, $"trainSubset (--train-subset) must be at least 1 (got {TrainSubset})");
+        Require(ValSubset is null or >= 1, $"valSubset (--val-subset) must be at least 1 (got {ValSubset})");
+        Require(TestSubset is null or >= 1, $"testSubset (--test-subset) must be at least 1 (got {TestSubset})");
+        Require(double.IsFinite(LearningRate) && LearningRate > 0, $"learningRate (--lr) must be a finite positive number (got {LearningRate})");
+        Require(BaseEpochs >= 0 && FineGrainedEpochs >= 0 && ChannelEpochs >= 0,
+            $"epochs must not be negative (base {BaseEpochs}, fine-grained {FineGrainedEpochs}, channel {ChannelEpochs})");
+        Require(FineGrainedAmounts.All(a => a is >= 0 and < 1), $"fineGrainedAmounts must lie in [0, 1) (got {string.Join(", ", FineGrainedAmounts)})");
+        Require(ChannelRatios.All(r => r is >= 0 and < 1), $"channelRatios must lie in [0, 1) (got {string.Join(", ", ChannelRatios)})");
+        Require(RoundTo >= 1, $"roundTo (--round-to) must be at least 1 (got {RoundTo})");
+        Require(LatencyRuns >= 1, $"latencyRuns (--latency-runs) must be at least 1 (got {LatencyRuns})");
+        Require(FrozenStages.All(s => s >= 0), $"frozenStages must be stage indices ≥ 0 (got {string.Join(", ", FrozenStages)})");
+    }
+
     public static StudyConfig Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"--config '{path}': no such file", path);

@@ -20,9 +20,9 @@ public static class BenchCommand
 
     private static Command Data()
     {
-        var sizes = new Option<int[]>("--sizes") { Description = "image sides", DefaultValueFactory = _ => [32, 224], AllowMultipleArgumentsPerToken = true };
-        var steps = new Option<int>("--steps") { Description = "training steps timed per size", DefaultValueFactory = _ => 3 };
-        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 128 };
+        var sizes = new Option<int[]>("--sizes") { Description = "image sides", DefaultValueFactory = _ => [32, 224], AllowMultipleArgumentsPerToken = true }.ImageSides();
+        var steps = new Option<int>("--steps") { Description = "training steps timed per size", DefaultValueFactory = _ => 3 }.AtLeast(1);
+        var batch = new Option<int>("--batch-size") { Description = "images per training step", DefaultValueFactory = _ => 128 }.AtLeast(1);
         var cmd = new Command("data", "Data-pipeline images/s against training-step images/s (B0, CPU)") { sizes, steps, batch };
         cmd.SetAction(parse =>
         {
@@ -70,7 +70,7 @@ public static class BenchCommand
     private static Command Prune()
     {
         var cmd = new Command("prune", "Time of global fine-grained and channel pruning of B0; latency of channel-pruned models");
-        var runs = new Option<int>("--runs") { DefaultValueFactory = _ => 20 };
+        var runs = new Option<int>("--runs") { Description = "timed passes per latency figure", DefaultValueFactory = _ => 20 }.AtLeast(1);
         cmd.Options.Add(runs);
         cmd.SetAction(parse =>
         {

@@ -21,7 +21,8 @@ public static class EvaluateCommand
         {
             var output = parse.InvocationConfiguration.Output;
             var dev = DeviceChoice.Parse(parse.GetValue(device)!);
-            var located = DataOptions.Open(parse.GetValue(data.Data)!, parse.GetValue(json) ? TextWriter.Null : output);
+            InputRules.CheckActivationMemory(parse.GetValue(data.ImageSize), parse.GetValue(data.BatchSize), training: false);
+            var located = DataOptions.Open(parse.GetValue(data.Data)!, parse.GetValue(json) ? TextWriter.Null : output, parse.GetValue(data.Download));
             var test = located.Test.Sample(parse.GetValue(data.TestSubset), parse.GetValue(data.Seed));
             using var model = ModelLoader.Load(parse.GetValue(weights)!, located.Test.Classes.Count, Downloads.Resolver());
             model.to(dev);

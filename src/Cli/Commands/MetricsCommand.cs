@@ -14,9 +14,9 @@ public static class MetricsCommand
         var weights = CommonOptions.Weights();
         var classes = CommonOptions.Classes();
         var json = CommonOptions.Json();
-        var imageSize = new Option<int>("--image-size") { Description = "input side for MACs, latency and memory", DefaultValueFactory = _ => 224 };
-        var runs = new Option<int>("--runs") { Description = "timed forward passes (0 skips timing)", DefaultValueFactory = _ => 100 };
-        var batch = new Option<int>("--batch-size") { Description = "images per timed pass", DefaultValueFactory = _ => 1 };
+        var imageSize = new Option<int>("--image-size") { Description = "input side for MACs, latency and memory", DefaultValueFactory = _ => 224 }.ImageSide();
+        var runs = new Option<int>("--runs") { Description = "timed forward passes (0 skips timing)", DefaultValueFactory = _ => 100 }.AtLeast(0);
+        var batch = new Option<int>("--batch-size") { Description = "images per timed pass", DefaultValueFactory = _ => 1 }.AtLeast(1);
         var convention = new Option<MacConvention>("--convention") { Description = "MAC convention of the table: Thop or TorchProfile", DefaultValueFactory = _ => MacConvention.Thop };
         var name = new Option<string?>("--name") { Description = "model name in tables and file names (default: from --weights)" };
         var outDir = new Option<string>("--out") { Description = "folder for the table image and the metrics files", DefaultValueFactory = _ => "metrics_plots" };
@@ -27,9 +27,7 @@ public static class MetricsCommand
             var output = parse.InvocationConfiguration.Output;
             string w = parse.GetValue(weights)!;
             int size = parse.GetValue(imageSize), n = parse.GetValue(runs), b = parse.GetValue(batch);
-            if (size < 32) throw new ArgumentException($"--image-size must be at least 32 (got {size})");
-            if (n < 0) throw new ArgumentException($"--runs must not be negative (got {n})");
-            if (b < 1) throw new ArgumentException($"--batch-size must be at least 1 (got {b})");
+            InputRules.CheckActivationMemory(size, b, training: false);
             string label = parse.GetValue(name) ?? (File.Exists(w) ? Path.GetFileNameWithoutExtension(w) : $"efficientnet_b0_{w}");
             using var model = ModelLoader.Load(w, parse.GetValue(classes), Downloads.Resolver());
             var metrics = MetricsCollector.Collect(label, model, new MetricsOptions(size, b, n),

@@ -25,8 +25,11 @@ public static class StudyCommand
             {
                 FineGrainedEpochs = parse.GetValue(fgEpochs) ?? c.FineGrainedEpochs, ChannelEpochs = parse.GetValue(chEpochs) ?? c.ChannelEpochs,
             };
+            c.Validate();
             if (parse.GetValue(printConfig)) { w.WriteLine(c.ToJson()); return 0; }
-            var runner = new StudyRunner(c, DeviceChoice.Parse(c.Device), parse.GetValue(json) ? TextWriter.Null : w);
+            var device = DeviceChoice.Parse(c.Device);
+            if (device.type == TorchSharp.DeviceType.CPU) InputRules.CheckActivationMemory(c.ImageSize, c.BatchSize, training: true);
+            var runner = new StudyRunner(c, device, parse.GetValue(json) ? TextWriter.Null : w);
             return CliRunner.WithCancellation(token =>
             {
                 var onlyNames = parse.GetValue(only) is { Length: > 0 } o ? o : null;

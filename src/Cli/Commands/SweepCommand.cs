@@ -29,8 +29,11 @@ public static class SweepCommand
         {
             var w = parse.InvocationConfiguration.Output;
             var c = shared.Resolve(parse, new StudyConfig { Output = "sweep", LatencyRuns = 20 });
+            c.Validate();
+            var device = DeviceChoice.Parse(c.Device);
+            if (device.type == TorchSharp.DeviceType.CPU) InputRules.CheckActivationMemory(c.ImageSize, c.BatchSize, training: true);
             var sweep = new SweepRunner(c, ParseMethods(parse.GetValue(method) ?? []), ParseRatios(parse.GetValue(ratios)!), parse.GetValue(epochs),
-                DeviceChoice.Parse(c.Device), parse.GetValue(json) ? TextWriter.Null : w);
+                device, parse.GetValue(json) ? TextWriter.Null : w);
             if (parse.GetValue(printConfig)) { w.WriteLine(sweep.Config.ToJson()); return 0; }
             return CliRunner.WithCancellation(token =>
             {

@@ -15,11 +15,11 @@ public static class TrainCommand
         var weights = CommonOptions.Weights("imagenet");
         var device = CommonOptions.Device();
         var json = CommonOptions.Json();
-        var epochs = new Option<int>("--epochs") { Description = "epochs (study: 10 for the base model)", DefaultValueFactory = _ => 10 };
+        var epochs = new Option<int>("--epochs") { Description = "epochs (study: 10 for the base model)", DefaultValueFactory = _ => 10 }.AtLeast(1);
         var freeze = new Option<string>("--freeze") { Description = "comma-separated indices under features to freeze, or 'none' (default 0,1,2: stem and first two stages)", DefaultValueFactory = _ => "0,1,2" };
         var name = new Option<string>("--name") { Description = "run name (best model: <out>/models/<name>.pth)", DefaultValueFactory = _ => "efficientnet_b0_base" };
         var outDir = new Option<string>("--out") { Description = "output folder", DefaultValueFactory = _ => "." };
-        var lr = new Option<double>("--lr") { Description = "initial SGD learning rate (study: 0.01; StepLR ×0.1 every 5 epochs)", DefaultValueFactory = _ => 0.01 };
+        var lr = new Option<double>("--lr") { Description = "initial SGD learning rate (study: 0.01; StepLR ×0.1 every 5 epochs)", DefaultValueFactory = _ => 0.01 }.FinitePositive();
         var resume = new Option<bool>("--resume") { Description = "continue from the run's last completed epoch" };
         var command = new Command("train", "Fine-tune EfficientNet-B0 with the study's recipe") { weights, device, json, epochs, freeze, name, outDir, lr, resume };
         foreach (var o in data.All) command.Options.Add(o);
@@ -27,7 +27,8 @@ public static class TrainCommand
         {
             var output = parse.InvocationConfiguration.Output;
             var dev = DeviceChoice.Parse(parse.GetValue(device)!);
-            var located = DataOptions.Open(parse.GetValue(data.Data)!, output);
+            InputRules.CheckActivationMemory(parse.GetValue(data.ImageSize), parse.GetValue(data.BatchSize), training: true);
+            var located = DataOptions.Open(parse.GetValue(data.Data)!, output, parse.GetValue(data.Download));
             var options = new TrainingOptions
             {
                 Epochs = parse.GetValue(epochs), BatchSize = parse.GetValue(data.BatchSize), FrozenStages = ParseStages(parse.GetValue(freeze)!),

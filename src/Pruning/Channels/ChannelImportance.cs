@@ -44,8 +44,8 @@ public static class ChannelImportance
             var w = layer.EffectiveWeight().detach();
             if (kind == ImportanceKind.Taylor)
             {
-                var g = layer.Weight.grad ?? throw new InvalidOperationException(
-                    "Taylor importance needs gradients: run a calibration batch forward and backward first");
+                var g = layer.Weight.grad ?? throw new ArgumentException(
+                    "--importance Taylor needs gradients of the model (a calibration batch run forward and backward first); this command computes none: use L1, L2, BatchNormScale or Random");
                 w = (w * g).abs();
             }
             var a = kind == ImportanceKind.L2 ? w.pow(2) : w.abs();

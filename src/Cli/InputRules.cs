@@ -1,0 +1,123 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+
+namespace Harness.Cli;
+
+/// <summary>
+/// Ranges of the numeric options, checked when the command line is parsed (a value outside gives one line naming
+/// the option and the accepted range, exit 2), and the activation-memory estimate that bounds the image size.
+/// </summary>
+public static class InputRules
+{
+    /// <summary>Largest image side accepted at all (B0 is trained at 224; 4096 is 334× its pixels).</summary>
+    public const int MaxImageSize = 4096;
+
+    /// <summary>The option's value, or the type's default when its token does not parse (the parser reports that
+    /// error itself).</summary>
+    private static bool TryValue<T>(OptionResult result, out T? value)
+    {
+        value = default;
+        if (result.Tokens.Any(t => !double.TryParse(t.Value, System.Globalization.NumberStyles.Float,
+                System.Globalization.CultureInfo.InvariantCulture, out _)))
+            return false;
+        try
+        {
+            value = result.GetValueOrDefault<T>();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    public static Option<int> AtLeast(this Option<int> option, int min)
+    {
+        option.Validators.Add(r =>
+        {
+            if (!TryValue<int>(r, out int v)) return;
+            if (v < min) r.AddError($"{option.Name} must be at least {min} (got {v})");
+        });
+        return option;
+    }
+
+    public static Option<int?> AtLeast(this Option<int?> option, int min)
+    {
+        option.Validators.Add(r =>
+        {
+            if (TryValue<int?>(r, out int? n) && n is int v && v < min) r.AddError($"{option.Name} must be at least {min} (got {v})");
+        });
+        return option;
+    }
+
+    public static Option<int> ImageSide(this Option<int> option)
+    {
+        option.Validators.Add(r =>
+        {
+            if (!TryValue<int>(r, out int v)) return;
+            if (v is < 32 or > MaxImageSize) r.AddError($"{option.Name} must lie in 32..{MaxImageSize} (got {v})");
+        });
+        return option;
+    }
+
+    public static Option<int?> ImageSide(this Option<int?> option)
+    {
+        option.Validators.Add(r =>
+        {
+            if (TryValue<int?>(r, out int? n) && n is int v && v is < 32 or > MaxImageSize)
+                r.AddError($"{option.Name} must lie in 32..{MaxImageSize} (got {v})");
+        });
+        return option;
+    }
+
+    public static Option<int[]> ImageSides(this Option<int[]> option)
+    {
+        option.Validators.Add(r =>
+        {
+            foreach (int v in TryValue<int[]>(r, out int[]? all) ? all ?? [] : [])
+                if (v is < 32 or > MaxImageSize) r.AddError($"{option.Name} values must lie in 32..{MaxImageSize} (got {v})");
+        });
+        return option;
+    }
+
+    public static Option<double> FinitePositive(this Option<double> option)
+    {
+        option.Validators.Add(r =>
+        {
+            if (!TryValue<double>(r, out double v)) return;
+            if (!double.IsFinite(v) || v <= 0) r.AddError($"{option.Name} must be a finite positive number (got {v})");
+        });
+        return option;
+    }
+
+    public static Option<double?> FinitePositive(this Option<double?> option)
+    {
+        option.Validators.Add(r =>
+        {
+            if (TryValue<double?>(r, out double? d) && d is double v && (!double.IsFinite(v) || v <= 0))
+                r.AddError($"{option.Name} must be a finite positive number (got {v})");
+        });
+        return option;
+    }
+
+    /// <summary>Bytes of activations per input pixel per image, an upper estimate for EfficientNet-B0: evaluation
+    /// keeps a few feature maps alive (the widest, 96 channels at half resolution, with its neighbours); training
+    /// keeps every activation for the backward pass.</summary>
+    public const double EvalBytesPerPixel = 400, TrainBytesPerPixel = 2500;
+
+    /// <summary>Refuses an image size whose estimated activation memory at this batch size exceeds 80% of the
+    /// memory this process may use (CPU runs; a GPU's memory is its own).</summary>
+    public static void CheckActivationMemory(int imageSize, int batchSize, bool training, string imageOption = "--image-size",
+        string batchOption = "--batch-size")
+    {
+        double perImage = (double)imageSize * imageSize * (training ? TrainBytesPerPixel : EvalBytesPerPixel);
+        double needed = perImage * batchSize;
+        double available = 0.8 * GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (needed <= available) return;
+        int largest = (int)Math.Floor(Math.Sqrt(available / batchSize / (training ? TrainBytesPerPixel : EvalBytesPerPixel)));
+        throw new ArgumentException(
+            $"{imageOption} {imageSize} with {batchOption} {batchSize}: {(training ? "training" : "inference")} needs an estimated " +
+            $"{needed / 1e9:F1} GB of activations, more than the {available / 1e9:F1} GB available " +
+            $"(accepted at this batch size: 32..{Math.Max(32, Math.Min(largest, MaxImageSize))}; or lower {batchOption})");
+    }
+}
