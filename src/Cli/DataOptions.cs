@@ -12,7 +12,7 @@ public sealed class DataOptions
     public Option<int?> TrainSubset { get; } = new("--train-subset") { Description = "use only the first N training images (after the split)" };
     public Option<int?> ValSubset { get; } = new("--val-subset") { Description = "use only the first N validation images" };
     public Option<int?> TestSubset { get; } = new("--test-subset") { Description = "use N test images drawn with --seed (every class in about its share, also for class-sorted image folders)" };
-    public Option<ulong> Seed { get; } = new("--seed") { Description = "seed of the split, the shuffles and the flips", DefaultValueFactory = _ => 42UL };
+    public Option<ulong> Seed { get; } = new("--seed") { Description = "seed of the split, the shuffles, the flips and of random initialisation (--weights none, the new head of imagenet)", DefaultValueFactory = _ => 42UL };
 
     public IEnumerable<Option> All => [Data, ImageSize, BatchSize, TrainSubset, ValSubset, TestSubset, Seed];
 

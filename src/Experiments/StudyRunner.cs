@@ -81,7 +81,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
         if (config.BaseModel is not null && !File.Exists(config.BaseModel))
             throw new FileNotFoundException($"--base-model '{config.BaseModel}': no such file", config.BaseModel);
         EfficientNet model = e.Kind == ExperimentKind.Base && config.BaseModel is null
-            ? ModelLoader.Load(config.Weights, classes)
+            ? ModelLoader.Load(config.Weights, classes, seed: config.Seed)
             : ModelLoader.LoadCheckpoint(File.Exists(BaseModelPath)
                 ? BaseModelPath
                 : throw new FileNotFoundException($"the base model {BaseModelPath} is missing: run the base experiment first", BaseModelPath));
