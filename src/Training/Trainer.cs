@@ -104,5 +104,4 @@ public sealed class Trainer(TrainingOptions options, TextWriter output)
         }
         return new TrainingResult(progress.History, progress.BestValidationAccuracy, false);
     }
-
 }
