@@ -7,7 +7,7 @@ public static class CommonOptions
 {
     public static Option<string> Weights(string defaultValue = "none") => new("--weights")
     {
-        Description = "imagenet (torchvision's checkpoint, from the torch hub cache or downloaded), none (random init) or a checkpoint path",
+        Description = "imagenet (torchvision's checkpoint, from the torch hub cache or downloaded), none (random init, seeded by --seed where the command has one, else 0) or a checkpoint path",
         DefaultValueFactory = _ => defaultValue,
     };
 

@@ -13,7 +13,7 @@ public sealed class DataOptions
     public Option<int?> TrainSubset { get; } = new Option<int?>("--train-subset") { Description = "use only the first N training images (after the split)" }.AtLeast(1);
     public Option<int?> ValSubset { get; } = new Option<int?>("--val-subset") { Description = "use only the first N validation images" }.AtLeast(1);
     public Option<int?> TestSubset { get; } = new Option<int?>("--test-subset") { Description = "use N test images drawn with --seed (every class in about its share, also for class-sorted image folders)" }.AtLeast(1);
-    public Option<ulong> Seed { get; } = new("--seed") { Description = "seed of the split, the shuffles and the flips", DefaultValueFactory = _ => 42UL };
+    public Option<ulong> Seed { get; } = new("--seed") { Description = "seed of the split, the shuffles, the flips and of random initialisation (--weights none, the new head of imagenet)", DefaultValueFactory = _ => 42UL };
 
     public Option<bool> Download { get; } = new("--download") { Description = "download the official CIFAR-10 binary archive (MD5-checked) into --data, created if missing, when it holds no data set" };
 

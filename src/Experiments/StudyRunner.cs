@@ -81,7 +81,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
         if (config.BaseModel is not null && !File.Exists(config.BaseModel))
             throw new FileNotFoundException($"--base-model '{config.BaseModel}': no such file", config.BaseModel);
         EfficientNet model = e.Kind == ExperimentKind.Base && config.BaseModel is null
-            ? ModelLoader.Load(config.Weights, classes)
+            ? ModelLoader.Load(config.Weights, classes, seed: config.Seed)
             : ModelLoader.LoadCheckpoint(File.Exists(BaseModelPath)
                 ? BaseModelPath
                 : throw new FileNotFoundException($"the base model {BaseModelPath} is missing: run the base experiment first", BaseModelPath));
@@ -100,7 +100,11 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
                 log.WriteLine($"  pruned widths: stem {report.Widths.Stem}, head {report.Widths.Head}, parameters {model.parameters().Sum(p => p.numel()):N0}");
             }
             model.to(device);
-            var result = new Trainer(options, log).Train(model, trainLoader, valLoader, run, resume: true, cancel);
+            // A given base model is evaluated as it is: no training state may touch (or restore over) that file.
+            bool givenBase = e.Kind == ExperimentKind.Base && config.BaseModel is not null;
+            var result = givenBase
+                ? new TrainingResult([], double.NaN, Interrupted: false)
+                : new Trainer(options, log).Train(model, trainLoader, valLoader, run, resume: true, cancel);
             if (result.Interrupted) return;
             if (result.History.Count == 0 && !File.Exists(run.BestModelPath)) ModelLoader.Save(model, run.BestModelPath);
             model.Dispose();
@@ -119,7 +123,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
                 m => CheckpointSize.Measure(m, (x, p) => TorchCheckpoint.Save(p, x)), SparseCheckpoint.MeasureBytes, (eval.Loss, eval.Accuracy));
             MetricsFiles.WriteCsv(Path.Combine(MetricsDir, e.Name + ".csv"), [metrics]);
             MetricsPlots.SaveTable(MetricsTable.Build([metrics]), MetricsPlots.TablePath(PlotsDir, e.Name), e.Name);
-            var history = result.History.Count > 0 ? result.History
+            var history = result.History.Count > 0 || givenBase ? result.History
                 : File.Exists(run.HistoryBase + ".json") ? TrainingHistory.Load(run.HistoryBase + ".json") : [];
             if (history.Count > 0)
                 MetricsPlots.SaveTrainingCurves(new TrainingCurves(history.Select(h => h.Epoch).ToList(), history.Select(h => h.TrainLoss).ToList(),

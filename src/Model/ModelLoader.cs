@@ -6,25 +6,40 @@ namespace Harness.Model;
 /// Builds the model a command asks for with <c>--weights</c>: <c>none</c> (torchvision initialisation),
 /// <c>imagenet</c> (the 1000-class checkpoint, strictly loaded, then a fresh head of <c>numClasses</c>, as the
 /// study did) or a checkpoint Harness wrote (its widths rebuilt from the tensor shapes, so channel-pruned
-/// models load; masked layers restored with their masks).
+/// models load; masked layers restored with their masks). Every random initialisation (the whole network for
+/// <c>none</c>, the new head for <c>imagenet</c>) is a function of <c>seed</c> alone.
 /// </summary>
 public static class ModelLoader
 {
-    public static EfficientNet Load(string weights, int numClasses = 10, WeightsResolver? resolver = null)
+    public static EfficientNet Load(string weights, int numClasses = 10, WeightsResolver? resolver = null, ulong seed = 0)
     {
         resolver ??= new WeightsResolver();
         string? path = resolver.Resolve(weights);
-        if (path is null) return EfficientNet.Create(EfficientNetConfig.B0(numClasses));
+        if (path is null) return Create(EfficientNetConfig.B0(numClasses), seed);
         if (weights.Equals("imagenet", StringComparison.OrdinalIgnoreCase))
         {
             var model = EfficientNet.Create(EfficientNetConfig.B0(1000));
             using (var sd = TorchCheckpoint.Load(path))
                 StateDictLoader.Load(model, sd, strict: true, sourceName: path);
-            if (numClasses != 1000) model.ReplaceClassifier(numClasses);
+            if (numClasses != 1000)
+            {
+                SeedInitialisation(seed);
+                model.ReplaceClassifier(numClasses);
+            }
             return model;
         }
         return LoadCheckpoint(path);
     }
+
+    /// <summary>A freshly initialised network (torchvision's initialisation) whose weights depend on
+    /// <paramref name="seed"/> alone: torch's global generator is seeded with it just before the build.</summary>
+    public static EfficientNet Create(EfficientNetConfig config, ulong seed)
+    {
+        SeedInitialisation(seed);
+        return EfficientNet.Create(config);
+    }
+
+    private static void SeedInitialisation(ulong seed) => TorchSharp.torch.manual_seed(unchecked((long)seed));
 
     /// <summary>Rebuilds a network from a checkpoint alone: widths from its shapes (or its metadata), masks from
     /// its <c>*_mask</c> tensors, then a strict load.</summary>

@@ -38,11 +38,24 @@ public sealed class SgdMomentum(IReadOnlyList<(string Name, Tensor Parameter)> p
         }
     }
 
+    /// <summary>Replaces the momentum buffers by copies of <paramref name="buffers"/>, each on its parameter's device
+    /// (saved buffers are read on the CPU).</summary>
     public void LoadBuffers(IEnumerable<(string Name, Tensor Buffer)> buffers)
     {
         foreach (var b in _buffers.Values) b.Dispose();
         _buffers.Clear();
-        foreach (var (name, t) in buffers) _buffers[name] = t.clone().DetachFromDisposeScope();
+        var devices = Parameters.ToDictionary(p => p.Name, p => p.Parameter.device);
+        foreach (var (name, t) in buffers)
+        {
+            var copy = t.clone();
+            if (devices.TryGetValue(name, out var device) && (copy.device_type != device.type || copy.device_index != device.index))
+            {
+                var moved = copy.to(device);
+                copy.Dispose();
+                copy = moved;
+            }
+            _buffers[name] = copy.DetachFromDisposeScope();
+        }
     }
 
     public void Dispose()

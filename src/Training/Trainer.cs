@@ -1,6 +1,5 @@
 using TorchSharp;
 using System.Diagnostics;
-using System.Text.Json;
 using Harness.Data;
 using Harness.Model;
 using Harness.Model.Checkpoints;
@@ -9,17 +8,21 @@ using static TorchSharp.torch;
 namespace Harness.Training;
 
 /// <summary>
-/// The study's fine-tuning loop. After every epoch it writes (atomically) the best-validation model and a resumable
-/// state (model, momentum buffers, epoch, best accuracy, history); the learning rate (StepLR) is a function of the
-/// epoch, the data order a function of (seed, epoch), and torch's RNG is re-seeded from (seed, epoch) at the start
-/// of each epoch, so a resumed run continues exactly as an uninterrupted one. An interrupted run loses at most the
-/// current epoch.
+/// The study's fine-tuning loop. After every epoch it saves the run's state as one unit (model, momentum buffers,
+/// best-validation model, epoch, best accuracy, history; see <see cref="TrainingRun.GenerationFolder"/>), then copies
+/// the best model and the history out to <see cref="TrainingRun.BestModelPath"/> and <see cref="TrainingRun.HistoryBase"/>.
+/// The learning rate (StepLR) is a function of the epoch, the data order a function of (seed, epoch), and torch's
+/// RNG is re-seeded from (seed, epoch) at the start of each epoch, so a resumed run continues exactly as an
+/// uninterrupted one. An interrupted (or killed) run loses at most the current epoch: a resume reads the complete
+/// state of the last saved epoch, never parts of two.
 /// </summary>
 public sealed class Trainer(TrainingOptions options, TextWriter output)
 {
-    private sealed record Progress(int CompletedEpochs, double BestValidationAccuracy, List<EpochRecord> History);
-
     public TrainingOptions Options { get; } = options;
+
+    /// <summary>Called at every write boundary of the state (see <see cref="TrainingStateStore"/>); tests throw
+    /// from it to simulate a crash there.</summary>
+    internal Action<string>? WriteBoundary { get; init; }
 
     /// <summary>Freezes <see cref="TrainingOptions.FrozenStages"/> and returns the trainable parameters by name.</summary>
     public static List<(string Name, Tensor Parameter)> Freeze(EfficientNet model, IReadOnlyList<int> frozenStages)
@@ -41,14 +44,13 @@ public sealed class Trainer(TrainingOptions options, TextWriter output)
         Options.Validate();
         var parameters = Freeze(model, Options.FrozenStages);
         using var sgd = new SgdMomentum(parameters, Options.Momentum, Options.WeightDecay);
-        var progress = new Progress(0, double.NegativeInfinity, []);
-        if (resume && File.Exists(run.ProgressPath))
+        var store = new TrainingStateStore(run, output, WriteBoundary);
+        var progress = store.Open(resume) ?? TrainingProgress.Start;
+        if (progress.CompletedEpochs > 0)
         {
-            progress = JsonSerializer.Deserialize<Progress>(File.ReadAllText(run.ProgressPath))
-                       ?? throw new InvalidDataException($"{run.ProgressPath}: empty training state");
-            using (var sd = TorchCheckpoint.Load(run.ModelStatePath))
-                StateDictLoader.Load(model, sd, strict: true, run.ModelStatePath);
-            using (var opt = TorchCheckpoint.Load(run.OptimizerStatePath))
+            using (var sd = TorchCheckpoint.Load(store.ModelStatePath))
+                StateDictLoader.Load(model, sd, strict: true, store.ModelStatePath);
+            using (var opt = TorchCheckpoint.Load(store.OptimizerStatePath))
                 sgd.LoadBuffers(opt.Items.Select(kv => (kv.Key, kv.Value)));
             output.WriteLine($"Resuming {run.Name} after epoch {progress.CompletedEpochs}/{Options.Epochs} (best Val Acc so far: {100 * progress.BestValidationAccuracy:F2}%)");
         }
@@ -94,31 +96,13 @@ public sealed class Trainer(TrainingOptions options, TextWriter output)
             var val = Evaluator.Evaluate(model, validation);
             output.WriteLine($"Val Loss: {val.Loss:F4} | Val Acc: {100 * val.Accuracy:F2}%");
             var history = progress.History.Append(new EpochRecord(epoch + 1, trainLoss, trainAcc, val.Loss, val.Accuracy, sgd.LearningRate, seconds)).ToList();
-            double best = progress.BestValidationAccuracy;
-            if (val.Accuracy > best)
-            {
-                best = val.Accuracy;
-                ModelLoader.Save(model, run.BestModelPath);
-                output.WriteLine($"Best model saved with Val Acc: {100 * best:F2}%");
-            }
-            else output.WriteLine("No improvement this epoch.");
-            progress = new Progress(epoch + 1, best, history);
-            SaveState(model, sgd, run, progress);
+            bool improved = val.Accuracy > progress.BestValidationAccuracy;
+            progress = improved
+                ? new TrainingProgress(epoch + 1, val.Accuracy, epoch + 1, history)
+                : progress with { CompletedEpochs = epoch + 1, History = history };
+            store.Save(model, sgd, progress, improved);
+            output.WriteLine(improved ? $"Best model saved with Val Acc: {100 * val.Accuracy:F2}%" : "No improvement this epoch.");
         }
         return new TrainingResult(progress.History, progress.BestValidationAccuracy, false);
-    }
-
-    private static void SaveState(EfficientNet model, SgdMomentum sgd, TrainingRun run, Progress progress)
-    {
-        Directory.CreateDirectory(run.StateFolder);
-        TorchCheckpoint.Save(run.ModelStatePath, model);
-        using (var buffers = new StateDict())
-        {
-            foreach (var (name, buf) in sgd.Buffers) buffers.Add(name, buf.detach().cpu().clone());
-            TorchCheckpoint.Save(run.OptimizerStatePath, buffers);
-        }
-        TrainingHistory.Save(run.HistoryBase, progress.History);
-        // The JSON state is written last: it names the epoch the two files above belong to.
-        AtomicFile.WriteAllText(run.ProgressPath, JsonSerializer.Serialize(progress));
     }
 }

@@ -31,7 +31,7 @@ public static class PruneChannelCommand
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
-            using var model = ModelLoader.Load(parse.GetValue(weights)!, parse.GetValue(classes), Downloads.Resolver());
+            using var model = ModelLoader.Load(parse.GetValue(weights)!, parse.GetValue(classes), Downloads.Resolver(), parse.GetValue(seed));
             if (parse.GetValue(graphOnly))
             {
                 var graph = DependencyGraph.Build(model.Widths);

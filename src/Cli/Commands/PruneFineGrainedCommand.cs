@@ -42,7 +42,7 @@ public static class PruneFineGrainedCommand
                 Seed = parse.GetValue(seed), Include = parse.GetValue(include), Dim = parse.GetValue(dim), Norm = parse.GetValue(norm),
             };
             options.Validate();
-            using var model = ModelLoader.Load(parse.GetValue(weights)!, parse.GetValue(classes), Downloads.Resolver());
+            using var model = ModelLoader.Load(parse.GetValue(weights)!, parse.GetValue(classes), Downloads.Resolver(), unchecked((ulong)parse.GetValue(seed)));
             var result = FineGrainedPruner.Prune(model, options);
             var report = parse.GetValue(permanent) ? FineGrainedPruner.MakePermanent(model) : result.Report;
             string tag = options.Granularity == Granularity.NM ? $"{options.N}of{options.M}" : options.Amount.ToString(CultureInfo.InvariantCulture);

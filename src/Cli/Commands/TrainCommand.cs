@@ -38,7 +38,7 @@ public static class TrainCommand
             var (train, val) = DatasetSplit.TrainValidation(located.Train, 0.9, options.Seed);
             train = train.Take(parse.GetValue(data.TrainSubset));
             val = val.Take(parse.GetValue(data.ValSubset));
-            using var model = ModelLoader.Load(parse.GetValue(weights)!, located.Train.Classes.Count, Downloads.Resolver());
+            using var model = ModelLoader.Load(parse.GetValue(weights)!, located.Train.Classes.Count, Downloads.Resolver(), options.Seed);
             model.to(dev);
             var trainLoader = new BatchLoader(train, options.BatchSize, true, new BatchTransform { ImageSize = options.ImageSize, Train = true }, dev, options.Seed);
             var valLoader = new BatchLoader(val, options.BatchSize, false, new BatchTransform { ImageSize = options.ImageSize }, dev, options.Seed);

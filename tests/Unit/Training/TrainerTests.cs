@@ -9,25 +9,9 @@ namespace Harness.Tests.Unit.Training;
 
 public class TrainerTests : TempDirectoryTest
 {
-    private static ImageDataset Synthetic(int n, int seed)
-    {
-        var rng = new System.Random(seed);
-        var labels = Enumerable.Range(0, n).Select(i => (byte)(i % 4)).ToArray();
-        var pixels = new byte[n * 3 * 16 * 16];
-        for (int i = 0; i < n; i++)
-            for (int p = 0; p < 3 * 256; p++)
-                pixels[i * 768 + p] = (byte)Math.Clamp(labels[i] * 60 + rng.Next(0, 40) + (p / 256) * 10, 0, 255);
-        return new ImageDataset(pixels, labels, 16, 16, ["a", "b", "c", "d"], "synthetic");
-    }
-
-    private static EfficientNet Tiny(int classes = 4)
-    {
-        manual_seed(11);
-        return EfficientNet.Create(EfficientNetConfig.Scaled(0.25, 0.34, classes) with { Dropout = 0.0, StochasticDepthProb = 0.0 });
-    }
-
-    private static BatchLoader Loader(ImageDataset d, bool train, int batch = 16) =>
-        new(d, batch, shuffle: train, new BatchTransform { ImageSize = 32, Train = train }, CPU, 7);
+    private static ImageDataset Synthetic(int n, int seed) => TinyTraining.Synthetic(n, seed);
+    private static EfficientNet Tiny(int classes = 4) => TinyTraining.TinyModel(classes);
+    private static BatchLoader Loader(ImageDataset d, bool train, int batch = 16) => TinyTraining.Loader(d, train, batch);
 
     [Test]
     public void TinyModelOverfitsAFixedBatch()

@@ -1,0 +1,84 @@
+using Harness.Cli.Commands;
+using Harness.Model;
+using Harness.Model.Checkpoints;
+using Harness.Training;
+using Harness.Tests.TestSupport;
+using Harness.Tests.Unit.Cli;
+using static Harness.Tests.Unit.Training.TinyTraining;
+
+namespace Harness.Tests.Unit.Training;
+
+public class SeededInitialisationTests : TempDirectoryTest
+{
+    private TrainingResult TrainFromRandomInit(ulong seed, string name, out EfficientNet model)
+    {
+        model = ModelLoader.Create(Config(), seed);
+        var options = new TrainingOptions { Epochs = 2, StepSize = 1, FrozenStages = [], ImageSize = 32, Seed = seed };
+        return new Trainer(options, TextWriter.Null)
+            .Train(model, Loader(Synthetic(32, 2), true), Loader(Synthetic(16, 3), false), TrainingRun.For(name, Dir));
+    }
+
+    [TestCase(1)]
+    [TestCase(2)]
+    public void TrainingFromRandomInitialisationIsAFunctionOfTheSeed(int threads)
+    {
+        using var _ = Threads(threads);
+        var first = TrainFromRandomInit(7, "first", out var a);
+        var second = TrainFromRandomInit(7, "second", out var b);
+        using (a)
+        using (b)
+        {
+            AssertSameWeights(a, b, $"{threads} thread(s)");
+            Assert.That(Untimed(second.History), Is.EqualTo(Untimed(first.History)));
+            AssertSameCheckpoint(TrainingRun.For("first", Dir).BestModelPath, TrainingRun.For("second", Dir).BestModelPath, "best model");
+        }
+    }
+
+    [Test]
+    public void DifferentSeedsGiveDifferentInitialWeights()
+    {
+        using var a = ModelLoader.Create(Config(), 1);
+        using var b = ModelLoader.Create(Config(), 2);
+        using var again = ModelLoader.Create(Config(), 1);
+        AssertSameWeights(a, again, "seed 1 twice");
+        var bWeights = b.state_dict();
+        var differing = a.state_dict().Where(kv => kv.Key.EndsWith(".weight") && kv.Value.dim() > 1 && !TensorAssert.Identical(kv.Value, bWeights[kv.Key])).ToList();
+        var randomlyInitialised = a.state_dict().Where(kv => kv.Key.EndsWith(".weight") && kv.Value.dim() > 1).ToList();
+        Assert.That(differing.Select(kv => kv.Key), Is.EquivalentTo(randomlyInitialised.Select(kv => kv.Key)), "every conv and linear weight depends on the seed");
+    }
+
+    [Test]
+    public void WeightsNoneAndTheNewImageNetHeadFollowTheSeed()
+    {
+        using (var a = ModelLoader.Load("none", 10, seed: 3))
+        using (var b = ModelLoader.Load("none", 10, seed: 3))
+            AssertSameWeights(a, b, "--weights none");
+
+        var cache = Path.Combine(Dir, "hub");
+        Directory.CreateDirectory(cache);
+        using (var imagenet = ModelLoader.Create(EfficientNetConfig.B0(1000), 99))
+            TorchCheckpoint.Save(Path.Combine(cache, WeightsResolver.ImageNetFileName), imagenet);
+        var resolver = new WeightsResolver { CacheDirectory = cache };
+        using var c = ModelLoader.Load("imagenet", 10, resolver, seed: 5);
+        using var d = ModelLoader.Load("imagenet", 10, resolver, seed: 5);
+        using var e = ModelLoader.Load("imagenet", 10, resolver, seed: 6);
+        AssertSameWeights(c, d, "imagenet with a new head");
+        Assert.That(TensorAssert.Identical(c.Classifier.Weight, e.Classifier.Weight), Is.False, "another seed, another head");
+    }
+
+    [Test]
+    public void TwoTrainCommandsFromRandomInitWithOneSeedWriteTheSameBestModel()
+    {
+        using var _ = Threads(1);
+        string data = SyntheticCifar.WriteBinary(Path.Combine(Dir, "data"), 8, 10);
+        string[] Args(string name) =>
+        [
+            "train", "--data", data, "--weights", "none", "--seed", "5", "--epochs", "1", "--image-size", "32", "--batch-size", "16",
+            "--train-subset", "16", "--val-subset", "8", "--freeze", "none", "--name", name, "--out", Dir,
+        ];
+        var first = CliHarness.Run(TrainCommand.Create(), Args("first"));
+        var second = CliHarness.Run(TrainCommand.Create(), Args("second"));
+        Assert.That((first.Code, second.Code), Is.EqualTo((0, 0)), first.Err + second.Err);
+        AssertSameCheckpoint(TrainingRun.For("first", Dir).BestModelPath, TrainingRun.For("second", Dir).BestModelPath, "train --weights none --seed 5");
+    }
+}
