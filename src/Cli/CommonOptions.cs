@@ -11,6 +11,11 @@ public static class CommonOptions
         DefaultValueFactory = _ => defaultValue,
     };
 
+    public static Option<bool> Force() => new("--force")
+    {
+        Description = "recompute and replace results an earlier run left in the output folder (also when its settings differ)",
+    };
+
     public static Option<bool> Json() => new("--json") { Description = "print machine-readable JSON instead of tables" };
 
     public static Option<int> Classes(int defaultValue = 10) => new("--classes")

@@ -80,22 +80,56 @@ public static class InputRules
         return option;
     }
 
-    public static Option<double> FinitePositive(this Option<double> option)
+    /// <summary>A plain file name: no folder separators, not "." or "..", no leading dot, nothing but letters,
+    /// digits, '_', '-', '.' (so that outputs named after it stay inside the output folder).</summary>
+    public static Option<T> PlainName<T>(this Option<T> option)
     {
         option.Validators.Add(r =>
         {
-            if (!TryValue<double>(r, out double v)) return;
-            if (!double.IsFinite(v) || v <= 0) r.AddError($"{option.Name} must be a finite positive number (got {v})");
+            string? v = r.Tokens.Count > 0 ? r.Tokens[^1].Value : null;
+            if (v is not null && !IsPlainName(v))
+                r.AddError($"{option.Name} '{v}' must be a plain name (letters, digits, '_', '-', '.'; no folders, no leading '.')");
         });
         return option;
     }
 
-    public static Option<double?> FinitePositive(this Option<double?> option)
+    public static bool IsPlainName(string v) =>
+        v.Length is > 0 and <= 200 && v[0] != '.' && v.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.');
+
+    /// <summary>Refuses an output file that is one of the inputs (it would overwrite what it reads).</summary>
+    public static void RequireDistinct(string output, string outputOption, string input, string inputOption)
+    {
+        if (File.Exists(input) && Path.GetFullPath(output) == Path.GetFullPath(input))
+            throw new ArgumentException($"{outputOption} '{output}' is the {inputOption} file: choose another output path (the input is never overwritten)");
+    }
+
+    /// <summary>Refuses to replace an existing output file unless <paramref name="force"/> says so.</summary>
+    public static void RequireNewOrForced(string path, string outputOption, bool force)
+    {
+        if (File.Exists(path) && !force)
+            throw new IOException($"{outputOption} '{path}' already exists (from an earlier run): pass --force to replace it");
+    }
+
+    /// <summary>Largest learning rate accepted: SGD's step is applied in float32, and any rate near this one
+    /// diverges at once.</summary>
+    public const double MaxLearningRate = 1000;
+
+    public static Option<double> LearningRate(this Option<double> option)
     {
         option.Validators.Add(r =>
         {
-            if (TryValue<double?>(r, out double? d) && d is double v && (!double.IsFinite(v) || v <= 0))
-                r.AddError($"{option.Name} must be a finite positive number (got {v})");
+            if (!TryValue<double>(r, out double v)) return;
+            if (!double.IsFinite(v) || v <= 0 || v > MaxLearningRate) r.AddError($"{option.Name} must lie in (0, {MaxLearningRate}] (got {v})");
+        });
+        return option;
+    }
+
+    public static Option<double?> LearningRate(this Option<double?> option)
+    {
+        option.Validators.Add(r =>
+        {
+            if (TryValue<double?>(r, out double? d) && d is double v && (!double.IsFinite(v) || v <= 0 || v > MaxLearningRate))
+                r.AddError($"{option.Name} must lie in (0, {MaxLearningRate}] (got {v})");
         });
         return option;
     }

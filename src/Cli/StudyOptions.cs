@@ -17,7 +17,7 @@ public sealed class StudyOptions
     private readonly Option<int?> _batch = new Option<int?>("--batch-size") { Description = "images per batch (study: 128)" }.AtLeast(1);
     private readonly Option<ulong?> _seed = new("--seed") { Description = "seed of the split, shuffles, flips and initialisation (study: 42)" };
     private readonly Option<int?> _baseEpochs = new Option<int?>("--base-epochs") { Description = "epochs of the base model (study: 10)" }.AtLeast(0);
-    private readonly Option<double?> _lr = new Option<double?>("--lr") { Description = "initial SGD learning rate of every experiment (study: 0.01)" }.FinitePositive();
+    private readonly Option<double?> _lr = new Option<double?>("--lr") { Description = "initial SGD learning rate of every experiment (study: 0.01)" }.LearningRate();
     private readonly Option<int?> _trainSubset = new Option<int?>("--train-subset") { Description = "use only the first N training images (after the split)" }.AtLeast(1);
     private readonly Option<int?> _valSubset = new Option<int?>("--val-subset") { Description = "use only the first N validation images" }.AtLeast(1);
     private readonly Option<int?> _testSubset = new Option<int?>("--test-subset") { Description = "use N test images drawn with --seed" }.AtLeast(1);

@@ -56,7 +56,7 @@ public sealed record StudyConfig
         Require(TrainSubset is null or >= 1, $"trainSubset (--train-subset) must be at least 1 (got {TrainSubset})");
         Require(ValSubset is null or >= 1, $"valSubset (--val-subset) must be at least 1 (got {ValSubset})");
         Require(TestSubset is null or >= 1, $"testSubset (--test-subset) must be at least 1 (got {TestSubset})");
-        Require(double.IsFinite(LearningRate) && LearningRate > 0, $"learningRate (--lr) must be a finite positive number (got {LearningRate})");
+        Require(double.IsFinite(LearningRate) && LearningRate is > 0 and <= 1000, $"learningRate (--lr) must lie in (0, 1000] (got {LearningRate})");
         Require(BaseEpochs >= 0 && FineGrainedEpochs >= 0 && ChannelEpochs >= 0,
             $"epochs must not be negative (base {BaseEpochs}, fine-grained {FineGrainedEpochs}, channel {ChannelEpochs})");
         Require(FineGrainedAmounts.All(a => a is >= 0 and < 1), $"fineGrainedAmounts must lie in [0, 1) (got {string.Join(", ", FineGrainedAmounts)})");

@@ -14,10 +14,13 @@ namespace Harness.Experiments;
 /// <summary>
 /// Runs the study's experiments in order with the study's folders and file names: <c>models/</c> (base),
 /// <c>pruned_models/</c>, <c>metrics/</c> (JSON/CSV per model), <c>metrics_plots/</c> (table and curve images,
-/// comparison chart) and <c>report.md</c>. An experiment whose metrics file exists is finished and skipped; one that
-/// was interrupted resumes from its last completed epoch.
+/// comparison chart) and <c>report.md</c>. Each experiment records what made it in <c>runs/&lt;name&gt;/manifest.json</c>
+/// (every effective setting, the data's content hash, the initial or base weights' SHA-256, versions): a finished
+/// experiment is reused, and an interrupted one resumed from its last completed epoch, only when that manifest
+/// matches the current settings; otherwise the run refuses, listing the differences, unless <paramref name="force"/>
+/// asks to recompute.
 /// </summary>
-public sealed class StudyRunner(StudyConfig config, Device device, TextWriter log)
+public sealed class StudyRunner(StudyConfig config, Device device, TextWriter log, bool force = false)
 {
     public string Root => config.Output;
     public string ModelsDir => Path.Combine(Root, "models");
@@ -29,6 +32,38 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
 
     public string CheckpointOf(ExperimentSpec e) => e.Kind == ExperimentKind.Base ? BaseModelPath : Path.Combine(PrunedDir, e.Name + ".pth");
     public string MetricsPathOf(ExperimentSpec e) => Path.Combine(MetricsDir, e.Name + ".json");
+    public string ManifestPathOf(ExperimentSpec e) => Path.Combine(Root, "runs", e.Name, RunManifest.FileName);
+
+    /// <summary>The manifest of an experiment under the current settings.</summary>
+    public RunManifest ManifestOf(ExperimentSpec e, string dataIdentity)
+    {
+        static string F(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        var settings = new Dictionary<string, string?>
+        {
+            ["experiment"] = e.Name, ["kind"] = e.Kind.ToString(), ["amount"] = F(e.Amount), ["epochs"] = $"{e.Epochs}",
+            ["data"] = dataIdentity, ["image_size"] = $"{config.ImageSize}", ["batch_size"] = $"{config.BatchSize}",
+            ["seed"] = $"{config.Seed}", ["train_subset"] = config.TrainSubset?.ToString(), ["val_subset"] = config.ValSubset?.ToString(),
+            ["test_subset"] = config.TestSubset?.ToString(), ["lr"] = F(config.LearningRate), ["freeze"] = string.Join(",", config.FrozenStages),
+            ["latency_runs"] = $"{config.LatencyRuns}",
+        };
+        if (e.Kind == ExperimentKind.Base)
+        {
+            settings["base_model"] = config.BaseModel is null ? null : Path.GetFullPath(config.BaseModel);
+            settings["base_model_sha256"] = config.BaseModel is null ? null : RunManifest.HashOf(config.BaseModel);
+            settings["weights"] = config.BaseModel is null ? config.Weights : null;
+            settings["initial_weights_sha256"] = config.BaseModel is null && File.Exists(config.Weights) ? RunManifest.HashOf(config.Weights) : null;
+        }
+        else
+        {
+            settings["base_model_sha256"] = RunManifest.HashOf(BaseModelPath);
+        }
+        if (e.Kind == ExperimentKind.Channel)
+        {
+            settings["round_to"] = $"{config.RoundTo}";
+            settings["never_untouched"] = config.NeverUntouched ? "true" : "false";
+        }
+        return RunManifest.Create(settings, device.ToString());
+    }
 
     public IReadOnlyList<ModelMetrics> Run(IEnumerable<string>? only = null, CancellationToken cancel = default)
     {
@@ -39,23 +74,47 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
         var val = valAll.Take(config.ValSubset);
         var test = located.Test.Sample(config.TestSubset, config.Seed);
         int classes = located.Train.Classes.Count;
+        string dataIdentity = $"{located.Layout}; train {DatasetFingerprint.Of(located.Train)}; test {DatasetFingerprint.Of(located.Test)}";
         var experiments = config.Experiments().Where(e => only is null || only.Contains(e.Name)).ToList();
         var all = config.Experiments();
         for (int i = 0; i < experiments.Count; i++)
         {
             var e = experiments[i];
             if (cancel.IsCancellationRequested) break;
-            if (File.Exists(MetricsPathOf(e)))
+            var manifest = ManifestOf(e, dataIdentity);
+            string manifestPath = ManifestPathOf(e);
+            bool finished = File.Exists(MetricsPathOf(e));
+            bool started = finished || Directory.Exists(Path.GetDirectoryName(manifestPath));
+            if (started && !File.Exists(manifestPath) && !force)
+                throw new ArgumentException(
+                    $"experiment {e.Name} in {Root} has results but no manifest (made by an earlier Harness), so its settings cannot be checked; pass --force to recompute it");
+            bool reusable = RunManifest.Matches(manifestPath, manifest, force, log, $"experiment {e.Name}") && File.Exists(manifestPath);
+            if (finished && reusable)
             {
-                log.WriteLine($"[{i + 1}/{experiments.Count}] {e.Name}: finished earlier ({MetricsPathOf(e)}), skipped");
+                log.WriteLine($"[{i + 1}/{experiments.Count}] {e.Name}: finished earlier with the same settings ({MetricsPathOf(e)}), skipped");
                 continue;
             }
+            if (started && !reusable) Discard(e);
+            Directory.CreateDirectory(Path.GetDirectoryName(manifestPath)!);
+            manifest.Save(manifestPath);
             log.WriteLine($"[{i + 1}/{experiments.Count}] {e.Name}: {Describe(e)}");
             RunOne(e, classes, train, val, test, cancel);
         }
         var results = all.Where(e => File.Exists(MetricsPathOf(e))).Select(e => MetricsFiles.ReadJson(MetricsPathOf(e))[0]).ToList();
         WriteReport(results, all);
         return results;
+    }
+
+    /// <summary>Removes what an earlier run of an experiment left (metrics, run state, its checkpoint — never a given
+    /// base model), so that it is recomputed from scratch.</summary>
+    private void Discard(ExperimentSpec e)
+    {
+        foreach (var f in new[] { MetricsPathOf(e), Path.Combine(MetricsDir, e.Name + ".csv") })
+            if (File.Exists(f)) File.Delete(f);
+        string runFolder = Path.Combine(Root, "runs", e.Name);
+        if (Directory.Exists(runFolder)) Directory.Delete(runFolder, recursive: true);
+        bool givenBase = e.Kind == ExperimentKind.Base && config.BaseModel is not null;
+        if (!givenBase && File.Exists(CheckpointOf(e))) File.Delete(CheckpointOf(e));
     }
 
     private string Describe(ExperimentSpec e) => e.Kind switch
@@ -87,6 +146,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
                 : throw new FileNotFoundException($"the base model {BaseModelPath} is missing: run the base experiment first", BaseModelPath));
         try
         {
+            ModelLoader.RequireClasses(model, classes, e.Kind == ExperimentKind.Base ? config.BaseModel ?? config.Weights : BaseModelPath);
             if (e.Kind == ExperimentKind.FineGrained)
                 FineGrainedPruner.Prune(model, new FineGrainedOptions { Amount = e.Amount, Method = PruningMethod.L1, Scope = PruningScope.Global });
             else if (e.Kind == ExperimentKind.Channel)

@@ -25,7 +25,7 @@ public sealed class SweepRunner
     private readonly TextWriter _log;
 
     public SweepRunner(StudyConfig config, IReadOnlyList<SweepMethod> methods, IReadOnlyList<double> ratios, int epochs,
-        Device device, TextWriter log)
+        Device device, TextWriter log, bool force = false)
     {
         if (methods.Count == 0) throw new ArgumentException("--method: give at least one of fine-grained, channel");
         if (ratios.Count == 0) throw new ArgumentException("--ratios: give at least one ratio, e.g. 0.1,0.5,0.9");
@@ -43,7 +43,7 @@ public sealed class SweepRunner
             ChannelEpochs = epochs,
         };
         _log = log;
-        Study = new StudyRunner(_config, device, log);
+        Study = new StudyRunner(_config, device, log, force);
     }
 
     public IReadOnlyList<SweepMethod> Methods { get; }

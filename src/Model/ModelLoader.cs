@@ -43,6 +43,15 @@ public static class ModelLoader
 
     /// <summary>Rebuilds a network from a checkpoint alone: widths from its shapes (or its metadata), masks from
     /// its <c>*_mask</c> tensors, then a strict load.</summary>
+    /// <summary>Refuses a model whose head does not have the data's number of classes (a 1000-class checkpoint on
+    /// CIFAR-10 would otherwise report 0% accuracy without a word).</summary>
+    public static void RequireClasses(EfficientNet model, int dataClasses, string weights)
+    {
+        if (model.Widths.NumClasses != dataClasses)
+            throw new ArgumentException(
+                $"--weights '{weights}': the model's head has {model.Widths.NumClasses} classes but the data has {dataClasses}");
+    }
+
     public static EfficientNet LoadCheckpoint(string path)
     {
         using var sd = TorchCheckpoint.Load(path);

@@ -75,9 +75,14 @@ public sealed class Trainer(TrainingOptions options, TextWriter output)
                     sgd.ZeroGrad();
                     var logits = model.call(batch.Images);
                     var loss = nn.functional.cross_entropy(logits, batch.Labels);
+                    double value = loss.ToDouble();
+                    if (!double.IsFinite(value))
+                        throw new TrainingDivergedException(
+                            $"training {run.Name}: the loss is {value} at epoch {epoch + 1}, batch {step + 1} (learning rate {sgd.LearningRate}); " +
+                            $"stopped before that step, {(progress.CompletedEpochs == 0 ? "no epoch was completed" : $"the state after epoch {progress.CompletedEpochs} is kept in {run.StateFolder}")} (try a lower --lr)");
                     loss.backward();
                     sgd.Step();
-                    lossSum += loss.ToDouble() * batch.Count;
+                    lossSum += value * batch.Count;
                     correct += logits.argmax(1).eq(batch.Labels).sum().item<long>();
                     seen += batch.Count;
                 }
@@ -95,6 +100,10 @@ public sealed class Trainer(TrainingOptions options, TextWriter output)
             output.WriteLine($"Train Loss: {trainLoss:F4} | Train Acc: {100 * trainAcc:F2}% | Time: {seconds:F2}s");
             var val = Evaluator.Evaluate(model, validation);
             output.WriteLine($"Val Loss: {val.Loss:F4} | Val Acc: {100 * val.Accuracy:F2}%");
+            if (val.Count > 0 && !double.IsFinite(val.Loss))
+                throw new TrainingDivergedException(
+                    $"training {run.Name}: the validation loss is {val.Loss} after epoch {epoch + 1} (learning rate {sgd.LearningRate}); the weights diverged, " +
+                    $"nothing of that epoch was saved{(progress.CompletedEpochs == 0 ? "" : $", the state after epoch {progress.CompletedEpochs} is kept in {run.StateFolder}")} (try a lower --lr)");
             var history = progress.History.Append(new EpochRecord(epoch + 1, trainLoss, trainAcc, val.Loss, val.Accuracy, sgd.LearningRate, seconds)).ToList();
             bool improved = val.Accuracy > progress.BestValidationAccuracy;
             progress = improved

@@ -25,6 +25,7 @@ public static class EvaluateCommand
             var located = DataOptions.Open(parse.GetValue(data.Data)!, parse.GetValue(json) ? TextWriter.Null : output, parse.GetValue(data.Download));
             var test = located.Test.Sample(parse.GetValue(data.TestSubset), parse.GetValue(data.Seed));
             using var model = ModelLoader.Load(parse.GetValue(weights)!, located.Test.Classes.Count, Downloads.Resolver(), parse.GetValue(data.Seed));
+            ModelLoader.RequireClasses(model, located.Test.Classes.Count, parse.GetValue(weights)!);
             model.to(dev);
             var loader = new BatchLoader(test, parse.GetValue(data.BatchSize), false, new BatchTransform { ImageSize = parse.GetValue(data.ImageSize) }, dev);
             var result = Evaluator.Evaluate(model, loader);

@@ -18,7 +18,7 @@ public static class MetricsCommand
         var runs = new Option<int>("--runs") { Description = "timed forward passes (0 skips timing)", DefaultValueFactory = _ => 100 }.AtLeast(0);
         var batch = new Option<int>("--batch-size") { Description = "images per timed pass", DefaultValueFactory = _ => 1 }.AtLeast(1);
         var convention = new Option<MacConvention>("--convention") { Description = "MAC convention of the table: Thop or TorchProfile", DefaultValueFactory = _ => MacConvention.Thop };
-        var name = new Option<string?>("--name") { Description = "model name in tables and file names (default: from --weights)" };
+        var name = new Option<string?>("--name") { Description = "model name in tables and file names (default: from --weights)" }.PlainName();
         var outDir = new Option<string>("--out") { Description = "folder for the table image and the metrics files", DefaultValueFactory = _ => "metrics_plots" };
         var command = new Command("metrics", "Measure a model: size, FLOPs, latency, memory")
             { weights, classes, json, imageSize, runs, batch, convention, name, outDir };

@@ -26,8 +26,9 @@ public static class PruneChannelCommand
         var seed = new Option<ulong>("--seed") { Description = "seed of random importance", DefaultValueFactory = _ => 42UL };
         var graphOnly = new Option<bool>("--graph") { Description = "print the dependency graph and stop" };
         var outPath = new Option<string?>("--out") { Description = "output checkpoint (default: pruned_models/channel_pruning_<ratio>.pth)" };
+        var force = CommonOptions.Force();
         var command = new Command("channel", "Channel (structural) pruning with coupled layers pruned together")
-            { weights, classes, json, ratio, importance, roundTo, global, maxRatio, never, ignore, groupRatios, depthwise, seed, graphOnly, outPath };
+            { weights, classes, json, ratio, importance, roundTo, global, maxRatio, never, ignore, groupRatios, depthwise, seed, graphOnly, outPath, force };
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -53,6 +54,8 @@ public static class PruneChannelCommand
             using (pruned)
             {
                 string path = parse.GetValue(outPath) ?? Path.Combine("pruned_models", $"channel_pruning_{options.Ratio.ToString(CultureInfo.InvariantCulture)}.pth");
+                InputRules.RequireDistinct(path, "--out", parse.GetValue(weights)!, "--weights");
+                InputRules.RequireNewOrForced(path, "--out", parse.GetValue(force));
                 ModelLoader.Save(pruned, path);
                 long after = pruned.parameters().Sum(p => p.numel());
                 if (parse.GetValue(json)) output.WriteLine(Json.Serialize(new { checkpoint = path, parametersBefore = before, parametersAfter = after, report }));

@@ -30,8 +30,9 @@ public static class PruneFineGrainedCommand
         var permanent = new Option<bool>("--permanent") { Description = "fold the masks into the weights before saving" };
         var sparse = new Option<bool>("--sparse") { Description = "also write the sparse checkpoint (.hsp) beside the output" };
         var outPath = new Option<string?>("--out") { Description = "output checkpoint (default: pruned_models/fine_grained_<method>_<amount>.pth)" };
+        var force = CommonOptions.Force();
         var command = new Command("fine-grained", "Unstructured / semi-structured pruning with torch.nn.utils.prune semantics")
-            { weights, classes, json, method, scope, granularity, amount, count, n, m, dim, norm, seed, include, permanent, sparse, outPath };
+            { weights, classes, json, method, scope, granularity, amount, count, n, m, dim, norm, seed, include, permanent, sparse, outPath, force };
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -48,6 +49,8 @@ public static class PruneFineGrainedCommand
             string tag = options.Granularity == Granularity.NM ? $"{options.N}of{options.M}" : options.Amount.ToString(CultureInfo.InvariantCulture);
             string path = parse.GetValue(outPath) ?? Path.Combine("pruned_models",
                 $"fine_grained_{options.Method.ToString().ToLowerInvariant()}_{options.Granularity.ToString().ToLowerInvariant()}_{tag}.pth");
+            InputRules.RequireDistinct(path, "--out", parse.GetValue(weights)!, "--weights");
+            InputRules.RequireNewOrForced(path, "--out", parse.GetValue(force));
             ModelLoader.Save(model, path);
             string? sparsePath = null;
             if (parse.GetValue(sparse))

@@ -15,8 +15,9 @@ public static class StudyCommand
         var only = new Option<string[]>("--only") { Description = "run only these experiments (names)", AllowMultipleArgumentsPerToken = true };
         var printConfig = new Option<bool>("--print-config") { Description = "print the effective configuration and stop" };
         var json = CommonOptions.Json();
+        var force = CommonOptions.Force();
         var command = new Command("study", "Run the study: base, fine-grained 0.2/0.5, channel 0.2/0.8; metrics, plots and report.md");
-        foreach (var o in shared.All.Concat([fgEpochs, chEpochs, only, printConfig, json])) command.Options.Add(o);
+        foreach (var o in shared.All.Concat([fgEpochs, chEpochs, only, printConfig, json, force])) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var w = parse.InvocationConfiguration.Output;
@@ -29,9 +30,10 @@ public static class StudyCommand
             if (parse.GetValue(printConfig)) { w.WriteLine(c.ToJson()); return 0; }
             var device = DeviceChoice.Parse(c.Device);
             if (device.type == TorchSharp.DeviceType.CPU) InputRules.CheckActivationMemory(c.ImageSize, c.BatchSize, training: true);
-            var runner = new StudyRunner(c, device, parse.GetValue(json) ? TextWriter.Null : w);
+            var runner = new StudyRunner(c, device, parse.GetValue(json) ? TextWriter.Null : w, parse.GetValue(force));
             return CliRunner.WithCancellation(token =>
             {
+                using var outputLock = OutputLock.Acquire(c.Output, parse.GetValue(json) ? TextWriter.Null : w);
                 var onlyNames = parse.GetValue(only) is { Length: > 0 } o ? o : null;
                 var results = runner.Run(onlyNames, token);
                 if (parse.GetValue(json)) w.WriteLine(MetricsFiles.ToJson(results));

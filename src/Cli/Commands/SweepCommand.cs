@@ -23,8 +23,9 @@ public static class SweepCommand
         var epochs = new Option<int>("--epochs") { Description = "fine-tuning epochs per point (0: one-shot pruning, a sensitivity curve)", DefaultValueFactory = _ => 0 };
         var printConfig = new Option<bool>("--print-config") { Description = "print the effective configuration and stop" };
         var json = CommonOptions.Json();
+        var force = CommonOptions.Force();
         var command = new Command("sweep", "Prune one base model at each of a list of ratios (fine-grained and channel); accuracy vs FLOPs and size chart");
-        foreach (var o in shared.All.Concat([method, ratios, epochs, printConfig, json])) command.Options.Add(o);
+        foreach (var o in shared.All.Concat([method, ratios, epochs, printConfig, json, force])) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var w = parse.InvocationConfiguration.Output;
@@ -33,10 +34,11 @@ public static class SweepCommand
             var device = DeviceChoice.Parse(c.Device);
             if (device.type == TorchSharp.DeviceType.CPU) InputRules.CheckActivationMemory(c.ImageSize, c.BatchSize, training: true);
             var sweep = new SweepRunner(c, ParseMethods(parse.GetValue(method) ?? []), ParseRatios(parse.GetValue(ratios)!), parse.GetValue(epochs),
-                device, parse.GetValue(json) ? TextWriter.Null : w);
+                device, parse.GetValue(json) ? TextWriter.Null : w, parse.GetValue(force));
             if (parse.GetValue(printConfig)) { w.WriteLine(sweep.Config.ToJson()); return 0; }
             return CliRunner.WithCancellation(token =>
             {
+                using var outputLock = OutputLock.Acquire(c.Output, parse.GetValue(json) ? TextWriter.Null : w);
                 var points = sweep.Run(token);
                 if (parse.GetValue(json))
                     w.WriteLine(Json.Serialize(points.Select(p => new { method = p.Method?.ToString(), p.Ratio, metrics = p.Metrics })));

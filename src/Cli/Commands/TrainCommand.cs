@@ -17,17 +17,23 @@ public static class TrainCommand
         var json = CommonOptions.Json();
         var epochs = new Option<int>("--epochs") { Description = "epochs (study: 10 for the base model)", DefaultValueFactory = _ => 10 }.AtLeast(1);
         var freeze = new Option<string>("--freeze") { Description = "comma-separated indices under features to freeze, or 'none' (default 0,1,2: stem and first two stages)", DefaultValueFactory = _ => "0,1,2" };
-        var name = new Option<string>("--name") { Description = "run name (best model: <out>/models/<name>.pth)", DefaultValueFactory = _ => "efficientnet_b0_base" };
+        var name = new Option<string>("--name") { Description = "run name (best model: <out>/models/<name>.pth)", DefaultValueFactory = _ => "efficientnet_b0_base" }.PlainName();
         var outDir = new Option<string>("--out") { Description = "output folder", DefaultValueFactory = _ => "." };
-        var lr = new Option<double>("--lr") { Description = "initial SGD learning rate (study: 0.01; StepLR ×0.1 every 5 epochs)", DefaultValueFactory = _ => 0.01 }.FinitePositive();
-        var resume = new Option<bool>("--resume") { Description = "continue from the run's last completed epoch" };
-        var command = new Command("train", "Fine-tune EfficientNet-B0 with the study's recipe") { weights, device, json, epochs, freeze, name, outDir, lr, resume };
+        var lr = new Option<double>("--lr") { Description = "initial SGD learning rate (study: 0.01; StepLR ×0.1 every 5 epochs)", DefaultValueFactory = _ => 0.01 }.LearningRate();
+        var resume = new Option<bool>("--resume") { Description = "continue from the run's last completed epoch (its settings must match; --epochs may grow)" };
+        var force = CommonOptions.Force();
+        var command = new Command("train", "Fine-tune EfficientNet-B0 with the study's recipe") { weights, device, json, epochs, freeze, name, outDir, lr, resume, force };
         foreach (var o in data.All) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
             var dev = DeviceChoice.Parse(parse.GetValue(device)!);
             InputRules.CheckActivationMemory(parse.GetValue(data.ImageSize), parse.GetValue(data.BatchSize), training: true);
+            var run = TrainingRun.For(parse.GetValue(name)!, parse.GetValue(outDir)!);
+            using var outputLock = OutputLock.Acquire(parse.GetValue(outDir)!, output);
+            bool resuming = parse.GetValue(resume), forced = parse.GetValue(force);
+            if (!resuming && !forced && (File.Exists(run.BestModelPath) || File.Exists(Path.Combine(run.StateFolder, RunManifest.FileName))))
+                throw new IOException($"{run.BestModelPath} or its run state already exists (from an earlier run): pass --resume to continue it or --force to replace it");
             var located = DataOptions.Open(parse.GetValue(data.Data)!, output, parse.GetValue(data.Download));
             var options = new TrainingOptions
             {
@@ -38,14 +44,32 @@ public static class TrainCommand
             var (train, val) = DatasetSplit.TrainValidation(located.Train, 0.9, options.Seed);
             train = train.Take(parse.GetValue(data.TrainSubset));
             val = val.Take(parse.GetValue(data.ValSubset));
-            using var model = ModelLoader.Load(parse.GetValue(weights)!, located.Train.Classes.Count, Downloads.Resolver(), options.Seed);
+            string w = parse.GetValue(weights)!;
+            var resolver = Downloads.Resolver();
+            string? weightsFile = resolver.Resolve(w);
+            var manifest = RunManifest.Create(new Dictionary<string, string?>
+            {
+                ["command"] = "train", ["name"] = run.Name, ["weights"] = w, ["initial_weights_sha256"] = RunManifest.HashOf(weightsFile),
+                ["data_layout"] = located.Layout.ToString(), ["data_train_sha256"] = DatasetFingerprint.Of(located.Train),
+                ["train_subset"] = parse.GetValue(data.TrainSubset)?.ToString(), ["val_subset"] = parse.GetValue(data.ValSubset)?.ToString(),
+                ["image_size"] = $"{options.ImageSize}", ["batch_size"] = $"{options.BatchSize}", ["seed"] = $"{options.Seed}",
+                ["lr"] = options.LearningRate.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+                ["momentum"] = $"{options.Momentum}", ["weight_decay"] = $"{options.WeightDecay}", ["step_size"] = $"{options.StepSize}",
+                ["gamma"] = $"{options.Gamma}", ["freeze"] = string.Join(",", options.FrozenStages),
+            }, dev.ToString());
+            string manifestPath = Path.Combine(run.StateFolder, RunManifest.FileName);
+            if (resuming && !RunManifest.Matches(manifestPath, manifest, forced, output, $"training run '{run.Name}'")) resuming = false;
+            using var model = ModelLoader.Load(w, located.Train.Classes.Count, resolver, options.Seed);
+            ModelLoader.RequireClasses(model, located.Train.Classes.Count, w);
             model.to(dev);
             var trainLoader = new BatchLoader(train, options.BatchSize, true, new BatchTransform { ImageSize = options.ImageSize, Train = true }, dev, options.Seed);
             var valLoader = new BatchLoader(val, options.BatchSize, false, new BatchTransform { ImageSize = options.ImageSize }, dev, options.Seed);
-            var run = TrainingRun.For(parse.GetValue(name)!, parse.GetValue(outDir)!);
+            Directory.CreateDirectory(run.StateFolder);
+            manifest.Save(manifestPath);
             return CliRunner.WithCancellation(token =>
             {
-                var result = new Trainer(options, parse.GetValue(json) ? TextWriter.Null : output).Train(model, trainLoader, valLoader, run, parse.GetValue(resume), token);
+                var trainer = new Trainer(options, parse.GetValue(json) ? TextWriter.Null : output);
+                var result = trainer.Train(model, trainLoader, valLoader, run, resuming, token);
                 if (parse.GetValue(json)) output.WriteLine(Json.Serialize(new { run, result }));
                 else output.WriteLine($"best Val Acc {100 * result.BestValidationAccuracy:F2}%; best model {run.BestModelPath}; history {run.HistoryBase}.json/.csv");
                 return result.Interrupted ? 130 : 0;
