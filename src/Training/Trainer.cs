@@ -78,7 +78,7 @@ public sealed class Trainer(TrainingOptions options, TextWriter output)
                     double value = loss.ToDouble();
                     if (!double.IsFinite(value))
                         throw new TrainingDivergedException(
-                            $"training {run.Name}: the loss is {value} at epoch {epoch + 1}, batch {step + 1} (learning rate {sgd.LearningRate}); " +
+                            $"training {run.Name} diverged: the loss is {value} at epoch {epoch + 1}, batch {step + 1} (learning rate {sgd.LearningRate}); " +
                             $"stopped before that step, {(progress.CompletedEpochs == 0 ? "no epoch was completed" : $"the state after epoch {progress.CompletedEpochs} is kept in {run.StateFolder}")} (try a lower --lr)");
                     loss.backward();
                     sgd.Step();
@@ -102,7 +102,7 @@ public sealed class Trainer(TrainingOptions options, TextWriter output)
             output.WriteLine($"Val Loss: {val.Loss:F4} | Val Acc: {100 * val.Accuracy:F2}%");
             if (val.Count > 0 && !double.IsFinite(val.Loss))
                 throw new TrainingDivergedException(
-                    $"training {run.Name}: the validation loss is {val.Loss} after epoch {epoch + 1} (learning rate {sgd.LearningRate}); the weights diverged, " +
+                    $"training {run.Name} diverged: the validation loss is {val.Loss} after epoch {epoch + 1} (learning rate {sgd.LearningRate}); " +
                     $"nothing of that epoch was saved{(progress.CompletedEpochs == 0 ? "" : $", the state after epoch {progress.CompletedEpochs} is kept in {run.StateFolder}")} (try a lower --lr)");
             var history = progress.History.Append(new EpochRecord(epoch + 1, trainLoss, trainAcc, val.Loss, val.Accuracy, sgd.LearningRate, seconds)).ToList();
             bool improved = val.Accuracy > progress.BestValidationAccuracy;
