@@ -57,14 +57,35 @@ public static class CraftedCheckpoint
             ("archive/version", "3\n"u8.ToArray())]);
 
     public static void WriteZip(string path, IEnumerable<(string Entry, byte[] Data)> records,
+        CompressionLevel level = CompressionLevel.NoCompression) => File.WriteAllBytes(path, ZipBytes(records, level));
+
+    /// <summary>The bytes of a zip holding <paramref name="records"/> in order, with correct sizes and CRCs.</summary>
+    public static byte[] ZipBytes(IEnumerable<(string Entry, byte[] Data)> records,
         CompressionLevel level = CompressionLevel.NoCompression)
     {
-        using var zip = ZipFile.Open(path, ZipArchiveMode.Create);
-        foreach (var (entry, data) in records)
+        var ms = new MemoryStream();
+        using (var zip = new ZipArchive(ms, ZipArchiveMode.Create, leaveOpen: true))
         {
-            using var s = zip.CreateEntry(entry, level).Open();
-            s.Write(data);
+            foreach (var (entry, data) in records)
+            {
+                using var s = zip.CreateEntry(entry, level).Open();
+                s.Write(data);
+            }
         }
+        return ms.ToArray();
+    }
+
+    /// <summary>The records of a zip, in order.</summary>
+    public static List<(string Entry, byte[] Data)> Records(byte[] zipBytes)
+    {
+        using var zip = new ZipArchive(new MemoryStream(zipBytes), ZipArchiveMode.Read);
+        return zip.Entries.Select(e =>
+        {
+            using var s = e.Open();
+            var ms = new MemoryStream();
+            s.CopyTo(ms);
+            return (e.FullName, ms.ToArray());
+        }).ToList();
     }
 
     public static byte[] Floats(params float[] v) => v.SelectMany(BitConverter.GetBytes).ToArray();
