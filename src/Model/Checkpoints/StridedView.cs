@@ -28,9 +28,11 @@ internal sealed record StridedView(long Offset, long[] Size, long[] Stride, long
         if (strides.Any(s => s < 0)) throw bad($"tensor view ({view}) has a negative stride");
         try
         {
-            long numel = 1, last = off;
+            // The product of the non-zero sizes must fit too: libtorch computes strides from it even for empty tensors.
+            long numel = 1, nonEmpty = 1, last = off;
             for (int i = 0; i < sizes.Length; i++)
             {
+                nonEmpty = checked(nonEmpty * Math.Max(sizes[i], 1));
                 numel = checked(numel * sizes[i]);
                 if (sizes[i] > 0) last = checked(last + (sizes[i] - 1) * strides[i]);
             }

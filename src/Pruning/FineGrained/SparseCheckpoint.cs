@@ -169,6 +169,8 @@ public static class SparseCheckpoint
                 $"{path}: tensor '{e.Name}' has shape {shape}; a shape is a list of at most {MaxRank} non-negative sizes");
         try
         {
+            // The product of the non-zero sizes must fit too: libtorch computes strides from it even for empty tensors.
+            _ = e.Shape.Aggregate(1L, (n, d) => checked(n * Math.Max(d, 1)));
             return e.Shape.Aggregate(1L, (n, d) => checked(n * d));
         }
         catch (OverflowException)

@@ -71,6 +71,7 @@ public class UntrustedCheckpointTests : TempDirectoryTest
     [TestCase(new long[] { 2, 2 }, new long[] { 1 }, 0L, "stride", TestName = "SizeAndStrideOfDifferentLengthAreRefused")]
     [TestCase(new long[] { 1L << 62, 4 }, new long[] { 4, 1 }, 0L, "overflow", TestName = "SizeTimesStrideOverflowIsRefused")]
     [TestCase(new long[] { 1L << 32, 1L << 32 }, new long[] { 0, 0 }, 0L, "overflow", TestName = "ElementCountOverflowIsRefused")]
+    [TestCase(new long[] { 4, 0, 1L << 32, 1L << 32 }, new long[] { 0, 0, 0, 0 }, 0L, "overflow", TestName = "EmptyViewWhoseOtherSizesOverflowIsRefused")]
     [TestCase(new long[] { 2 }, new long[] { 1 }, -1L, "offset", TestName = "NegativeStorageOffsetIsRefused")]
     [TestCase(new long[] { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 },
         new long[] { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 }, 0L,
