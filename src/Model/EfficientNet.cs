@@ -17,6 +17,7 @@ public sealed class EfficientNet : ExplicitModule
 
     public EfficientNet(EfficientNetWidths widths) : base(nameof(EfficientNet))
     {
+        widths.Validate();
         Widths = widths;
         Stem = new ConvNormActivation(3, widths.Stem, 3, stride: 2);
         var features = new List<(string, nn.Module<Tensor, Tensor>)> { ("0", Stem) };

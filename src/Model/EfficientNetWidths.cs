@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
@@ -60,22 +61,41 @@ public sealed record EfficientNetWidths(int Stem, IReadOnlyList<BlockWidths> Blo
                 weights[key] = shape;
         }
 
-        long[] Need(string key) => weights.TryGetValue(key, out var s)
-            ? s
-            : throw new InvalidDataException($"state dict has no '{key}' (or '{key[..^".weight".Length]}.weight_orig'): not an EfficientNet");
+        long[] Need(string key, int rank)
+        {
+            if (!weights.TryGetValue(key, out var s))
+                throw new InvalidDataException($"state dict has no '{key}' (or '{key[..^".weight".Length]}.weight_orig'): not an EfficientNet");
+            if (s.Length != rank)
+                throw new InvalidDataException($"'{key}' has shape [{string.Join(", ", s)}]; an EfficientNet's has {rank} dimensions");
+            return s;
+        }
 
-        var blockKey = new Regex(@"^features\.(\d+)\.(\d+)\.block\.", RegexOptions.CultureInvariant);
+        int Dim(string key, int rank, int dim)
+        {
+            long v = Need(key, rank)[dim];
+            return v is >= 1 and <= MaxChannels
+                ? (int)v
+                : throw new InvalidDataException($"'{key}' has shape [{string.Join(", ", weights[key])}]: dimension {dim} must lie in [1, {MaxChannels}]");
+        }
+
+        var blockKey = new Regex(@"^features\.(\d{1,9})\.(\d{1,9})\.block\.", RegexOptions.CultureInvariant);
         var blockIds = weights.Keys.Select(k => blockKey.Match(k)).Where(m => m.Success)
-            .Select(m => (Stage: int.Parse(m.Groups[1].Value), Index: int.Parse(m.Groups[2].Value)))
+            .Select(m => (Stage: int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture),
+                Index: int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture)))
             .Distinct().OrderBy(b => b.Stage).ThenBy(b => b.Index).ToList();
         if (blockIds.Count == 0)
             throw new InvalidDataException("state dict has no 'features.<stage>.<block>.block.*' keys: not an EfficientNet");
+        if (blockIds.Count > MaxBlocks)
+            throw new InvalidDataException($"state dict has {blockIds.Count} blocks; at most {MaxBlocks} are read");
+        if (weights.Keys.Any(k => k.StartsWith("features.", StringComparison.Ordinal) && k.Contains(".block.", StringComparison.Ordinal)
+                                  && !blockKey.IsMatch(k)))
+            throw new InvalidDataException("state dict has a 'features.<stage>.<block>.block.*' key whose numbers are not small integers");
         int stageCount = blockIds.Max(b => b.Stage);
-        if (stageCount != stages.Count)
+        if (stageCount != stages.Count || blockIds.Min(b => b.Stage) < 1)
             throw new InvalidDataException(
-                $"state dict has {stageCount} stages but the stage table has {stages.Count}");
+                $"state dict has stages {blockIds.Min(b => b.Stage)}–{stageCount} but the stage table has 1–{stages.Count}");
 
-        int stem = (int)Need("features.0.0.weight")[0];
+        int stem = Dim("features.0.0.weight", 4, 0);
         int total = blockIds.Count;
         var blocks = new List<BlockWidths>();
         for (int id = 0; id < total; id++)
@@ -84,20 +104,109 @@ public sealed record EfficientNetWidths(int Stem, IReadOnlyList<BlockWidths> Blo
             string p = $"features.{stage}.{index}.block";
             bool hasExpand = weights.ContainsKey($"{p}.3.0.weight"); // expand, depthwise, SE, project
             int d = hasExpand ? 1 : 0;
-            var dw = Need($"{p}.{d}.0.weight");
-            var fc1 = Need($"{p}.{d + 1}.fc1.weight");
-            var proj = Need($"{p}.{d + 2}.0.weight");
-            int inCh = hasExpand ? (int)Need($"{p}.0.0.weight")[1] : (int)dw[0];
-            int expanded = (int)dw[0];
-            int outCh = (int)proj[0];
+            string dw = $"{p}.{d}.0.weight";
+            int expanded = Dim(dw, 4, 0);
+            int kernel = Dim(dw, 4, 2);
+            int squeeze = Dim($"{p}.{d + 1}.fc1.weight", 4, 0);
+            int outCh = Dim($"{p}.{d + 2}.0.weight", 4, 0);
+            int inCh = hasExpand ? Dim($"{p}.0.0.weight", 4, 1) : expanded;
             int stride = index == 0 ? stages[stage - 1].Stride : 1;
             bool residual = index > 0 || (stride == 1 && inCh == outCh);
-            blocks.Add(new BlockWidths(stage, index, (int)dw[2], stride, hasExpand, residual, inCh, expanded,
-                (int)fc1[0], outCh, stochasticDepthProb * id / total));
+            blocks.Add(new BlockWidths(stage, index, kernel, stride, hasExpand, residual, inCh, expanded,
+                squeeze, outCh, stochasticDepthProb * id / total));
         }
-        var head = Need($"features.{stageCount + 1}.0.weight");
-        var classifier = Need("classifier.1.weight");
-        return new EfficientNetWidths(stem, blocks, (int)head[0], (int)classifier[0], dropout);
+        int head = Dim($"features.{stageCount + 1}.0.weight", 4, 0);
+        int classes = Dim("classifier.1.weight", 2, 0);
+        return new EfficientNetWidths(stem, blocks, head, classes, dropout);
+    }
+
+    /// <summary>Widest layer accepted from a file or a caller (torchvision's widest, B7's head, has 2,560 channels).</summary>
+    public const int MaxChannels = 1 << 16;
+
+    /// <summary>Most MBConv blocks (B7 has 55).</summary>
+    public const int MaxBlocks = 1 << 10;
+
+    /// <summary>Largest depthwise kernel (torchvision uses 3 and 5).</summary>
+    public const int MaxKernel = 31;
+
+    /// <summary>Largest block stride (torchvision uses 1 and 2).</summary>
+    public const int MaxStride = 8;
+
+    /// <summary>
+    /// Checks that these widths describe a network the builder can make and run: every width in [1,
+    /// <see cref="MaxChannels"/>], kernels in [1, <see cref="MaxKernel"/>], strides in [1, <see cref="MaxStride"/>],
+    /// 1 to <see cref="MaxBlocks"/> blocks numbered stage 1, 2, … and index 0, 1, … in order, each block reading what
+    /// the one before it writes (the first reads the stem), probabilities in [0, 1], and the expand and residual flags
+    /// consistent with the widths. Throws an <see cref="ArgumentException"/> naming the field.
+    /// </summary>
+    public void Validate()
+    {
+        static void InRange(string what, long v, long lo, long hi)
+        {
+            if (v < lo || v > hi) throw new ArgumentException($"widths: {what} must lie in [{lo}, {hi}] (got {v})");
+        }
+
+        static void Probability(string what, double p)
+        {
+            if (!(p >= 0 && p <= 1)) throw new ArgumentException($"widths: {what} must lie in [0, 1] (got {p})");
+        }
+
+        InRange("Stem", Stem, 1, MaxChannels);
+        InRange("Head", Head, 1, MaxChannels);
+        InRange("NumClasses", NumClasses, 1, MaxChannels);
+        Probability("Dropout", Dropout);
+        if (Blocks is null) throw new ArgumentException("widths: Blocks is missing");
+        InRange("the number of blocks", Blocks.Count, 1, MaxBlocks);
+        int previousOut = Stem, stage = 1, index = 0;
+        for (int i = 0; i < Blocks.Count; i++)
+        {
+            var b = Blocks[i] ?? throw new ArgumentException($"widths: block {i} is missing");
+            string at = $"block {i} ({b.Prefix})";
+            if (b.Stage == stage + 1 && i > 0)
+            {
+                stage++;
+                index = 0;
+            }
+            if (b.Stage != stage || b.Index != index)
+                throw new ArgumentException(
+                    $"widths: {at} must be stage {stage} index {index} or stage {stage + 1} index 0 (blocks are numbered in order without gaps)");
+            index++;
+            InRange($"{at} Kernel", b.Kernel, 1, MaxKernel);
+            InRange($"{at} Stride", b.Stride, 1, MaxStride);
+            InRange($"{at} In", b.In, 1, MaxChannels);
+            InRange($"{at} Expanded", b.Expanded, 1, MaxChannels);
+            InRange($"{at} Squeeze", b.Squeeze, 1, MaxChannels);
+            InRange($"{at} Out", b.Out, 1, MaxChannels);
+            Probability($"{at} StochasticDepthProb", b.StochasticDepthProb);
+            if (b.In != previousOut)
+                throw new ArgumentException($"widths: {at} input width {b.In} differs from the {previousOut} channels before it");
+            if (!b.HasExpand && b.In != b.Expanded)
+                throw new ArgumentException($"widths: {at} has no expand conv, so its expanded width ({b.Expanded}) must equal its input width ({b.In})");
+            if (b.UseResidual && (b.Stride != 1 || b.In != b.Out))
+                throw new ArgumentException($"widths: {at} has a residual, which needs stride 1 and equal input/output widths");
+            previousOut = b.Out;
+        }
+    }
+
+    /// <summary>The shape of every conv and linear weight (state-dict key → shape) of the network these widths
+    /// describe; the inverse of <see cref="FromStateDictShapes"/>, so a file's widths can be checked against its
+    /// tensors before a network is built.</summary>
+    public IReadOnlyDictionary<string, long[]> WeightShapes()
+    {
+        var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal) { ["features.0.0.weight"] = [Stem, 3, 3, 3] };
+        foreach (var b in Blocks)
+        {
+            string p = $"{b.Prefix}.block";
+            int d = b.HasExpand ? 1 : 0;
+            if (b.HasExpand) shapes[$"{p}.0.0.weight"] = [b.Expanded, b.In, 1, 1];
+            shapes[$"{p}.{d}.0.weight"] = [b.Expanded, 1, b.Kernel, b.Kernel];
+            shapes[$"{p}.{d + 1}.fc1.weight"] = [b.Squeeze, b.Expanded, 1, 1];
+            shapes[$"{p}.{d + 1}.fc2.weight"] = [b.Expanded, b.Squeeze, 1, 1];
+            shapes[$"{p}.{d + 2}.0.weight"] = [b.Out, b.Expanded, 1, 1];
+        }
+        shapes[$"features.{StageCount + 1}.0.weight"] = [Head, Blocks[^1].Out, 1, 1];
+        shapes["classifier.1.weight"] = [NumClasses, Head];
+        return shapes;
     }
 
     /// <summary>The same network with another number of classes.</summary>
@@ -122,10 +231,14 @@ public sealed record EfficientNetWidths(int Stem, IReadOnlyList<BlockWidths> Blo
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        RespectRequiredConstructorParameters = true,
+        RespectNullableAnnotations = true,
     };
 
     public string ToJson() => JsonSerializer.Serialize(new WidthsDocument(Stem, Blocks.ToList(), Head, NumClasses, Dropout), JsonOptions);
 
+    /// <summary>Reads <see cref="ToJson"/>'s document; a missing field, a null or a value of the wrong JSON type is a
+    /// <see cref="JsonException"/>. The numbers are not checked here: call <see cref="Validate"/>.</summary>
     public static EfficientNetWidths FromJson(string json)
     {
         var doc = JsonSerializer.Deserialize<WidthsDocument>(json, JsonOptions)

@@ -1,4 +1,6 @@
 using Harness.Model.Checkpoints;
+using Harness.Model.Layers;
+using static TorchSharp.torch;
 
 namespace Harness.Model;
 
@@ -41,8 +43,6 @@ public static class ModelLoader
 
     private static void SeedInitialisation(ulong seed) => TorchSharp.torch.manual_seed(unchecked((long)seed));
 
-    /// <summary>Rebuilds a network from a checkpoint alone: widths from its shapes (or its metadata), masks from
-    /// its <c>*_mask</c> tensors, then a strict load.</summary>
     /// <summary>Refuses a model whose head does not have the data's number of classes (a 1000-class checkpoint on
     /// CIFAR-10 would otherwise report 0% accuracy without a word).</summary>
     public static void RequireClasses(EfficientNet model, int dataClasses, string weights)
@@ -52,31 +52,27 @@ public static class ModelLoader
                 $"--weights '{weights}': the model's head has {model.Widths.NumClasses} classes but the data has {dataClasses}");
     }
 
+    /// <summary>Rebuilds a network from a checkpoint alone: widths from its metadata (or its shapes), masks from
+    /// its <c>*_mask</c> tensors, then a strict load. The widths are validated and checked against the tensors'
+    /// shapes before any layer is built: bad numbers are a <see cref="CheckpointFormatException"/>, widths that
+    /// disagree with the tensors (or masks that disagree with their weights) a <see cref="CheckpointMismatchException"/>.</summary>
     public static EfficientNet LoadCheckpoint(string path)
     {
         using var sd = TorchCheckpoint.Load(path);
-        EfficientNetWidths widths;
-        try
-        {
-            // Harness's metadata records the widths exactly (residual flags included); a file from elsewhere is
-            // rebuilt from its tensor shapes alone.
-            string? meta = TorchCheckpoint.ReadMetadata(path);
-            widths = meta is not null ? EfficientNetWidths.FromJson(meta) : EfficientNetWidths.FromStateDictShapes(sd.Shapes());
-        }
-        catch (System.Text.Json.JsonException ex)
-        {
-            throw new CheckpointFormatException($"{path}: the Harness metadata record is not valid ({ex.Message})", ex);
-        }
-        catch (InvalidDataException ex)
-        {
-            throw new CheckpointFormatException($"{path}: {ex.Message}", ex);
-        }
+        var widths = ReadWidths(path, sd);
         var model = new EfficientNet(widths);
         try
         {
+            var badMasks = new List<string>();
+            var masks = new List<(PrunableLayer Layer, Tensor Mask)>();
             foreach (var (name, layer) in model.PrunableLayers())
                 if (sd.TryGetValue($"{name}.weight_mask", out var mask))
-                    layer.ApplyMask(mask!);
+                {
+                    if (mask!.shape.SequenceEqual(layer.Weight.shape)) masks.Add((layer, mask));
+                    else badMasks.Add($"{name}.weight_mask: model [{string.Join(", ", layer.Weight.shape)}], checkpoint [{string.Join(", ", mask.shape)}]");
+                }
+            if (badMasks.Count > 0) throw new CheckpointMismatchException(path, [], [], badMasks);
+            foreach (var (layer, mask) in masks) layer.ApplyMask(mask);
             StateDictLoader.Load(model, sd, strict: true, sourceName: path);
             return model;
         }
@@ -85,6 +81,41 @@ public static class ModelLoader
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The checked widths of the network a checkpoint holds.</summary>
+    private static EfficientNetWidths ReadWidths(string path, StateDict sd)
+    {
+        // Harness's metadata records the widths exactly (residual flags included); a file from elsewhere is
+        // rebuilt from its tensor shapes alone.
+        string? meta = TorchCheckpoint.ReadMetadata(path);
+        string origin = meta is null ? "its tensor shapes" : "its metadata";
+        EfficientNetWidths widths;
+        try
+        {
+            widths = meta is not null ? EfficientNetWidths.FromJson(meta) : EfficientNetWidths.FromStateDictShapes(sd.Shapes());
+            widths.Validate();
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new CheckpointFormatException($"{path}: the Harness metadata record is not valid ({ex.Message})", ex);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or ArgumentException)
+        {
+            throw new CheckpointFormatException($"{path}: the widths from {origin} are not valid: {ex.Message}", ex);
+        }
+        var missing = new List<string>();
+        var mismatched = new List<string>();
+        foreach (var (key, shape) in widths.WeightShapes())
+        {
+            string orig = key[..^".weight".Length] + ".weight_orig";
+            if (!sd.TryGetValue(key, out var t) && !sd.TryGetValue(orig, out t)) missing.Add(key);
+            else if (!t!.shape.SequenceEqual(shape))
+                mismatched.Add($"{key}: model [{string.Join(", ", shape)}], checkpoint [{string.Join(", ", t.shape)}]");
+        }
+        if (missing.Count > 0 || mismatched.Count > 0)
+            throw new CheckpointMismatchException($"{path} (widths from {origin})", missing, [], mismatched);
+        return widths;
     }
 
     /// <summary>Saves a model (masked or not, pruned or not) so that <see cref="LoadCheckpoint"/> and

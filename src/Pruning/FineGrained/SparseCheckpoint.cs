@@ -93,6 +93,16 @@ public static class SparseCheckpoint
         });
     }
 
+    /// <summary>Most dimensions of one tensor.</summary>
+    public const int MaxRank = 32;
+
+    /// <summary>Bytes one load may decode: an all-zero tensor takes no data bytes, so the file length alone does not
+    /// bound them. 1 GiB is four times a dense EfficientNet-B7; files larger than 1/16 GiB may decode 16 × their length.</summary>
+    public static long MaxDecodedBytes(long fileLength) => Math.Max(1L << 30, 16 * fileLength);
+
+    /// <summary>Reads a sparse checkpoint. Whatever the file holds, the result is a state dict or a
+    /// <see cref="CheckpointFormatException"/> naming the file: every size in the header is checked against the file
+    /// and <see cref="MaxDecodedBytes"/> before any buffer is sized.</summary>
     public static StateDict Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"sparse checkpoint '{path}' does not exist", path);
@@ -100,8 +110,8 @@ public static class SparseCheckpoint
         if (file.Length < 16 || !file.AsSpan(0, 8).SequenceEqual(Magic))
             throw new CheckpointFormatException($"{path}: not a Harness sparse checkpoint (magic 'HSPARSE1' missing)");
         long headerLen = BinaryPrimitives.ReadInt64LittleEndian(file.AsSpan(8));
-        if (headerLen < 2 || 16 + headerLen > file.Length)
-            throw new CheckpointFormatException($"{path}: sparse checkpoint header is truncated");
+        if (headerLen < 2 || headerLen > file.Length - 16)
+            throw new CheckpointFormatException($"{path}: sparse checkpoint header is truncated (declares {headerLen} bytes)");
         Header header;
         try
         {
@@ -114,21 +124,31 @@ public static class SparseCheckpoint
         }
         if (header.Version != Version)
             throw new CheckpointFormatException($"{path}: sparse format version {header.Version} is not supported (expected {Version})");
-        long dataStart = 16 + headerLen;
+        if (header.Tensors is null || header.Tensors.Any(e => e is null))
+            throw new CheckpointFormatException($"{path}: sparse checkpoint header has no tensor list or a null entry");
+        long dataStart = 16 + headerLen, dataLength = file.Length - dataStart;
+        long budget = MaxDecodedBytes(file.Length);
         var sd = new StateDict();
         try
         {
             foreach (var e in header.Tensors)
             {
-                if (e.Offset < 0 || e.Length < 0 || dataStart + e.Offset + e.Length > file.Length)
+                if (e.Name is null) throw new CheckpointFormatException($"{path}: a tensor entry has no name");
+                if (sd.ContainsKey(e.Name)) throw new CheckpointFormatException($"{path}: tensor '{e.Name}' appears twice");
+                if (e.Offset < 0 || e.Length < 0 || e.Offset > dataLength - e.Length)
                     throw new CheckpointFormatException($"{path}: tensor '{e.Name}' lies outside the file (truncated?)");
                 var dtype = DTypes.FirstOrDefault(kv => kv.Value == e.Dtype);
                 if (dtype.Value is null) throw new CheckpointFormatException($"{path}: tensor '{e.Name}' has unknown dtype '{e.Dtype}'");
-                var t = empty(e.Shape, dtype.Key);
-                int es = (int)t.ElementSize;
-                long numel = t.numel();
+                long numel = Numel(e, path);
+                int es = ElementSize(dtype.Key);
+                long bytes = numel <= long.MaxValue / es ? numel * es : long.MaxValue;
+                if (bytes > budget || bytes > Array.MaxLength)
+                    throw new CheckpointFormatException(
+                        $"{path}: tensor '{e.Name}' would decode to {bytes} bytes, beyond the {MaxDecodedBytes(file.Length)} bytes this file may decode (decoding budget)");
+                budget -= bytes;
                 var section = file.AsSpan((int)(dataStart + e.Offset), (int)e.Length);
                 byte[] raw = Decode(section, e, numel, es, path);
+                var t = empty(e.Shape, dtype.Key);
                 if (raw.Length > 0) t.bytes = raw;
                 sd.Add(e.Name, t);
             }
@@ -141,17 +161,48 @@ public static class SparseCheckpoint
         }
     }
 
+    private static long Numel(Entry e, string path)
+    {
+        string shape = e.Shape is null ? "null" : $"[{string.Join(", ", e.Shape)}]";
+        if (e.Shape is null || e.Shape.Length > MaxRank || e.Shape.Any(d => d < 0))
+            throw new CheckpointFormatException(
+                $"{path}: tensor '{e.Name}' has shape {shape}; a shape is a list of at most {MaxRank} non-negative sizes");
+        try
+        {
+            // The product of the non-zero sizes must fit too: libtorch computes strides from it even for empty tensors.
+            _ = e.Shape.Aggregate(1L, (n, d) => checked(n * Math.Max(d, 1)));
+            return e.Shape.Aggregate(1L, (n, d) => checked(n * d));
+        }
+        catch (OverflowException)
+        {
+            throw new CheckpointFormatException($"{path}: tensor '{e.Name}' has shape {shape}, whose element count overflows");
+        }
+    }
+
+    private static int ElementSize(ScalarType type) => type switch
+    {
+        ScalarType.Float64 or ScalarType.Int64 => 8,
+        ScalarType.Float32 or ScalarType.Int32 => 4,
+        ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Int16 => 2,
+        _ => 1,
+    };
+
+    /// <summary>Decodes one section; every length is checked before the output (numel × es bytes, within the
+    /// caller's budget) is allocated.</summary>
     private static byte[] Decode(ReadOnlySpan<byte> section, Entry e, long numel, int es, string path)
     {
-        var raw = new byte[numel * es];
         long nnz = e.Nonzero;
         CheckpointFormatException Bad() => new($"{path}: tensor '{e.Name}' ({e.Encoding}) is corrupt or truncated");
+        if (nnz < 0 || nnz > numel) throw Bad();
+        long valueBytes = nnz * es;
+        long maskLen = (numel + 7) / 8;
         switch (e.Encoding)
         {
             case "dense":
-                if (section.Length != raw.Length) throw Bad();
-                section.CopyTo(raw);
-                return raw;
+            {
+                if (section.Length != numel * es) throw Bad();
+                return section.ToArray();
+            }
             case "bitmask":
             case "bitmask-deflate":
             {
@@ -159,18 +210,19 @@ public static class SparseCheckpoint
                 ReadOnlySpan<byte> values;
                 if (e.Encoding == "bitmask")
                 {
-                    int maskLen = (int)((numel + 7) / 8);
-                    if (section.Length != maskLen + nnz * es) throw Bad();
-                    bitmask = section[..maskLen].ToArray();
-                    values = section[maskLen..];
+                    if (section.Length != maskLen + valueBytes) throw Bad();
+                    bitmask = section[..(int)maskLen].ToArray();
+                    values = section[(int)maskLen..];
                 }
                 else
                 {
+                    if (section.Length < 8) throw Bad();
                     long defLen = BinaryPrimitives.ReadInt64LittleEndian(section);
-                    if (section.Length != 8 + defLen + nnz * es) throw Bad();
-                    bitmask = Inflate(section.Slice(8, (int)defLen).ToArray(), (int)((numel + 7) / 8), Bad);
+                    if (defLen < 0 || defLen != section.Length - 8 - valueBytes) throw Bad();
+                    bitmask = Inflate(section.Slice(8, (int)defLen).ToArray(), (int)maskLen, Bad);
                     values = section[(8 + (int)defLen)..];
                 }
+                var raw = new byte[numel * es];
                 int j = 0;
                 for (long i = 0; i < numel; i++)
                 {
@@ -187,12 +239,15 @@ public static class SparseCheckpoint
             {
                 int w = e.Encoding == "indices32" ? 4 : 8;
                 if (section.Length != nnz * (w + es)) throw Bad();
+                var raw = new byte[numel * es];
                 var values = section[(int)(nnz * w)..];
+                long previous = -1;
                 for (int j = 0; j < nnz; j++)
                 {
                     long i = w == 4 ? BinaryPrimitives.ReadUInt32LittleEndian(section[(j * 4)..]) : BinaryPrimitives.ReadInt64LittleEndian(section[(j * 8)..]);
-                    if (i < 0 || i >= numel) throw Bad();
+                    if (i <= previous || i >= numel) throw Bad(); // increasing, as the format says
                     values.Slice(j * es, es).CopyTo(raw.AsSpan((int)(i * es)));
+                    previous = i;
                 }
                 return raw;
             }

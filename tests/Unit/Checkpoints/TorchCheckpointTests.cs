@@ -117,8 +117,9 @@ public class TorchCheckpointTests : TempDirectoryTest
     {
         byte[] evil = [0x80, 0x02, .. "cos\nsystem\n"u8.ToArray(), (byte)'X', 4, 0, 0, 0, .. "true"u8.ToArray(), 0x85, (byte)'R', (byte)'.'];
         string path = WriteZip("evil.pth", ("archive/data.pkl", evil), ("archive/version", "3\n"u8.ToArray()));
-        var ex = Assert.Throws<PickleSecurityException>(() => TorchCheckpoint.Load(path));
+        var ex = Assert.Throws<CheckpointFormatException>(() => TorchCheckpoint.Load(path));
         Assert.That(ex!.Message, Does.Contain("os.system").And.Contain(path));
+        Assert.That(ex.InnerException, Is.InstanceOf<PickleSecurityException>());
     }
 
     [Test]
@@ -149,8 +150,9 @@ public class TorchCheckpointTests : TempDirectoryTest
         var pkl = TorchStylePickle();
         string path = WriteZip("trunc.pth", ("archive/data.pkl", pkl[..(pkl.Length - 20)]), ("archive/data/0", Floats(1, 2, 3)),
             ("archive/data/1", BitConverter.GetBytes(5L)));
-        var ex = Assert.Throws<PickleException>(() => TorchCheckpoint.Load(path));
+        var ex = Assert.Throws<CheckpointFormatException>(() => TorchCheckpoint.Load(path));
         Assert.That(ex!.Message, Does.Contain(path));
+        Assert.That(ex.InnerException, Is.InstanceOf<PickleException>());
     }
 
     [Test]

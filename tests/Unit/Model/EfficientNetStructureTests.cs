@@ -111,4 +111,43 @@ public class EfficientNetStructureTests
         Assert.That(model.Widths.NumClasses, Is.EqualTo(10));
         Assert.That(sd.Keys.Count(k => k.StartsWith("classifier.")), Is.EqualTo(2));
     }
+
+    [TestCase("features.0.0.weight", new long[] { 8 }, TestName = "StemWeightOfRankOneIsAFormatError")]
+    [TestCase("features.1.0.block.0.0.weight", new long[] { 8 }, TestName = "DepthwiseWeightOfRankOneIsAFormatError")]
+    [TestCase("features.1.0.block.1.fc1.weight", new long[0], TestName = "SqueezeWeightOfRankZeroIsAFormatError")]
+    [TestCase("classifier.1.weight", new long[0], TestName = "ClassifierWeightOfRankZeroIsAFormatError")]
+    [TestCase("features.0.0.weight", new long[] { 1L << 40, 0, 3, 3 }, TestName = "WidthBeyondInt32IsAFormatError")]
+    public void WidthsFromShapesOfTheWrongRankAreAFormatErrorNotAnIndexError(string key, long[] shape)
+    {
+        using var model = EfficientNet.Create(EfficientNetConfig.Scaled(0.1, 0.1, 3));
+        var shapes = Shapes(model);
+        shapes[key] = shape;
+        var ex = Assert.Throws<InvalidDataException>(() => EfficientNetWidths.FromStateDictShapes(shapes));
+        Assert.That(ex!.Message, Does.Contain(key));
+    }
+
+    [TestCase(0.1, 0.1)]
+    [TestCase(0.25, 0.34)]
+    [TestCase(1.0, 1.0)]
+    public void WeightShapesOfWidthsAreTheShapesOfTheBuiltNetwork(double width, double depth)
+    {
+        using var model = EfficientNet.Create(EfficientNetConfig.Scaled(width, depth, 10));
+        var built = model.PrunableLayers().ToDictionary(l => $"{l.Name}.weight", l => l.Layer.Weight.shape);
+        Assert.That(model.Widths.WeightShapes(), Is.EquivalentTo(built));
+    }
+
+    [Test]
+    public void ValidateAcceptsTorchvisionAndPerLayerWidths()
+    {
+        Assert.DoesNotThrow(() => EfficientNetWidths.FromConfig(EfficientNetConfig.B0(1000)).Validate());
+        Assert.DoesNotThrow(() => EfficientNetWidths.FromConfig(EfficientNetConfig.Scaled(0.1, 0.1, 1)).Validate());
+    }
+
+    [Test]
+    public void NetworkIsNotBuiltFromWidthsThatFailValidation()
+    {
+        var widths = EfficientNetWidths.FromConfig(EfficientNetConfig.Scaled(0.1, 0.1, 3)) with { Head = -1 };
+        var ex = Assert.Throws<ArgumentException>(() => new EfficientNet(widths).Dispose());
+        Assert.That(ex!.Message, Does.Contain("Head"));
+    }
 }
