@@ -28,6 +28,7 @@ public static class BenchCommand
         {
             var output = parse.InvocationConfiguration.Output;
             int b = parse.GetValue(batch);
+            foreach (int size in parse.GetValue(sizes)!) InputRules.CheckActivationMemory(size, b, training: true, "--sizes");
             var rng = new Random(1);
             var pixels = new byte[b * 8 * 3072];
             rng.NextBytes(pixels);

@@ -19,7 +19,7 @@ public class DataProperties
             var again = DatasetSplit.Indices(n, pct / 100.0, (ulong)seed);
             return !train.Intersect(val).Any() && train.Concat(val).Order().SequenceEqual(Enumerable.Range(0, n))
                    && train.SequenceEqual(again.Train) && val.SequenceEqual(again.Validation)
-                   && train.Length == (int)Math.Round(n * pct / 100.0, MidpointRounding.ToEven);
+                   && train.Length == (int)Math.Round(n * (pct / 100.0), MidpointRounding.ToEven); // round(count × fraction), the fraction a double
         }).Check(Quick);
     }
 

@@ -35,8 +35,27 @@ public sealed class IntegrityCliTests : TempDirectoryTest
     private string Data() => SyntheticCifar.WriteBinary(Path.Combine(Dir, "data"), 40, 20);
 
     private string[] TinyTrain(string data, string outDir, params string[] extra) =>
-        ["train", "--data", data, "--weights", "none", "--image-size", "32", "--batch-size", "16", "--epochs", "1",
-         "--train-subset", "32", "--val-subset", "16", "--out", outDir, .. extra];
+        Overriding(["train", "--data", data, "--weights", "none", "--image-size", "32", "--batch-size", "16", "--epochs", "1",
+            "--train-subset", "32", "--val-subset", "16", "--out", outDir], extra);
+
+    /// <summary>The arguments with <paramref name="extra"/>'s options replacing the same options' values.</summary>
+    public static string[] Overriding(string[] args, string[] extra)
+    {
+        var list = args.ToList();
+        for (int i = 0; i < extra.Length; i++)
+        {
+            bool hasValue = i + 1 < extra.Length && !extra[i + 1].StartsWith("--", StringComparison.Ordinal);
+            int at = list.IndexOf(extra[i]);
+            if (at >= 0 && hasValue) list[at + 1] = extra[i + 1];
+            else
+            {
+                list.Add(extra[i]);
+                if (hasValue) list.Add(extra[i + 1]);
+            }
+            if (hasValue) i++;
+        }
+        return list.ToArray();
+    }
 
     private static string Sha(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)));
 
@@ -66,7 +85,7 @@ public sealed class IntegrityCliTests : TempDirectoryTest
     public void AnInternalErrorIsOneLineWithTheStackTraceInALog()
     {
         var boom = new Command("boom");
-        boom.SetAction(_ => throw new InvalidOperationException("an invariant broke"));
+        boom.SetAction((Func<ParseResult, int>)(_ => throw new InvalidOperationException("an invariant broke")));
         var error = new StringWriter();
         string before = CliRunner.LogFolder;
         CliRunner.LogFolder = Path.Combine(Dir, "logs");

@@ -18,10 +18,10 @@ public sealed class StudyManifestTests : TempDirectoryTest
         return (code, output.ToString(), error.ToString());
     }
 
-    private string[] Study(string data, string outDir, params string[] extra) =>
+    private string[] Study(string data, string outDir, params string[] extra) => IntegrityCliTests.Overriding(
         ["study", "--data", data, "--weights", "none", "--device", "cpu", "--image-size", "32", "--batch-size", "16",
          "--base-epochs", "1", "--train-subset", "32", "--val-subset", "16", "--test-subset", "20", "--latency-runs", "1",
-         "--freeze", "none", "--only", "efficientnet_b0_base", "--out", outDir, .. extra];
+         "--freeze", "none", "--only", "efficientnet_b0_base", "--out", outDir], extra);
 
     [Test]
     public void AFinishedExperimentIsReusedOnlyWithTheSameSettings()
