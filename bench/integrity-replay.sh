@@ -39,10 +39,10 @@ case_ metrics-size-100000-runs-0 2 metrics --image-size 100000 --runs 0 --out ou
 case_ evaluate-image-size-0 2 evaluate --image-size 0 --data "$data"
 case_ train-lr-1e308 2 train --lr 1e308 --data "$data" --weights none --out out
 case_ train-lr-infinity 2 train --lr Infinity --data "$data" --weights none --out out
-small=(--data "$data" --weights none --image-size 32 --batch-size 32 --train-subset 64 --val-subset 32 --epochs 1)
-case_ train-lr-1000-diverges 2 train "${small[@]}" --lr 1000 --out out
-case_ train-name-escape 2 train "${small[@]}" --name ../../escape --out out
-case_ train-name-absolute 2 train "${small[@]}" --name /abs/path --out out
+small=(--data "$data" --weights none --image-size 32 --batch-size 32 --train-subset 64 --val-subset 32)
+case_ train-lr-1000-diverges 2 train "${small[@]}" --epochs 1 --lr 1000 --out out
+case_ train-name-escape 2 train "${small[@]}" --epochs 1 --name ../../escape --out out
+case_ train-name-absolute 2 train "${small[@]}" --epochs 1 --name /abs/path --out out
 cp "$work/in/base.pth" "$work/in/self.pth"
 case_ prune-out-equals-weights 2 prune fine-grained --weights "$work/in/self.pth" --out "$work/in/self.pth"
 case_ train-data-missing 2 train --data ./no-such-folder --weights none --out out
@@ -52,16 +52,16 @@ case_ evaluate-test-subset-0 2 evaluate --test-subset 0 --data "$data"
 case_ train-train-subset-0 2 train --train-subset 0 --data "$data" --out out
 # A second train into a folder holding a model, a resume with other settings, and the same with --force.
 mkdir -p "$work/cases/rerun"
-( cd "$work/cases/rerun" && "$H" train "${small[@]}" --out out >/dev/null 2>&1 )
-case_ rerun 2 train "${small[@]}" --out "$work/cases/rerun/out"
-case_ rerun 2 train "${small[@]}" --out "$work/cases/rerun/out" --resume --lr 0.02
-case_ rerun 0 train "${small[@]}" --out "$work/cases/rerun/out" --resume --lr 0.02 --force
+( cd "$work/cases/rerun" && "$H" train "${small[@]}" --epochs 1 --out out >/dev/null 2>&1 )
+case_ rerun 2 train "${small[@]}" --epochs 1 --out "$work/cases/rerun/out"
+case_ rerun 2 train "${small[@]}" --epochs 1 --out "$work/cases/rerun/out" --resume --lr 0.02
+case_ rerun 0 train "${small[@]}" --epochs 1 --out "$work/cases/rerun/out" --resume --lr 0.02 --force
 # Two concurrent runs into one --out: the second refuses with the first one's pid.
 mkdir -p "$work/cases/concurrent"
-( cd "$work/cases/concurrent" && "$H" train "${small[@]}" --epochs 3 --out out >/dev/null 2>&1 ) & first=$!
-sleep 3
-case_ concurrent 2 train "${small[@]}" --out "$work/cases/concurrent/out"
-wait $first
+( cd "$work/cases/concurrent" && "$H" train "${small[@]}" --epochs 30 --out out >/dev/null 2>&1 ) & first=$!
+for _ in $(seq 100); do [ -f "$work/cases/concurrent/out/.harness.lock" ] && break; sleep 0.2; done
+case_ concurrent 2 train "${small[@]}" --epochs 1 --out "$work/cases/concurrent/out"
+kill $first 2>/dev/null; wait $first
 # A sweep rerun with another --test-subset and another --base-model.
 sweep=(sweep --data "$data" --image-size 32 --batch-size 32 --method channel --ratios 0.5 --epochs 0 --latency-runs 1 --device cpu)
 mkdir -p "$work/cases/sweep"
