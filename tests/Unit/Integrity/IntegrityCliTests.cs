@@ -14,15 +14,7 @@ namespace Harness.Tests.Unit.Integrity;
 /// </summary>
 public sealed class IntegrityCliTests : TempDirectoryTest
 {
-    private static (int Code, string Out, string Err) Harness(params string[] args)
-    {
-        var root = new RootCommand();
-        foreach (var c in CommandCatalog.All()) root.Subcommands.Add(c);
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = CliRunner.Run(root, args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static (int Code, string Out, string Err) Harness(params string[] args) => HarnessCli.Run(args);
 
     private static void AssertOneLineError((int Code, string Out, string Err) r, string mentions)
     {

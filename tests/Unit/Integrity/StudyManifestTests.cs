@@ -8,15 +8,7 @@ namespace Harness.Tests.Unit.Integrity;
 /// manifest matches, a rerun with other settings refuses naming the differences, and --force recomputes.</summary>
 public sealed class StudyManifestTests : TempDirectoryTest
 {
-    private static (int Code, string Out, string Err) Harness(params string[] args)
-    {
-        var root = new RootCommand();
-        foreach (var c in CommandCatalog.All()) root.Subcommands.Add(c);
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = CliRunner.Run(root, args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static (int Code, string Out, string Err) Harness(params string[] args) => HarnessCli.Run(args);
 
     private string[] Study(string data, string outDir, params string[] extra) => IntegrityCliTests.Overriding(
         ["study", "--data", data, "--weights", "none", "--device", "cpu", "--image-size", "32", "--batch-size", "16",
