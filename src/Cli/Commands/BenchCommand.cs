@@ -15,7 +15,7 @@ public static class BenchCommand
 {
     public static Command Create() => new("bench", "Benchmarks: data pipeline vs training, pruning speed, pruned latency")
     {
-        Data(), Prune(),
+        Data(), Prune(), BenchCompareCommand.Create(),
     };
 
     private static Command Data()
