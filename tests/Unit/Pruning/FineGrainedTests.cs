@@ -174,7 +174,7 @@ public class FineGrainedTests
         finally { Directory.Delete(dir, true); }
     }
 
-    [Test]
+    [Test, Category("Benchmark"), Explicit("a timing goal: run with --filter Category=Benchmark on a quiet machine")]
     public void GlobalPruningOfB0TakesUnderASecond()
     {
         using var model = EfficientNet.Create(EfficientNetConfig.B0(10));
