@@ -18,6 +18,4 @@ public static class Consoles
         if (!terminal) console.Profile.Width = 250; // files and pipes: never wrap wide tables
         return console;
     }
-
-    public static bool IsTerminal(TextWriter writer) => ReferenceEquals(writer, Console.Out) && !Console.IsOutputRedirected;
 }

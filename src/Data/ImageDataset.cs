@@ -54,16 +54,6 @@ public sealed class ImageDataset
     public ImageDataset Sample(int? n, ulong seed) =>
         n is null || n >= Count ? this : Subset(DatasetSplit.Permutation(Count, seed).Take(Math.Max(0, n.Value)).Order().ToList());
 
-    public static ImageDataset Concat(IReadOnlyList<ImageDataset> parts, string source)
-    {
-        if (parts.Count == 0) throw new ArgumentException("no parts to concatenate");
-        var first = parts[0];
-        if (parts.Any(p => p.Height != first.Height || p.Width != first.Width))
-            throw new ArgumentException($"{source}: parts have different image sizes");
-        return new ImageDataset(parts.SelectMany(p => p.Pixels).ToArray(), parts.SelectMany(p => p.Labels).ToArray(),
-            first.Height, first.Width, first.Classes, source);
-    }
-
     /// <summary>Number of images per class label.</summary>
     public int[] ClassCounts()
     {

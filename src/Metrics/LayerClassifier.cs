@@ -32,8 +32,6 @@ internal static class LayerClassifier
                 return new LayerDescriptor(LayerKind.AdaptiveAvgPool, null, 0, 0, false);
         }
 
-        if (module is IScalesInput)
-            return new LayerDescriptor(LayerKind.ExcitationScale, null, 0, 0, false);
         var special = ModelLayers.Describe(module);
         if (special is not null)
             return special;
