@@ -56,6 +56,7 @@ public static class PredictCommand
             InputRules.CheckActivationMemory(size, batch, training: false);
             var dev = DeviceChoice.Parse(parse.GetValue(device)!);
             var (files, failures) = Expand(parse.GetValue(inputs)!);
+            foreach (var f in failures) error.WriteLine($"error: {OneLine(f.Message)}");
 
             string weightsName = parse.GetValue(weights)!;
             using var model = ModelLoader.Load(weightsName, CifarClasses.Names.Count, Downloads.Resolver());
@@ -76,18 +77,19 @@ public static class PredictCommand
                     catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
                     {
                         failures.Add(new Failure(path, ex.Message));
+                        error.WriteLine($"error: {OneLine(ex.Message)}");
                     }
                 }
                 if (decoded.Count == 0) continue;
-                predictions.AddRange(Predict(folded, transform, dev, decoded, classes, k));
+                var batchPredictions = Predict(folded, transform, dev, decoded, classes, k);
+                predictions.AddRange(batchPredictions);
+                if (!parse.GetValue(json))
+                    foreach (var p in batchPredictions)
+                        output.WriteLine($"{p.Path}: {string.Join(", ", p.Top.Select(c => $"{c.Name} {c.Probability:F4}"))}");
             }
 
-            foreach (var f in failures) error.WriteLine($"error: {OneLine(f.Message)}");
             if (parse.GetValue(json))
                 output.WriteLine(Json.Serialize(new PredictReport(weightsName, chosenRuntime, size, predictions, failures)));
-            else
-                foreach (var p in predictions)
-                    output.WriteLine($"{p.Path}: {string.Join(", ", p.Top.Select(c => $"{c.Name} {c.Probability:F4}"))}");
             return failures.Count > 0 ? UserError.ExitCode : 0;
         });
         return command;
@@ -119,7 +121,7 @@ public static class PredictCommand
     private static IReadOnlyList<string> ClassNames(int count) =>
         count == CifarClasses.Names.Count ? CifarClasses.Names : Enumerable.Range(0, count).Select(i => $"class {i}").ToList();
 
-    private static IEnumerable<Prediction> Predict(nn.Module<Tensor, Tensor> model, BatchTransform transform, Device device,
+    private static List<Prediction> Predict(nn.Module<Tensor, Tensor> model, BatchTransform transform, Device device,
         List<(string Path, DecodedImage Image)> images, IReadOnlyList<string> classes, int k)
     {
         using var scope = NewDisposeScope();
