@@ -12,6 +12,7 @@ public static class CommandCatalog
         yield return Commands.PruneCommand.Create();
         yield return Commands.TrainCommand.Create();
         yield return Commands.EvaluateCommand.Create();
+        yield return Commands.PredictCommand.Create();
         yield return Commands.BenchCommand.Create();
         yield return Commands.StudyCommand.Create();
         yield return Commands.SweepCommand.Create();

@@ -49,6 +49,9 @@ public sealed class EfficientNet : ExplicitModule
     public Dropout Dropout => _classifier.Dropout;
     public PrunableLinear Classifier => _classifier.Linear;
 
+    /// <summary>True when the BatchNorms are folded into the convs (<see cref="BatchNormFolding"/>): inference only.</summary>
+    public bool IsFolded => Stem.IsFolded;
+
     /// <summary>Index of the head conv under <c>features</c> (8 for B0).</summary>
     public int HeadIndex => Widths.StageCount + 1;
 

@@ -119,9 +119,15 @@ public static class ModelLoader
     }
 
     /// <summary>Saves a model (masked or not, pruned or not) so that <see cref="LoadCheckpoint"/> and
-    /// <c>torch.load</c> both read it; the widths go into the metadata record.</summary>
-    public static void Save(EfficientNet model, string path) =>
+    /// <c>torch.load</c> both read it; the widths go into the metadata record. A folded model (no BatchNorms) is
+    /// refused: its tensors are not those of torchvision's EfficientNet, so no checkpoint reader could load it.</summary>
+    public static void Save(EfficientNet model, string path)
+    {
+        if (model.IsFolded)
+            throw new InvalidOperationException(
+                $"{path}: a model with folded BatchNorms is for inference only and is not saved as a checkpoint (save the unfolded model)");
         TorchCheckpoint.Save(path, model, model.Widths.ToJson());
+    }
 
     /// <summary>True when any layer of the model is masked.</summary>
     public static bool IsMasked(EfficientNet model) => model.PrunableLayers().Any(l => l.Layer.IsMasked);

@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using Harness.Model.Checkpoints;
-using SkiaSharp;
 
 namespace Harness.Data.ImageFolder;
 
@@ -55,14 +54,14 @@ public static class ImageFolderReader
             log?.Invoke($"{split}: {files.Count} images from cache {cachePath} in {sw.Elapsed.TotalSeconds:F2} s ({files.Count / Math.Max(sw.Elapsed.TotalSeconds, 1e-9):N0} images/s)");
             return cached!;
         }
-        var first = Decode(files[0].Path);
+        var first = ImageDecoder.Decode(files[0].Path);
         int h = first.Height, w = first.Width, size = 3 * h * w;
         var pixels = new byte[(long)files.Count * size];
         try
         {
             Parallel.For(0, files.Count, i =>
             {
-                var img = i == 0 ? first : Decode(files[i].Path);
+                var img = i == 0 ? first : ImageDecoder.Decode(files[i].Path);
                 if (img.Height != h || img.Width != w)
                     throw new InvalidDataException($"{files[i].Path}: image is {img.Width}×{img.Height}, others are {w}×{h}");
                 Buffer.BlockCopy(img.Chw, 0, pixels, i * size, size);
@@ -79,27 +78,6 @@ public static class ImageFolderReader
         TrySaveCache(cachePath, set);
         log?.Invoke($"{split}: decoded {files.Count} images in {decodeSeconds:F2} s ({files.Count / Math.Max(decodeSeconds, 1e-9):N0} images/s); cached at {cachePath}");
         return set;
-    }
-
-    private sealed record Decoded(byte[] Chw, int Height, int Width);
-
-    private static Decoded Decode(string path)
-    {
-        using var bitmap = SKBitmap.Decode(path)
-                           ?? throw new InvalidDataException($"{path}: not a readable image");
-        using var rgba = bitmap.ColorType == SKColorType.Rgba8888 ? null : bitmap.Copy(SKColorType.Rgba8888);
-        var src = rgba ?? bitmap;
-        if (src is null) throw new InvalidDataException($"{path}: image could not be converted to RGB");
-        int h = src.Height, w = src.Width, plane = h * w;
-        var bytes = src.GetPixelSpan();
-        var chw = new byte[3 * plane];
-        for (int p = 0; p < plane; p++)
-        {
-            chw[p] = bytes[4 * p];
-            chw[plane + p] = bytes[4 * p + 1];
-            chw[2 * plane + p] = bytes[4 * p + 2];
-        }
-        return new Decoded(chw, h, w);
     }
 
     private static string CacheKey(List<(string Path, byte Label)> files)

@@ -3,7 +3,8 @@ using static TorchSharp.torch;
 
 namespace Harness.Model.Layers;
 
-/// <summary>torchvision's Conv2dNormActivation: "0" conv (no bias), "1" BatchNorm2d, "2" SiLU (optional).</summary>
+/// <summary>torchvision's Conv2dNormActivation: "0" conv (no bias), "1" BatchNorm2d, "2" SiLU (optional). Once
+/// folded for inference (<see cref="FoldNorm"/>), "0" is a conv with bias and "1" an identity.</summary>
 public sealed class ConvNormActivation : ExplicitModule
 {
     public ConvNormActivation(long inChannels, long outChannels, long kernelSize, long stride = 1, long groups = 1,
@@ -21,13 +22,36 @@ public sealed class ConvNormActivation : ExplicitModule
     }
 
     public PrunableConv2d Conv { get; }
-    public BatchNorm2d Norm { get; }
+
+    /// <summary>The BatchNorm; null once folded into the conv.</summary>
+    public BatchNorm2d? Norm { get; private set; }
+
     public SiLU? Activation { get; }
+
+    /// <summary>True once the BatchNorm has been folded into the conv (inference only).</summary>
+    public bool IsFolded => Norm is null;
+
+    /// <summary>Replaces conv + BatchNorm by one conv with <paramref name="weight"/> and <paramref name="bias"/>
+    /// (the folded values, see <see cref="BatchNormFolding"/>); "1" becomes an identity, so the module tree and the
+    /// names of the other children stay those of torchvision. The layer then runs in eval mode only.</summary>
+    public void FoldNorm(Tensor weight, Tensor bias)
+    {
+        if (Norm is null) throw new InvalidOperationException("this conv's BatchNorm is already folded");
+        Conv.Replace(weight, bias);
+        register_module("1", null!);
+        register_module("1", nn.Identity());
+        Norm.Dispose();
+        Norm = null;
+    }
 
     public override Tensor forward(Tensor input)
     {
+        if (Norm is null && training)
+            throw new InvalidOperationException(
+                "a model whose BatchNorm is folded runs in eval mode only (training needs the BatchNorm: fold after training)");
         using var scope = NewDisposeScope();
-        var x = Norm.call(Conv.call(input));
+        var x = Conv.call(input);
+        if (Norm is not null) x = Norm.call(x);
         if (Activation is not null) x = Activation.call(x);
         return x.MoveToOuterDisposeScope();
     }

@@ -85,6 +85,49 @@ public abstract class PrunableLayer : nn.Module<Tensor, Tensor>
         ConditionallyRegisterParameter("weight", _weight);
     }
 
+    /// <summary>Replaces the layer's tensors by a plain (unmasked) <c>weight</c> and <c>bias</c> of the same output
+    /// shape: any mask is dropped and a bias is registered when there was none (BatchNorm folding). The tensors
+    /// are copied; the parameters keep the old weight's device, dtype and <c>requires_grad</c>.</summary>
+    public void Replace(Tensor weight, Tensor? bias)
+    {
+        if (!weight.shape.SequenceEqual(_weight.shape))
+            throw new ArgumentException(
+                $"weight shape [{string.Join(", ", weight.shape)}] differs from the layer's [{string.Join(", ", _weight.shape)}]",
+                nameof(weight));
+        if (bias is not null && (bias.dim() != 1 || bias.shape[0] != _weight.shape[0]))
+            throw new ArgumentException(
+                $"bias shape [{string.Join(", ", bias.shape)}] must be [{_weight.shape[0]}]", nameof(bias));
+        bool grad = _weight.requires_grad;
+        Parameter w, b = null!;
+        using (no_grad())
+        {
+            w = (Parameter)new Parameter(weight.to(_weight.dtype, _weight.device).detach().clone(), grad).DetachFromDisposeScope();
+            if (bias is not null)
+                b = (Parameter)new Parameter(bias.to(_weight.dtype, _weight.device).detach().clone(), grad).DetachFromDisposeScope();
+        }
+        if (_mask is not null)
+        {
+            ConditionallyRegisterParameter("weight_orig", null);
+            ConditionallyRegisterBuffer("weight_mask", null);
+            _mask.Dispose();
+            _mask = null;
+        }
+        _weight.Dispose();
+        _weight = w;
+        ConditionallyRegisterParameter("weight", _weight);
+        if (_bias is not null)
+        {
+            ConditionallyRegisterParameter("bias", null);
+            _bias.Dispose();
+            _bias = null;
+        }
+        if (bias is not null)
+        {
+            _bias = b;
+            ConditionallyRegisterParameter("bias", _bias);
+        }
+    }
+
     /// <summary>Replaces the stored tensors after a device or dtype move (parameters are re-created there).</summary>
     protected override nn.Module _to(Device device, ScalarType dtype, bool non_blocking)
     {

@@ -1,0 +1,64 @@
+using FsCheck;
+using FsCheck.Fluent;
+using Harness.Model;
+using Harness.Pruning.Channels;
+using Harness.Pruning.FineGrained;
+using Harness.Tests.TestSupport;
+using static TorchSharp.torch;
+
+namespace Harness.Tests.Properties.Model;
+
+public class BatchNormFoldingProperties
+{
+    /// <summary>What is done to the network before folding: nothing, fine-grained masks, or channel pruning.</summary>
+    public enum Variant { Dense, Masked, ChannelPruned }
+
+    public sealed record Case(double Width, double Depth, int Classes, int Side, Variant Variant, double Ratio, int RoundTo, int Seed);
+
+    private static Gen<Case> Cases =>
+        from width in Gen.Choose(1, 10).Select(w => w / 20.0)
+        from depth in Gen.Choose(1, 10).Select(d => d / 20.0)
+        from classes in Gen.Choose(1, 20)
+        from side in Gen.Choose(32, 64)
+        from variant in Gen.Elements(Variant.Dense, Variant.Masked, Variant.ChannelPruned)
+        from ratio in Gen.Choose(0, 90).Select(r => r / 100.0)
+        from roundTo in Gen.Elements(1, 2, 4, 8)
+        from seed in Gen.Choose(0, 1000)
+        select new Case(width, depth, classes, side, variant, ratio, roundTo, seed);
+
+    /// <summary>The network of a case, its BatchNorms given random statistics (after pruning, so a channel-pruned
+    /// network's are random too), in eval mode.</summary>
+    private static EfficientNet Build(Case c)
+    {
+        var model = ModelLoader.Create(EfficientNetConfig.Scaled(c.Width, c.Depth, c.Classes), (ulong)c.Seed);
+        if (c.Variant == Variant.Masked)
+            FineGrainedPruner.Prune(model, new FineGrainedOptions { Amount = c.Ratio, Method = PruningMethod.Random, Seed = c.Seed });
+        if (c.Variant == Variant.ChannelPruned)
+        {
+            var (pruned, _) = ChannelPruner.Prune(model, new ChannelPruningOptions { Ratio = c.Ratio, RoundTo = c.RoundTo, Seed = (ulong)c.Seed });
+            model.Dispose();
+            model = pruned;
+        }
+        RandomBatchNorm.Randomise(model, c.Seed);
+        model.eval();
+        return model;
+    }
+
+    [Test]
+    public void FoldedModelGivesTheLogitsOfTheUnfoldedEvalModel()
+    {
+        double worst = 0;
+        Prop.ForAll(Cases.ToArbitrary(), c =>
+        {
+            using var scope = NewDisposeScope();
+            using var model = Build(c);
+            using var folded = BatchNormFolding.Fold(model);
+            using var _ = no_grad();
+            var x = randn(2, 3, c.Side, c.Side);
+            double diff = TensorAssert.MaxAbsDiff(model.call(x), folded.call(x));
+            worst = Math.Max(worst, diff);
+            return diff <= 1e-4;
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(30));
+        TestContext.Out.WriteLine($"largest |Δ| over the cases: {worst:G3}");
+    }
+}
