@@ -3,7 +3,7 @@ using Harness.Pruning.Channels;
 using Harness.Pruning.FineGrained;
 using static TorchSharp.torch;
 
-namespace Harness.Tests.Unit.Export;
+namespace Harness.Tests.TestSupport;
 
 /// <summary>Networks of each <see cref="ExportKind"/>, saved and read back as a checkpoint (what <c>export onnx</c>
 /// reads), with randomised BatchNorm statistics and affine parameters so that folding is really exercised.</summary>

@@ -1,4 +1,4 @@
-namespace Harness.Tests.Unit.Export;
+namespace Harness.Tests.TestSupport;
 
 /// <summary>The checkpoint kinds Harness reads, each exported in the tests.</summary>
 public enum ExportKind
