@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Security.Cryptography;
+using Harness.Data;
 using Harness.Data.Cifar;
 using Harness.Export;
 using Harness.Model;
@@ -52,6 +53,8 @@ public static class ExportOnnxCommand
                 ClassNames = numClasses == CifarClasses.Names.Count
                     ? CifarClasses.Names
                     : Enumerable.Range(0, numClasses).Select(i => $"class_{i}").ToList(),
+                Mean = new BatchTransform().Mean,
+                Std = new BatchTransform().Std,
                 SourceSha256 = file is null ? "none" : Sha256(file),
                 HarnessVersion = $"{env["harness_version"]}+{env["harness_commit"]}",
             };
