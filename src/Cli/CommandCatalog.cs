@@ -16,5 +16,6 @@ public static class CommandCatalog
         yield return Commands.BenchCommand.Create();
         yield return Commands.StudyCommand.Create();
         yield return Commands.SweepCommand.Create();
+        yield return Commands.ExportCommand.Create();
     }
 }

@@ -15,7 +15,7 @@ public static class BenchCommand
 {
     public static Command Create() => new("bench", "Benchmarks: data pipeline vs training, pruning speed, pruned latency")
     {
-        Data(), Prune(), BenchCompareCommand.Create(),
+        Data(), Prune(), Onnx(), BenchCompareCommand.Create(),
     };
 
     private static Command Data()
@@ -108,6 +108,51 @@ public static class BenchCommand
                     var l1 = LatencyMeter.Measure(last, 224, 1, parse.GetValue(runs), 10);
                     var l32 = LatencyMeter.Measure(last, 224, 32, 3, 1);
                     output.WriteLine($"channel {ratio}: graph+prune {ms:F0} ms warm (median of 5), {cold:F0} ms first call; MACs {macs / 1e9:F3} G ({(double)macs / baseMacs:P1} of base); latency b1 {l1.MeanMs:F1} ms ({l1.MeanMs / baseLatency[0].MeanMs:P0}), b32 {l32.MeanMs:F0} ms ({l32.MeanMs / baseLatency[1].MeanMs:P0})");
+                }
+            }
+            return 0;
+        });
+        return cmd;
+    }
+
+    /// <summary><c>bench onnx</c>: Harness's eager forward against ONNX Runtime on the exported model (BatchNorm folded),
+    /// both on <c>--threads</c> intra-op threads, at batch 1 and 32, 224 px, for B0 and B0 channel-pruned at 0.8; with
+    /// <c>--torch-onnx</c>, also a B0 exported by <c>torch.onnx.export</c> (bench/torch_onnx_export.py) in the same runtime.</summary>
+    private static Command Onnx()
+    {
+        var runs = new Option<int>("--runs") { Description = "timed passes at batch 1 (batch 32: a fifth of them, at least 3)", DefaultValueFactory = _ => 20 }.AtLeast(1);
+        var threads = new Option<int>("--threads") { Description = "intra-op threads of libtorch and ONNX Runtime", DefaultValueFactory = _ => 2 }.AtLeast(1);
+        var torchOnnx = new Option<string?>("--torch-onnx") { Description = "an ONNX B0 (input 'input' [N,3,224,224]) exported by PyTorch, timed in the same runtime" };
+        var cmd = new Command("onnx", "Latency of Harness eager against ONNX Runtime on the exported models (224 px, batch 1 and 32)") { runs, threads, torchOnnx };
+        cmd.SetAction(parse =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            int n1 = parse.GetValue(runs), n32 = Math.Max(3, n1 / 5), t = parse.GetValue(threads);
+            string? torchFile = parse.GetValue(torchOnnx);
+            if (torchFile is not null && !File.Exists(torchFile))
+                throw new FileNotFoundException($"--torch-onnx '{torchFile}' does not exist (bench/torch_onnx_export.py writes it)");
+            set_num_threads(t);
+            output.WriteLine($"threads {t} (libtorch and ONNX Runtime intra-op), 224 px; medians of {n1} runs at b1, {n32} at b32");
+            manual_seed(0);
+            using var baseModel = EfficientNet.Create(EfficientNetConfig.B0(10));
+            using var pruned = ChannelPruner.Prune(baseModel, new ChannelPruningOptions { Ratio = 0.8 }).Model;
+            var options = new Harness.Export.OnnxExportOptions { ClassNames = Harness.Data.Cifar.CifarClasses.Names };
+            foreach (var (name, model) in new[] { ("base", baseModel), ("channel 0.8", pruned) })
+            {
+                model.eval();
+                var onnx = Harness.Export.OnnxExporter.ToBytes(model, options);
+                foreach (int b in new[] { 1, 32 })
+                {
+                    int n = b == 1 ? n1 : n32, warm = b == 1 ? 5 : 1;
+                    double eager = LatencyMeter.Measure(model, 224, b, n, warm).MedianMs;
+                    double ort = OnnxRuntimeLatency.MedianMs(onnx, b, 224, t, warm, n);
+                    string line = $"{name} b{b}: Harness eager {eager:F1} ms, ORT (Harness export) {ort:F1} ms, eager/ORT {eager / ort:F2}";
+                    if (torchFile is not null && name == "base")
+                    {
+                        double torchOrt = OnnxRuntimeLatency.MedianMs(File.ReadAllBytes(torchFile), b, 224, t, warm, n);
+                        line += $"; ORT (torch.onnx.export) {torchOrt:F1} ms, Harness export/torch export {ort / torchOrt:F2}";
+                    }
+                    output.WriteLine(line);
                 }
             }
             return 0;
