@@ -111,7 +111,12 @@ public static class OnnxExporter
     {
         var norm = cna.Norm;
         string x;
-        if (fold)
+        if (norm is null)
+        {
+            // A model folded beforehand (Harness.Model.BatchNormFolding.Fold): the conv carries the bias.
+            x = Conv(g, $"{prefix}.0", cna.Conv, input, null);
+        }
+        else if (fold)
         {
             x = Conv(g, $"{prefix}.0", cna.Conv, input, norm);
         }
@@ -128,7 +133,8 @@ public static class OnnxExporter
     }
 
     /// <summary>A Conv node; with <paramref name="foldInto"/>, that BatchNorm's affine map is folded into the
-    /// weight and bias (<see cref="BatchNormFolding"/>), and the initializers are named <c>….folded_weight</c>.</summary>
+    /// weight and bias (<see cref="Harness.Model.BatchNormFolding.FoldedTensors"/>, the same folding as the
+    /// model-level transformation), and the initializers are named <c>….folded_weight</c>.</summary>
     private static string Conv(OnnxGraphBuilder g, string name, PrunableConv2d conv, string input,
         TorchSharp.Modules.BatchNorm2d? foldInto)
     {
@@ -142,8 +148,7 @@ public static class OnnxExporter
         }
         else
         {
-            var (fw, fb) = BatchNormFolding.Fold(w, conv.Bias, foldInto.weight!, foldInto.bias!,
-                foldInto.running_mean!, foldInto.running_var!, foldInto.eps);
+            var (fw, fb) = Harness.Model.BatchNormFolding.FoldedTensors(conv, foldInto);
             inputs.Add(g.Initializer($"{name}.folded_weight", fw));
             inputs.Add(g.Initializer($"{name}.folded_bias", fb));
         }
