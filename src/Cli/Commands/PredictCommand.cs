@@ -18,7 +18,7 @@ public static class PredictCommand
 {
     private static readonly string[] FolderExtensions = [".jpg", ".jpeg", ".png"];
 
-    /// <summary>The runtimes <c>--runtime</c> names; only torch is built in so far.</summary>
+    /// <summary>The runtimes <c>--runtime</c> names: TorchSharp eager (BatchNorm folded) or ONNX Runtime.</summary>
     private static readonly string[] Runtimes = ["torch", "onnx"];
 
     public static Command Create()
@@ -36,7 +36,7 @@ public static class PredictCommand
             Description = "side the images are resized to (the model's training size; checkpoints do not record it; study: 224)",
             DefaultValueFactory = _ => 224,
         }.ImageSide();
-        var runtime = new Option<string>("--runtime") { Description = "torch (onnx is not built in yet)", DefaultValueFactory = _ => "torch" };
+        var runtime = new Option<string?>("--runtime") { Description = "torch (TorchSharp, BatchNorm folded) or onnx (ONNX Runtime; the default for a .onnx --weights file)" };
         var device = CommonOptions.Device();
         var json = CommonOptions.Json();
         var command = new Command("predict", "Top-K classes of images with a model (BatchNorm folded, eval mode)")
@@ -47,23 +47,43 @@ public static class PredictCommand
         {
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
-            string chosenRuntime = parse.GetValue(runtime)!.ToLowerInvariant();
+            string weightsName = parse.GetValue(weights)!;
+            bool onnxFile = weightsName.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
+            string chosenRuntime = (parse.GetValue(runtime) ?? (onnxFile ? "onnx" : "torch")).ToLowerInvariant();
             if (!Runtimes.Contains(chosenRuntime))
                 throw new ArgumentException($"--runtime '{parse.GetValue(runtime)}': expected torch or onnx");
-            if (chosenRuntime == "onnx")
-                throw new NotSupportedException("--runtime onnx: this build has no ONNX runtime yet; use --runtime torch");
+            if (onnxFile && chosenRuntime == "torch")
+                throw new ArgumentException($"--weights '{weightsName}' is an ONNX file: it runs with --runtime onnx, not torch");
             int size = parse.GetValue(imageSize), batch = parse.GetValue(batchSize);
             InputRules.CheckActivationMemory(size, batch, training: false);
             var dev = DeviceChoice.Parse(parse.GetValue(device)!);
             var (files, failures) = Expand(parse.GetValue(inputs)!);
             foreach (var f in failures) error.WriteLine($"error: {OneLine(f.Message)}");
 
-            string weightsName = parse.GetValue(weights)!;
-            using var model = ModelLoader.Load(weightsName, CifarClasses.Names.Count, Downloads.Resolver());
-            model.to(dev);
-            model.eval();
-            using var folded = BatchNormFolding.Fold(model);
-            var classes = ClassNames(model.Widths.NumClasses);
+            EfficientNet? model = null, folded = null;
+            OnnxRuntimeModel? onnx = null;
+            Func<Tensor, Tensor> logitsOf;
+            IReadOnlyList<string> classes;
+            if (chosenRuntime == "onnx")
+            {
+                onnx = OnnxRuntimeModel.Open(weightsName, get_num_threads());
+                if (parse.GetResult(imageSize) is null or { Implicit: true } && onnx.ImageSize is int recorded) size = recorded;
+                classes = onnx.ClassNames is { Count: > 0 } names ? names : ClassNames(onnx.NumClasses);
+                logitsOf = onnx.Logits;
+                dev = CPU;
+            }
+            else
+            {
+                model = ModelLoader.Load(weightsName, CifarClasses.Names.Count, Downloads.Resolver());
+                model.to(dev);
+                model.eval();
+                folded = BatchNormFolding.Fold(model);
+                classes = ClassNames(model.Widths.NumClasses);
+                logitsOf = folded.call;
+            }
+            using var disposeModel = model;
+            using var disposeFolded = folded;
+            using var disposeOnnx = onnx;
             int k = Math.Min(parse.GetValue(top), classes.Count);
             var transform = new BatchTransform { ImageSize = size };
 
@@ -81,7 +101,7 @@ public static class PredictCommand
                     }
                 }
                 if (decoded.Count == 0) continue;
-                var batchPredictions = Predict(folded, transform, dev, decoded, classes, k);
+                var batchPredictions = Predict(logitsOf, transform, dev, decoded, classes, k);
                 predictions.AddRange(batchPredictions);
                 if (!parse.GetValue(json))
                     foreach (var p in batchPredictions)
@@ -121,7 +141,7 @@ public static class PredictCommand
     private static IReadOnlyList<string> ClassNames(int count) =>
         count == CifarClasses.Names.Count ? CifarClasses.Names : Enumerable.Range(0, count).Select(i => $"class {i}").ToList();
 
-    private static List<Prediction> Predict(nn.Module<Tensor, Tensor> model, BatchTransform transform, Device device,
+    private static List<Prediction> Predict(Func<Tensor, Tensor> logitsOf, BatchTransform transform, Device device,
         List<(string Path, DecodedImage Image)> images, IReadOnlyList<string> classes, int k)
     {
         using var scope = NewDisposeScope();
@@ -129,7 +149,7 @@ public static class PredictCommand
         // Each image is transformed on its own (sizes may differ), exactly as a batch of one in the data pipeline.
         var inputs = images.Select(i =>
             transform.Apply(tensor(i.Image.Chw, new long[] { 1, 3, i.Image.Height, i.Image.Width }).to(device), null)).ToList();
-        var probabilities = nn.functional.softmax(model.call(cat(inputs, 0)), 1);
+        var probabilities = nn.functional.softmax(logitsOf(cat(inputs, 0)), 1);
         var (values, indices) = probabilities.topk(k, 1);
         var p = values.to(ScalarType.Float64).cpu().data<double>().ToArray();
         var idx = indices.cpu().data<long>().ToArray();

@@ -141,12 +141,42 @@ public class PredictCommandTests : TempDirectoryTest
         }
     }
 
-    [Test]
-    public void OnnxRuntimeIsRefusedWithOneLineSayingSo()
+    [TestCase(false)]
+    [TestCase(true)]
+    public void OnnxRuntimeGivesTheEvaluationPathsProbabilities(bool exportedFile)
     {
-        var (code, _, error) = Run("--runtime", "onnx", Path.Combine(Dir, "any.jpg"));
+        string images = CopyImages();
+        string weights = SaveModel();
+        string onnx = Path.Combine(Dir, "model.onnx");
+        if (exportedFile)
+        {
+            var export = HarnessCli.Run("export", "onnx", "--weights", weights, "--out", onnx, "--image-size", "48");
+            Assert.That(export.Code, Is.Zero, export.Err);
+        }
+        // An exported file carries its image size (48); a checkpoint run in ONNX Runtime takes --image-size.
+        string[] args = exportedFile
+            ? ["--weights", onnx, "--batch-size", "3", "--top", "10", "--json", images]
+            : ["--weights", weights, "--runtime", "onnx", "--image-size", "48", "--batch-size", "3", "--top", "10", "--json", images];
+        var (code, output, error) = Run(args);
+        Assert.That(code, Is.Zero, error);
+        var files = ImagesUnder(images);
+        var expected = EvaluationProbabilities(weights, files, 48);
+        using var doc = JsonDocument.Parse(output);
+        Assert.That(doc.RootElement.GetProperty("runtime").GetString(), Is.EqualTo("onnx"));
+        Assert.That(doc.RootElement.GetProperty("imageSize").GetInt32(), Is.EqualTo(48));
+        var predictions = doc.RootElement.GetProperty("predictions").EnumerateArray().ToList();
+        Assert.That(predictions, Has.Count.EqualTo(files.Count));
+        for (int i = 0; i < files.Count; i++)
+            foreach (var c in predictions[i].GetProperty("top").EnumerateArray())
+                Assert.That(c.GetProperty("probability").GetDouble(), Is.EqualTo(expected[i, c.GetProperty("index").GetInt32()]).Within(1e-5), files[i]);
+    }
+
+    [Test]
+    public void AnOnnxFileDoesNotRunInTorch()
+    {
+        var (code, _, error) = Run("--weights", Path.Combine(Dir, "m.onnx"), "--runtime", "torch", Path.Combine(Dir, "any.jpg"));
         Assert.That(code, Is.EqualTo(2));
-        Assert.That(error.Trim(), Does.StartWith("error: --runtime onnx"));
+        Assert.That(error.Trim(), Does.StartWith("error: --weights").And.Contain("--runtime onnx"));
         Assert.That(error.Trim().Split('\n'), Has.Length.EqualTo(1));
     }
 }

@@ -1,0 +1,72 @@
+using System.Text.Json;
+using Harness.Export;
+using Harness.Model;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using static TorchSharp.torch;
+using Tensor = TorchSharp.torch.Tensor;
+
+namespace Harness.Cli;
+
+/// <summary>
+/// A model run by ONNX Runtime (CPU): an exported <c>.onnx</c> file, or a Harness checkpoint exported in memory
+/// (BatchNorm folded, as <c>export onnx</c> writes it). Reads the class names and image size the export recorded.
+/// </summary>
+internal sealed class OnnxRuntimeModel : IDisposable
+{
+    private readonly InferenceSession _session;
+
+    private OnnxRuntimeModel(InferenceSession session, string source)
+    {
+        _session = session;
+        var meta = session.ModelMetadata.CustomMetadataMap;
+        if (meta.TryGetValue(OnnxMetadataKeys.ClassNames, out var names))
+        {
+            try { ClassNames = JsonSerializer.Deserialize<List<string>>(names); }
+            catch (JsonException ex) { throw new InvalidDataException($"{source}: metadata '{OnnxMetadataKeys.ClassNames}' is not a JSON list ({ex.Message})", ex); }
+        }
+        if (meta.TryGetValue(OnnxMetadataKeys.ImageSize, out var size) && int.TryParse(size, out int s)) ImageSize = s;
+        var output = session.OutputMetadata.Values.First().Dimensions;
+        NumClasses = output.Length == 2 && output[1] > 0 ? output[1] : ClassNames?.Count ?? 0;
+    }
+
+    public IReadOnlyList<string>? ClassNames { get; }
+    public int? ImageSize { get; }
+    public int NumClasses { get; }
+
+    public static OnnxRuntimeModel Open(string weights, int threads)
+    {
+        using var options = Options(threads);
+        if (weights.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+        {
+            if (!File.Exists(weights)) throw new FileNotFoundException($"--weights '{weights}': no such file", weights);
+            try { return new OnnxRuntimeModel(new InferenceSession(weights, options), weights); }
+            catch (OnnxRuntimeException ex) { throw new InvalidDataException($"--weights '{weights}': not an ONNX model ONNX Runtime accepts ({ex.Message})", ex); }
+        }
+        using var model = ModelLoader.Load(weights, 10, Downloads.Resolver());
+        var bytes = OnnxExporter.ToBytes(model, new OnnxExportOptions
+        {
+            ClassNames = model.Widths.NumClasses == Data.Cifar.CifarClasses.Names.Count ? Data.Cifar.CifarClasses.Names : [],
+        });
+        return new OnnxRuntimeModel(new InferenceSession(bytes, options), weights);
+    }
+
+    private static SessionOptions Options(int threads) => new()
+    {
+        IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+    };
+
+    /// <summary>Logits of a float32 batch [N, 3, H, W] (any device; computed on the CPU).</summary>
+    public Tensor Logits(Tensor input)
+    {
+        using var cpu = input.to(float32).cpu().contiguous();
+        var shape = cpu.shape.Select(d => (int)d).ToArray();
+        var data = cpu.data<float>().ToArray();
+        var feed = new[] { NamedOnnxValue.CreateFromTensor(OnnxExporter.InputName, new DenseTensor<float>(data, shape)) };
+        using var results = _session.Run(feed);
+        var logits = results.First().AsTensor<float>();
+        return tensor(logits.ToArray(), logits.Dimensions.ToArray().Select(d => (long)d).ToArray());
+    }
+
+    public void Dispose() => _session.Dispose();
+}
