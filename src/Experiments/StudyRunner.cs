@@ -180,7 +180,8 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
             log.WriteLine($"  Test Loss: {eval.Loss:F4} | Test Acc: {100 * eval.Accuracy:F2}%");
             model.to(CPU);
             var metrics = MetricsCollector.Collect(e.Name, model, new MetricsOptions(config.ImageSize, 1, config.LatencyRuns, Math.Min(10, config.LatencyRuns)),
-                m => CheckpointSize.Measure(m, (x, p) => TorchCheckpoint.Save(p, x)), SparseCheckpoint.MeasureBytes, (eval.Loss, eval.Accuracy));
+                m => CheckpointSize.Measure(m, (x, p) => TorchCheckpoint.Save(p, x)), SparseCheckpoint.MeasureBytes, (eval.Loss, eval.Accuracy),
+                (m, o) => Harness.Export.OnnxRuntimeLatency.Measure((EfficientNet)m, o.ImageSize, o.BatchSize, o.Runs, o.Warmup, get_num_threads()));
             MetricsFiles.WriteCsv(Path.Combine(MetricsDir, e.Name + ".csv"), [metrics]);
             MetricsPlots.SaveTable(MetricsTable.Build([metrics]), MetricsPlots.TablePath(PlotsDir, e.Name), e.Name);
             var history = result.History.Count > 0 || givenBase ? result.History

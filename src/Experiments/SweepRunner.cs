@@ -102,13 +102,14 @@ public sealed class SweepRunner
             F(100 * m.Sparsity, "0.00"), F(2 * m.EffectiveMacs(MacConvention.Thop) / 1e9, "0.0000"), F(m.SizeMB, "0.000"),
             m.SparseSizeMB is double s ? F(s, "0.000") : "",
             m.Latency is { } l ? F(l.MedianMs, "0.000") : "",
+            m.OnnxLatency is { } o ? F(o.MedianMs, "0.000") : "",
             m.TestLoss is double loss ? F(loss, "0.0000") : "",
             m.TestAccuracy is double acc ? F(100 * acc, "0.00") : "",
         };
     });
 
     private static readonly string[] Header =
-        ["method", "ratio", "parameters", "sparsity %", "effective GFLOPs (thop)", "size MB", "sparse size MB", "latency median ms", "test loss", "test accuracy %"];
+        ["method", "ratio", "parameters", "sparsity %", "effective GFLOPs (thop)", "size MB", "sparse size MB", "latency median ms", "ONNX Runtime latency median ms", "test loss", "test accuracy %"];
 
     public static string ToCsv(IReadOnlyList<SweepPoint> points)
     {

@@ -11,9 +11,13 @@ public static class MetricsCollector
     /// <param name="stateDictBytes">Bytes of the model's saved state-dict file (see <see cref="CheckpointSize"/>).</param>
     /// <param name="sparseBytes">Bytes of its sparse checkpoint, when a sparse writer is available.</param>
     /// <param name="test">Test loss and accuracy, when evaluated.</param>
+    /// <param name="onnxLatency">Times the model in ONNX Runtime with the same options (Metrics does not depend on
+    /// the exporter: the caller passes <c>Harness.Export.OnnxRuntimeLatency</c>); null: not measured.</param>
+    /// <param name="eager">False: only the ONNX Runtime latency is timed (<c>metrics --runtime onnx</c>).</param>
     public static ModelMetrics Collect(string name, nn.Module<Tensor, Tensor> model, MetricsOptions options,
         Func<nn.Module, long> stateDictBytes, Func<nn.Module, long>? sparseBytes = null,
-        (double Loss, double Accuracy)? test = null)
+        (double Loss, double Accuracy)? test = null, Func<nn.Module<Tensor, Tensor>, MetricsOptions, LatencyStats>? onnxLatency = null,
+        bool eager = true)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(stateDictBytes);
@@ -24,7 +28,7 @@ public static class MetricsCollector
         MemoryFigures? memory;
         if (options.Runs > 0)
         {
-            latency = LatencyMeter.Measure(model, options.ImageSize, options.BatchSize, options.Runs, options.Warmup);
+            if (eager) latency = LatencyMeter.Measure(model, options.ImageSize, options.BatchSize, options.Runs, options.Warmup);
             var activations = options.BatchSize == 1
                 ? profile.Activations
                 : ForwardProfiler.Profile(model, options.ImageSize, options.BatchSize).Activations;
@@ -38,6 +42,6 @@ public static class MetricsCollector
         return new ModelMetrics(name, parameters, nonzero, stateDictBytes(model), sparseBytes?.Invoke(model),
             options.ImageSize, macs.Total(MacConvention.Thop), macs.Total(MacConvention.TorchProfile),
             macs.Effective(MacConvention.Thop), macs.Effective(MacConvention.TorchProfile), latency, memory,
-            test?.Loss, test?.Accuracy);
+            test?.Loss, test?.Accuracy, options.Runs > 0 ? onnxLatency?.Invoke(model, options) : null);
     }
 }

@@ -45,7 +45,7 @@ public static class MetricsFiles
         "latency_warmup", "latency_runs", "latency_mean_ms", "latency_median_ms", "latency_p95_ms",
         "latency_mean_ms_per_image", "latency_median_ms_per_image", "latency_p95_ms_per_image", "parameter_bytes",
         "activation_peak_bytes", "activation_peak_at", "resident_growth_bytes", "resident_method", "test_loss",
-        "test_accuracy",
+        "test_accuracy", "onnx_latency_threads", "onnx_latency_mean_ms", "onnx_latency_median_ms", "onnx_latency_p95_ms",
     ];
 
     public static string ToCsv(IReadOnlyList<ModelMetrics> models)
@@ -65,6 +65,7 @@ public static class MetricsFiles
                 l?.BatchSize, l?.Warmup, l?.Runs, l?.MeanMs, l?.MedianMs, l?.P95Ms, l?.MeanMsPerImage,
                 l?.MedianMsPerImage, l?.P95MsPerImage, mem?.ParameterBytes, mem?.ActivationPeakBytes,
                 mem?.ActivationPeakAt, mem?.ResidentGrowthBytes, mem?.ResidentMethod, m.TestLoss, m.TestAccuracy,
+                m.OnnxLatency?.Threads, m.OnnxLatency?.MeanMs, m.OnnxLatency?.MedianMs, m.OnnxLatency?.P95Ms,
             ];
             sb.AppendJoin(',', cells.Select(c => Escape(c switch
             {

@@ -51,6 +51,9 @@ public sealed class MetricsTable
                 : "-"),
             new("ms/image", false, m => m.Latency is { } l ? l.MeanMsPerImage.ToString("F2", Inv) : "-"),
             new("Device/threads", false, m => m.Latency is { } l ? $"{l.Device}/{l.Threads}" : "-"),
+            new("ONNX Runtime ms mean/med/p95", false, m => m.OnnxLatency is { } o
+                ? $"{o.MeanMs.ToString("F2", Inv)}/{o.MedianMs.ToString("F2", Inv)}/{o.P95Ms.ToString("F2", Inv)}"
+                : "-"),
             new("Act. peak MB", true, m => m.Memory is { } mem ? (mem.ActivationPeakBytes / 1e6).ToString("F2", Inv) : "-"),
             new("RSS growth MB", false, m => m.Memory is { } mem ? (mem.ResidentGrowthBytes / 1e6).ToString("F2", Inv) : "-"),
             new("Test loss", true, m => m.TestLoss is double v ? v.ToString("F4", Inv) : "-"),

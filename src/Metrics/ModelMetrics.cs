@@ -15,6 +15,7 @@ namespace Harness.Metrics;
 /// <param name="Memory">Memory figures, when measured.</param>
 /// <param name="TestLoss">Mean test cross-entropy, when evaluated.</param>
 /// <param name="TestAccuracy">Test top-1 accuracy in [0, 1], when evaluated.</param>
+/// <param name="OnnxLatency">The same timed passes in ONNX Runtime (the exported model, BatchNorm folded), when measured.</param>
 public sealed record ModelMetrics(
     string Name,
     long Parameters,
@@ -29,7 +30,8 @@ public sealed record ModelMetrics(
     LatencyStats? Latency,
     MemoryFigures? Memory,
     double? TestLoss,
-    double? TestAccuracy)
+    double? TestAccuracy,
+    LatencyStats? OnnxLatency = null)
 {
     /// <summary>Fraction of parameters that are zero.</summary>
     public double Sparsity => Parameters == 0 ? 0 : 1 - (double)NonzeroParameters / Parameters;

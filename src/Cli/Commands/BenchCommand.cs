@@ -145,11 +145,11 @@ public static class BenchCommand
                 {
                     int n = b == 1 ? n1 : n32, warm = b == 1 ? 5 : 1;
                     double eager = LatencyMeter.Measure(model, 224, b, n, warm).MedianMs;
-                    double ort = OnnxRuntimeLatency.MedianMs(onnx, b, 224, t, warm, n);
+                    double ort = Harness.Export.OnnxRuntimeLatency.Measure(onnx, 224, b, n, warm, t).MedianMs;
                     string line = $"{name} b{b}: Harness eager {eager:F1} ms, ORT (Harness export) {ort:F1} ms, eager/ORT {eager / ort:F2}";
                     if (torchFile is not null && name == "base")
                     {
-                        double torchOrt = OnnxRuntimeLatency.MedianMs(File.ReadAllBytes(torchFile), b, 224, t, warm, n);
+                        double torchOrt = Harness.Export.OnnxRuntimeLatency.Measure(File.ReadAllBytes(torchFile), 224, b, n, warm, t).MedianMs;
                         line += $"; ORT (torch.onnx.export) {torchOrt:F1} ms, Harness export/torch export {ort / torchOrt:F2}";
                     }
                     output.WriteLine(line);

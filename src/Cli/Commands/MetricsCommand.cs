@@ -18,10 +18,12 @@ public static class MetricsCommand
         var runs = new Option<int>("--runs") { Description = "timed forward passes (0 skips timing)", DefaultValueFactory = _ => 100 }.AtLeast(0);
         var batch = new Option<int>("--batch-size") { Description = "images per timed pass", DefaultValueFactory = _ => 1 }.AtLeast(1);
         var convention = new Option<MacConvention>("--convention") { Description = "MAC convention of the table: Thop or TorchProfile", DefaultValueFactory = _ => MacConvention.Thop };
+        var runtime = new Option<string>("--runtime") { Description = "where latency is timed: torch (TorchSharp eager), onnx (the exported model in ONNX Runtime, BatchNorm folded) or both", DefaultValueFactory = _ => "torch" };
+        runtime.AcceptOnlyFromAmong("torch", "onnx", "both");
         var name = new Option<string?>("--name") { Description = "model name in tables and file names (default: from --weights)" }.PlainName();
         var outDir = new Option<string>("--out") { Description = "folder for the table image and the metrics files", DefaultValueFactory = _ => "metrics_plots" };
         var command = new Command("metrics", "Measure a model: size, FLOPs, latency, memory")
-            { weights, classes, json, imageSize, runs, batch, convention, name, outDir };
+            { weights, classes, json, imageSize, runs, batch, runtime, convention, name, outDir };
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -32,7 +34,11 @@ public static class MetricsCommand
             using var model = ModelLoader.Load(w, parse.GetValue(classes), Downloads.Resolver());
             var metrics = MetricsCollector.Collect(label, model, new MetricsOptions(size, b, n),
                 m => CheckpointSize.Measure(m, (x, p) => TorchCheckpoint.Save(p, x)),
-                Harness.Pruning.FineGrained.SparseCheckpoint.MeasureBytes);
+                Harness.Pruning.FineGrained.SparseCheckpoint.MeasureBytes, null,
+                parse.GetValue(runtime) is "onnx" or "both"
+                    ? (m, o) => Harness.Export.OnnxRuntimeLatency.Measure((EfficientNet)m, o.ImageSize, o.BatchSize, o.Runs, o.Warmup, TorchSharp.torch.get_num_threads())
+                    : null,
+                eager: parse.GetValue(runtime) is "torch" or "both");
             string dir = parse.GetValue(outDir)!;
             MetricsFiles.WriteJson(Path.Combine(dir, $"{label}_metrics.json"), [metrics]);
             MetricsFiles.WriteCsv(Path.Combine(dir, $"{label}_metrics.csv"), [metrics]);
