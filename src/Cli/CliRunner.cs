@@ -39,7 +39,8 @@ public static class CliRunner
         }
     }
 
-    private static string OneLine(string message) =>
+    /// <summary>A message as one line (an error is always one line on stderr).</summary>
+    public static string OneLine(string message) =>
         string.Join(" ", message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     private static string WriteLog(string[] args, Exception ex)

@@ -39,7 +39,7 @@ public sealed class OptimizerParityTests : ParityFixture
             manual_seed(51);
             using var model = EfficientNet.Create(config);
             model.to(float64);
-            RandomiseBatchNormStatistics(model, 52);
+            RandomBatchNorm.Randomise(model, 52);
             using var initial = StateDict.FromModule(model);
             TorchCheckpoint.Save(Path.Combine(folder, "initial.pth"), initial);
 

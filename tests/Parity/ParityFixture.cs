@@ -1,4 +1,5 @@
 using Harness.Model;
+using Harness.Tests.TestSupport;
 using static TorchSharp.torch;
 
 namespace Harness.Tests.Parity;
@@ -52,26 +53,12 @@ public abstract class ParityFixture
         return (actual.to(float64) - expected.to(float64)).abs().max().item<double>();
     }
 
-    /// <summary>Random BatchNorm running statistics (the checkpoint then tests that eval-mode BN uses them).</summary>
-    public static void RandomiseBatchNormStatistics(nn.Module model, long seed)
-    {
-        using var _ = no_grad();
-        using var generator = new Generator((ulong)seed);
-        foreach (var (name, buffer) in model.named_buffers())
-        {
-            if (name.EndsWith("running_mean", StringComparison.Ordinal))
-                buffer.copy_(randn(buffer.shape, generator: generator) * 0.1);
-            else if (name.EndsWith("running_var", StringComparison.Ordinal))
-                buffer.copy_(rand(buffer.shape, generator: generator) + 0.5);
-        }
-    }
-
     /// <summary>A torchvision-initialised model of a variant, seeded, with random BatchNorm statistics.</summary>
     public static EfficientNet SeededModel(string variant, long seed, int numClasses = 10)
     {
         manual_seed(seed);
         var model = EfficientNet.Create(Config(variant, numClasses));
-        RandomiseBatchNormStatistics(model, seed + 1);
+        RandomBatchNorm.Randomise(model, (int)seed + 1);
         return model;
     }
 

@@ -58,7 +58,7 @@ public static class PredictCommand
             InputRules.CheckActivationMemory(size, batch, training: false);
             var dev = DeviceChoice.Parse(parse.GetValue(device)!);
             var (files, failures) = Expand(parse.GetValue(inputs)!);
-            foreach (var f in failures) error.WriteLine($"error: {OneLine(f.Message)}");
+            foreach (var f in failures) error.WriteLine($"error: {CliRunner.OneLine(f.Message)}");
 
             EfficientNet? model = null, folded = null;
             OnnxRuntimeModel? onnx = null;
@@ -97,7 +97,7 @@ public static class PredictCommand
                     catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
                     {
                         failures.Add(new Failure(path, ex.Message));
-                        error.WriteLine($"error: {OneLine(ex.Message)}");
+                        error.WriteLine($"error: {CliRunner.OneLine(ex.Message)}");
                     }
                 }
                 if (decoded.Count == 0) continue;
@@ -157,9 +157,6 @@ public static class PredictCommand
             Enumerable.Range(0, k).Select(j => new ClassProbability(classes[(int)idx[row * k + j]], (int)idx[row * k + j], p[row * k + j])).ToList()))
             .ToList();
     }
-
-    private static string OneLine(string message) =>
-        string.Join(" ", message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     private sealed record ClassProbability(string Name, int Index, double Probability);
 
