@@ -19,29 +19,58 @@ public static class OnnxRuntimeLatency
             ImageSize = imageSize, ClassNames = Enumerable.Range(0, model.Widths.NumClasses).Select(i => $"class_{i}").ToList(),
         }), imageSize, batchSize, runs, warmup, threads);
 
-    public static LatencyStats Measure(byte[] onnxModel, int imageSize, int batchSize, int runs, int warmup, int threads)
+    public static LatencyStats Measure(byte[] onnxModel, int imageSize, int batchSize, int runs, int warmup, int threads) =>
+        MeasureInterleaved([onnxModel], imageSize, batchSize, runs, warmup, threads)[0];
+
+    /// <summary>
+    /// Several models timed side by side: each gets its own session and its warm-up, then the timed passes alternate
+    /// between them (pass i of every model before pass i + 1 of any), so that a change in the machine's load falls on
+    /// all of them alike and the ratio of their statistics is fair on a shared machine.
+    /// </summary>
+    public static IReadOnlyList<LatencyStats> MeasureInterleaved(IReadOnlyList<byte[]> onnxModels, int imageSize, int batchSize,
+        int runs, int warmup, int threads)
     {
         if (runs < 1) throw new ArgumentOutOfRangeException(nameof(runs), runs, "runs must be at least 1");
-        using var options = new SessionOptions
+        if (onnxModels.Count == 0) throw new ArgumentException("at least one model is needed", nameof(onnxModels));
+        var sessions = new List<(SessionOptions Options, InferenceSession Session)>();
+        try
         {
-            IntraOpNumThreads = threads,
-            InterOpNumThreads = 1,
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-        };
-        using var session = new InferenceSession(onnxModel, options);
-        var rng = new Random(1);
-        var data = new float[batchSize * 3 * imageSize * imageSize];
-        for (int i = 0; i < data.Length; i++) data[i] = (float)(rng.NextDouble() * 2 - 1);
-        var feed = new[] { NamedOnnxValue.CreateFromTensor(OnnxExporter.InputName, new DenseTensor<float>(data, [batchSize, 3, imageSize, imageSize])) };
-        for (int i = 0; i < warmup; i++) using (session.Run(feed)) { }
-        var times = new List<double>(runs);
-        for (int i = 0; i < runs; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            using (session.Run(feed)) { }
-            times.Add(sw.Elapsed.TotalMilliseconds);
+            foreach (var bytes in onnxModels)
+            {
+                var options = new SessionOptions
+                {
+                    IntraOpNumThreads = threads,
+                    InterOpNumThreads = 1,
+                    GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+                };
+                // Each session has its own intra-op pool whose threads spin after a run; timed side by side, the spinning
+                // threads of one session would take the cores from the next one. Only then are they told to sleep.
+                if (onnxModels.Count > 1) options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+                sessions.Add((options, new InferenceSession(bytes, options)));
+            }
+            var rng = new Random(1);
+            var data = new float[batchSize * 3 * imageSize * imageSize];
+            for (int i = 0; i < data.Length; i++) data[i] = (float)(rng.NextDouble() * 2 - 1);
+            var feed = new[] { NamedOnnxValue.CreateFromTensor(OnnxExporter.InputName, new DenseTensor<float>(data, [batchSize, 3, imageSize, imageSize])) };
+            foreach (var (_, session) in sessions)
+                for (int i = 0; i < warmup; i++) using (session.Run(feed)) { }
+            var times = sessions.Select(_ => new List<double>(runs)).ToArray();
+            for (int i = 0; i < runs; i++)
+                for (int m = 0; m < sessions.Count; m++)
+                {
+                    var sw = Stopwatch.StartNew();
+                    using (sessions[m].Session.Run(feed)) { }
+                    times[m].Add(sw.Elapsed.TotalMilliseconds);
+                }
+            return times.Select(t =>
+            {
+                var (mean, median, p95) = LatencyStats.Summarise(t);
+                return new LatencyStats("cpu (onnxruntime)", threads, batchSize, imageSize, warmup, runs, mean, median, p95);
+            }).ToList();
         }
-        var (mean, median, p95) = LatencyStats.Summarise(times);
-        return new LatencyStats("cpu (onnxruntime)", threads, batchSize, imageSize, warmup, runs, mean, median, p95);
+        finally
+        {
+            foreach (var (options, session) in sessions) { session.Dispose(); options.Dispose(); }
+        }
     }
 }

@@ -117,43 +117,47 @@ public static class BenchCommand
 
     /// <summary><c>bench onnx</c>: Harness's eager forward against ONNX Runtime on the exported model (BatchNorm folded),
     /// both on <c>--threads</c> intra-op threads, at batch 1 and 32, 224 px, for B0 and B0 channel-pruned at 0.8; with
-    /// <c>--torch-onnx</c>, also a B0 exported by <c>torch.onnx.export</c> (bench/torch_onnx_export.py) in the same runtime.</summary>
+    /// <c>--torch-onnx</c>, also a B0 exported by <c>torch.onnx.export</c> (bench/torch_onnx_export.py) in the same runtime.
+    /// The ONNX Runtime sessions of one batch size are timed interleaved (<see cref="Harness.Export.OnnxRuntimeLatency.MeasureInterleaved"/>),
+    /// so the ratios between them are fair on a shared machine; every ratio is printed beside the thop MACs ratio.</summary>
     private static Command Onnx()
     {
-        var runs = new Option<int>("--runs") { Description = "timed passes at batch 1 (batch 32: a fifth of them, at least 3)", DefaultValueFactory = _ => 20 }.AtLeast(1);
+        var runs = new Option<int>("--runs") { Description = "timed passes at batch 1 (batch 32: a fifth of them, at least 5)", DefaultValueFactory = _ => 20 }.AtLeast(1);
         var threads = new Option<int>("--threads") { Description = "intra-op threads of libtorch and ONNX Runtime", DefaultValueFactory = _ => 2 }.AtLeast(1);
         var torchOnnx = new Option<string?>("--torch-onnx") { Description = "an ONNX B0 (input 'input' [N,3,224,224]) exported by PyTorch, timed in the same runtime" };
         var cmd = new Command("onnx", "Latency of Harness eager against ONNX Runtime on the exported models (224 px, batch 1 and 32)") { runs, threads, torchOnnx };
         cmd.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
-            int n1 = parse.GetValue(runs), n32 = Math.Max(3, n1 / 5), t = parse.GetValue(threads);
+            int n1 = parse.GetValue(runs), n32 = Math.Max(5, n1 / 5), t = parse.GetValue(threads);
             string? torchFile = parse.GetValue(torchOnnx);
             if (torchFile is not null && !File.Exists(torchFile))
                 throw new FileNotFoundException($"--torch-onnx '{torchFile}' does not exist (bench/torch_onnx_export.py writes it)");
             set_num_threads(t);
-            output.WriteLine($"threads {t} (libtorch and ONNX Runtime intra-op), 224 px; medians of {n1} runs at b1, {n32} at b32");
+            output.WriteLine($"threads {t} (libtorch and ONNX Runtime intra-op), 224 px; medians of {n1} runs at b1, {n32} at b32; " +
+                $"ONNX Runtime {Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString()}, ORT sessions of one batch size timed interleaved");
             manual_seed(0);
             using var baseModel = EfficientNet.Create(EfficientNetConfig.B0(10));
             using var pruned = ChannelPruner.Prune(baseModel, new ChannelPruningOptions { Ratio = 0.8 }).Model;
             var options = new Harness.Export.OnnxExportOptions { ClassNames = Harness.Data.Cifar.CifarClasses.Names };
-            foreach (var (name, model) in new[] { ("base", baseModel), ("channel 0.8", pruned) })
+            baseModel.eval();
+            pruned.eval();
+            double baseMacs = MacCounter.Count(baseModel, 224).Total(MacConvention.Thop);
+            double prunedMacs = MacCounter.Count(pruned, 224).Total(MacConvention.Thop);
+            var files = new List<byte[]> { Harness.Export.OnnxExporter.ToBytes(baseModel, options), Harness.Export.OnnxExporter.ToBytes(pruned, options) };
+            if (torchFile is not null) files.Add(File.ReadAllBytes(torchFile));
+            output.WriteLine($"thop MACs: base {baseMacs / 1e6:F1} M, channel 0.8 {prunedMacs / 1e6:F1} M (MACs ratio {prunedMacs / baseMacs:F3})");
+            output.WriteLine("| batch | model | Harness eager ms | ORT, Harness export ms | eager / ORT | ORT / base ORT | MACs / base MACs | ORT, torch.onnx.export ms | Harness export / torch export |");
+            output.WriteLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+            foreach (int b in new[] { 1, 32 })
             {
-                model.eval();
-                var onnx = Harness.Export.OnnxExporter.ToBytes(model, options);
-                foreach (int b in new[] { 1, 32 })
-                {
-                    int n = b == 1 ? n1 : n32, warm = b == 1 ? 5 : 1;
-                    double eager = LatencyMeter.Measure(model, 224, b, n, warm).MedianMs;
-                    double ort = Harness.Export.OnnxRuntimeLatency.Measure(onnx, 224, b, n, warm, t).MedianMs;
-                    string line = $"{name} b{b}: Harness eager {eager:F1} ms, ORT (Harness export) {ort:F1} ms, eager/ORT {eager / ort:F2}";
-                    if (torchFile is not null && name == "base")
-                    {
-                        double torchOrt = Harness.Export.OnnxRuntimeLatency.Measure(File.ReadAllBytes(torchFile), 224, b, n, warm, t).MedianMs;
-                        line += $"; ORT (torch.onnx.export) {torchOrt:F1} ms, Harness export/torch export {ort / torchOrt:F2}";
-                    }
-                    output.WriteLine(line);
-                }
+                int n = b == 1 ? n1 : n32, warm = b == 1 ? 5 : 1;
+                double eagerBase = LatencyMeter.Measure(baseModel, 224, b, n, warm).MedianMs;
+                double eagerPruned = LatencyMeter.Measure(pruned, 224, b, n, warm).MedianMs;
+                var ort = Harness.Export.OnnxRuntimeLatency.MeasureInterleaved(files, 224, b, n, warm, t).Select(s => s.MedianMs).ToArray();
+                string torchCells = torchFile is null ? "| |" : $"| {ort[2]:F1} | {ort[0] / ort[2]:F2} |";
+                output.WriteLine($"| {b} | base | {eagerBase:F1} | {ort[0]:F1} | {eagerBase / ort[0]:F2} | 1.00 | 1.000 {torchCells}");
+                output.WriteLine($"| {b} | channel 0.8 | {eagerPruned:F1} | {ort[1]:F1} | {eagerPruned / ort[1]:F2} | {ort[1] / ort[0]:F2} | {prunedMacs / baseMacs:F3} | | |");
             }
             return 0;
         });

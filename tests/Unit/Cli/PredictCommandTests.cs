@@ -179,4 +179,45 @@ public class PredictCommandTests : TempDirectoryTest
         Assert.That(error.Trim(), Does.StartWith("error: --weights").And.Contain("--runtime onnx"));
         Assert.That(error.Trim().Split('\n'), Has.Length.EqualTo(1));
     }
+
+    /// <summary>A model trained by <c>train</c> on real JPEGs (an image-folder data set whose test folder holds the
+    /// training images, so that it learns them): the share of test images whose top-1 class under <c>predict</c>
+    /// (both runtimes) is the folder's class equals the accuracy <c>evaluate</c> reports on the same folder.</summary>
+    [Test]
+    public void ATrainedModelsTopOneAgreesWithEvaluate()
+    {
+        string shared = SharedData.RequireShared("cifar10-jpeg/test");
+        string data = Path.Combine(Dir, "data");
+        var names = Harness.Data.Cifar.CifarClasses.Names;
+        foreach (string split in new[] { "train", "test" })
+            foreach (string c in names)
+            {
+                Directory.CreateDirectory(Path.Combine(data, split, c));
+                for (int k = 0; k < 4; k++)
+                    File.Copy(Path.Combine(shared, c, $"{k:D4}.jpg"), Path.Combine(data, split, c, $"{k:D4}.jpg"));
+            }
+        string outDir = Path.Combine(Dir, "out");
+        var train = HarnessCli.Run("train", "--weights", "none", "--data", data, "--image-size", "32", "--batch-size", "12",
+            "--epochs", "15", "--lr", "0.002", "--freeze", "none", "--name", "m", "--out", outDir, "--device", "cpu");
+        Assert.That(train.Code, Is.Zero, train.Err);
+        string weights = Path.Combine(outDir, "models", "m.pth");
+        var evaluate = HarnessCli.Run("evaluate", "--weights", weights, "--data", data, "--image-size", "32", "--device", "cpu", "--json");
+        Assert.That(evaluate.Code, Is.Zero, evaluate.Err);
+        double accuracy;
+        using (var doc = JsonDocument.Parse(evaluate.Out)) accuracy = doc.RootElement.GetProperty("accuracy").GetDouble();
+        foreach (string runtime in new[] { "torch", "onnx" })
+        {
+            var (code, output, error) = Run("--weights", weights, "--runtime", runtime, "--image-size", "32", "--top", "1", "--json",
+                Path.Combine(data, "test"));
+            Assert.That(code, Is.Zero, error);
+            using var doc = JsonDocument.Parse(output);
+            var predictions = doc.RootElement.GetProperty("predictions").EnumerateArray().ToList();
+            Assert.That(predictions, Has.Count.EqualTo(40));
+            int correct = predictions.Count(p => p.GetProperty("top")[0].GetProperty("name").GetString() ==
+                Path.GetFileName(Path.GetDirectoryName(p.GetProperty("path").GetString())));
+            Assert.That(correct / 40.0, Is.EqualTo(accuracy).Within(1e-9), runtime);
+            // Not a constant model (which would agree trivially): it tells some of the classes apart.
+            Assert.That(predictions.Select(p => p.GetProperty("top")[0].GetProperty("index").GetInt32()).Distinct().Count(), Is.GreaterThan(1), runtime);
+        }
+    }
 }
