@@ -1,0 +1,38 @@
+using Harness.Export;
+using Harness.Model;
+
+namespace Harness.Tests.Unit.Export;
+
+public class OnnxRuntimeLatencyTests
+{
+    private static byte[] TinyOnnx(int seed)
+    {
+        using var model = ModelLoader.Create(EfficientNetConfig.Scaled(0.25, 0.34, 10), (ulong)seed);
+        model.eval();
+        return OnnxExporter.ToBytes(model, new OnnxExportOptions
+        {
+            ClassNames = Enumerable.Range(0, 10).Select(i => $"c{i}").ToList(), ImageSize = 32, HarnessVersion = "test",
+        });
+    }
+
+    [Test]
+    public void InterleavedTimingGivesOneStatisticPerModelInOrderWithTheRequestedSettings()
+    {
+        byte[] a = TinyOnnx(1), b = TinyOnnx(2);
+        var stats = OnnxRuntimeLatency.MeasureInterleaved([a, b, a], imageSize: 32, batchSize: 2, runs: 3, warmup: 1, threads: 1);
+        Assert.That(stats, Has.Count.EqualTo(3));
+        foreach (var s in stats)
+        {
+            Assert.That((s.BatchSize, s.ImageSize, s.Runs, s.Warmup, s.Threads), Is.EqualTo((2, 32, 3, 1, 1)));
+            Assert.That(s.MedianMs, Is.GreaterThan(0));
+            Assert.That(s.P95Ms, Is.GreaterThanOrEqualTo(s.MedianMs));
+        }
+    }
+
+    [Test]
+    public void NoModelsOrNoRunsAreRefused()
+    {
+        Assert.Throws<ArgumentException>(() => OnnxRuntimeLatency.MeasureInterleaved([], 32, 1, 1, 0, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => OnnxRuntimeLatency.MeasureInterleaved([TinyOnnx(1)], 32, 1, 0, 0, 1));
+    }
+}
