@@ -44,7 +44,7 @@ public static class OnnxExporter
             x = ConvNormAct(g, "features.0", model.Stem, x, options.FoldBatchNorm);
             foreach (var block in model.Blocks)
                 x = Block(g, $"features.{block.Widths.Stage}.{block.Widths.Index}", block, x, options.FoldBatchNorm);
-            x = ConvNormAct(g, $"features.{model.HeadIndex}", model.Head, x, options.FoldBatchNorm);
+            x = ConvNormAct(g, $"features.{model.Widths.StageCount + 1}", model.Head, x, options.FoldBatchNorm);
             x = g.Node("GlobalAveragePool", "avgpool", [x]);
             x = g.Node("Flatten", "flatten", [x], Int("axis", 1));
             var linear = model.Classifier;

@@ -1,3 +1,4 @@
+using Harness.Model.Channels;
 using Harness.Model.Layers;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -9,7 +10,7 @@ namespace Harness.Model;
 /// <c>features.1.0.block.1.fc1.weight</c>, <c>classifier.1.weight</c>…), built from <see cref="EfficientNetWidths"/>
 /// so that a channel-pruned network is the same builder with other numbers.
 /// </summary>
-public sealed class EfficientNet : ExplicitModule
+public sealed class EfficientNet : ExplicitModule, IPrunableNetwork
 {
     private readonly Sequential _features;
     private readonly ClassifierHead _classifier;
@@ -52,8 +53,15 @@ public sealed class EfficientNet : ExplicitModule
     /// <summary>True when the BatchNorms are folded into the convs (<see cref="BatchNormFolding"/>): inference only.</summary>
     public bool IsFolded => Stem.IsFolded;
 
-    /// <summary>Index of the head conv under <c>features</c> (8 for B0).</summary>
-    public int HeadIndex => Widths.StageCount + 1;
+    public string Architecture => "efficientnet";
+
+    public nn.Module<Tensor, Tensor> Module => this;
+
+    public int NumClasses => Widths.NumClasses;
+
+    public ChannelDeclaration DeclareChannels() => Widths.DeclareChannels();
+
+    public IPrunableNetwork Rebuild(IReadOnlyDictionary<string, int> spaceWidths) => new EfficientNet(Widths.WithSpaceWidths(spaceWidths));
 
     public override Tensor forward(Tensor input)
     {

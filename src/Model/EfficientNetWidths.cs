@@ -209,6 +209,78 @@ public sealed record EfficientNetWidths(int Stem, IReadOnlyList<BlockWidths> Blo
         return shapes;
     }
 
+    /// <summary>
+    /// The channel spaces of this network (<see cref="Channels.ChannelDeclaration"/>): the stem output; per block its
+    /// output (tied to its input by a residual add), its expanded channels (a block without an expand conv works on
+    /// its input space) and its squeeze-excitation channels; the head output, read by the classifier. For
+    /// torchvision's B0 the ties leave 40 groups: 1 stem, 15 expand, 16 squeeze-excitation, 7 stage trunks, 1 head.
+    /// Space names: <c>stem</c>, <c>block S.I out</c>, <c>block S.I expand</c>, <c>block S.I squeeze</c>, <c>head</c>.
+    /// </summary>
+    public Channels.ChannelDeclaration DeclareChannels()
+    {
+        var d = new Channels.ChannelDeclaration();
+        const Channels.ChannelRole Out = Channels.ChannelRole.Out, In = Channels.ChannelRole.In,
+            Depthwise = Channels.ChannelRole.Depthwise, Norm = Channels.ChannelRole.BatchNorm;
+        string inSpace = d.Space("stem", Channels.SpaceKind.Stem, Stem);
+        d.Member(inSpace, "features.0.0", Out);
+        d.Member(inSpace, "features.0.1", Norm);
+        foreach (var b in Blocks)
+        {
+            string p = $"{b.Prefix}.block", id = $"{b.Stage}.{b.Index}";
+            string outSpace = d.Space($"block {id} out", Channels.SpaceKind.Trunk, b.Out);
+            if (b.UseResidual) d.Tie(outSpace, inSpace);
+            string exp = b.HasExpand ? d.Space($"block {id} expand", Channels.SpaceKind.Expand, b.Expanded) : inSpace;
+            string sq = d.Space($"block {id} squeeze", Channels.SpaceKind.SqueezeExcitation, b.Squeeze);
+            int k = 0;
+            if (b.HasExpand)
+            {
+                d.Member(inSpace, $"{p}.0.0", In);
+                d.Member(exp, $"{p}.0.0", Out);
+                d.Member(exp, $"{p}.0.1", Norm);
+                k = 1;
+            }
+            d.Member(exp, $"{p}.{k}.0", Depthwise);
+            d.Member(exp, $"{p}.{k}.1", Norm);
+            d.Member(exp, $"{p}.{k + 1}.fc1", In);
+            d.Member(sq, $"{p}.{k + 1}.fc1", Out);
+            d.Member(sq, $"{p}.{k + 1}.fc2", In);
+            d.Member(exp, $"{p}.{k + 1}.fc2", Out);
+            d.Member(exp, $"{p}.{k + 2}.0", In);
+            d.Member(outSpace, $"{p}.{k + 2}.0", Out);
+            d.Member(outSpace, $"{p}.{k + 2}.1", Norm);
+            inSpace = outSpace;
+        }
+        int h = StageCount + 1;
+        string head = d.Space("head", Channels.SpaceKind.Head, Head);
+        d.Member(inSpace, $"features.{h}.0", In);
+        d.Member(head, $"features.{h}.0", Out);
+        d.Member(head, $"features.{h}.1", Norm);
+        d.Member(head, "classifier.1", In);
+        return d;
+    }
+
+    /// <summary>The widths after giving the named spaces of <see cref="DeclareChannels"/> new widths (the others
+    /// keep theirs). A block's input is the width of the space before it.</summary>
+    public EfficientNetWidths WithSpaceWidths(IReadOnlyDictionary<string, int> spaceWidths)
+    {
+        int W(string space, int current) => spaceWidths.TryGetValue(space, out var w) ? w : current;
+        int stem = W("stem", Stem), previous = stem;
+        var blocks = new List<BlockWidths>();
+        foreach (var b in Blocks)
+        {
+            string id = $"{b.Stage}.{b.Index}";
+            blocks.Add(b with
+            {
+                In = previous,
+                Expanded = b.HasExpand ? W($"block {id} expand", b.Expanded) : previous,
+                Squeeze = W($"block {id} squeeze", b.Squeeze),
+                Out = W($"block {id} out", b.Out),
+            });
+            previous = blocks[^1].Out;
+        }
+        return this with { Stem = stem, Blocks = blocks, Head = W("head", Head) };
+    }
+
     /// <summary>The same network with another number of classes.</summary>
     public EfficientNetWidths WithClasses(int numClasses) => this with { NumClasses = numClasses };
 

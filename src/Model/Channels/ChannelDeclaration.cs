@@ -1,0 +1,49 @@
+namespace Harness.Model.Channels;
+
+/// <summary>
+/// An architecture's declaration of its channel spaces: which layer's output or input channels, depthwise
+/// channels or BatchNorm features belong to which space, and which spaces are tied (the same channels, because a
+/// residual add or a concatenation-free shortcut joins them). The dependency graph, channel importance and the
+/// channel pruner read nothing else about a network's structure. Spaces are listed in the order they are declared,
+/// which is the order of the groups made from them. The network's input channels and the classifier's outputs are
+/// in no space: they are never pruned.
+/// </summary>
+public sealed class ChannelDeclaration
+{
+    private readonly List<ChannelSpace> _spaces = [];
+    private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal);
+    private readonly List<List<ChannelMember>> _members = [];
+    private readonly List<(string A, string B)> _ties = [];
+
+    public IReadOnlyList<ChannelSpace> Spaces => _spaces.Select((s, i) => s with { Members = _members[i] }).ToList();
+
+    /// <summary>Pairs of spaces that hold the same channels.</summary>
+    public IReadOnlyList<(string A, string B)> Ties => _ties;
+
+    /// <summary>Declares a space of <paramref name="width"/> channels and returns its name.</summary>
+    public string Space(string name, SpaceKind kind, int width)
+    {
+        if (width < 1) throw new ArgumentOutOfRangeException(nameof(width), width, $"space '{name}' needs at least one channel");
+        if (!_index.TryAdd(name, _spaces.Count)) throw new ArgumentException($"space '{name}' is declared twice", nameof(name));
+        _spaces.Add(new ChannelSpace(name, kind, width, []));
+        _members.Add([]);
+        return name;
+    }
+
+    /// <summary>Adds a (layer, role) to a declared space.</summary>
+    public void Member(string space, string layer, ChannelRole role) => _members[IndexOf(space)].Add(new ChannelMember(layer, role));
+
+    /// <summary>Ties two declared spaces: their widths must agree, and they are pruned as one.</summary>
+    public void Tie(string a, string b)
+    {
+        var (sa, sb) = (_spaces[IndexOf(a)], _spaces[IndexOf(b)]);
+        if (sa.Width != sb.Width)
+            throw new ArgumentException($"spaces '{a}' ({sa.Width} channels) and '{b}' ({sb.Width}) are tied but differ in width");
+        _ties.Add((a, b));
+    }
+
+    public ChannelSpace this[string name] => Spaces[IndexOf(name)];
+
+    private int IndexOf(string space) =>
+        _index.TryGetValue(space, out int i) ? i : throw new ArgumentException($"space '{space}' is not declared", nameof(space));
+}

@@ -1,0 +1,35 @@
+using Harness.Model.Layers;
+using static TorchSharp.torch;
+
+namespace Harness.Model.Channels;
+
+/// <summary>
+/// A network Harness can prune, train, measure and export: a module tree with torchvision's names whose every
+/// conv and linear layer is a <see cref="PrunableLayer"/>, that declares its channel spaces and rebuilds itself with
+/// other widths. Implemented by the module itself (<see cref="EfficientNet"/>, …); <see cref="Module"/> is that
+/// module.
+/// </summary>
+public interface IPrunableNetwork : IDisposable
+{
+    /// <summary>Short name of the architecture family (<c>efficientnet</c>, <c>resnet</c>, <c>mobilenet_v2</c>).</summary>
+    string Architecture { get; }
+
+    /// <summary>The module itself.</summary>
+    nn.Module<Tensor, Tensor> Module { get; }
+
+    /// <summary>The channel spaces of this network, with its current widths.</summary>
+    ChannelDeclaration DeclareChannels();
+
+    /// <summary>A freshly initialised network of the same architecture in which the named spaces (and every space
+    /// tied to them) have the given widths and all others keep theirs. Names are those of
+    /// <see cref="DeclareChannels"/>.</summary>
+    IPrunableNetwork Rebuild(IReadOnlyDictionary<string, int> spaceWidths);
+
+    /// <summary>Every conv and linear layer with the state-dict name of its module, in module order.</summary>
+    IEnumerable<(string Name, PrunableLayer Layer)> PrunableLayers();
+
+    /// <summary>The final linear layer (its outputs are the classes; never channel-pruned).</summary>
+    PrunableLinear Classifier { get; }
+
+    int NumClasses { get; }
+}
