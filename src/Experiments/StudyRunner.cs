@@ -151,13 +151,13 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
                 FineGrainedPruner.Prune(model, new FineGrainedOptions { Amount = e.Amount, Method = PruningMethod.L1, Scope = PruningScope.Global });
             else if (e.Kind == ExperimentKind.Channel)
             {
-                var (pruned, report) = ChannelPruner.Prune(model, new ChannelPruningOptions
+                var (pruned, _) = ChannelPruner.Prune(model, new ChannelPruningOptions
                 {
                     Ratio = e.Amount, RoundTo = config.RoundTo, Importance = ImportanceKind.L1, NeverUntouched = config.NeverUntouched,
                 });
                 model.Dispose();
                 model = pruned;
-                log.WriteLine($"  pruned widths: stem {report.Widths.Stem}, head {report.Widths.Head}, parameters {model.parameters().Sum(p => p.numel()):N0}");
+                log.WriteLine($"  pruned widths: stem {pruned.Widths.Stem}, head {pruned.Widths.Head}, parameters {model.parameters().Sum(p => p.numel()):N0}");
             }
             model.to(device);
             // A given base model is evaluated as it is: no training state may touch (or restore over) that file.

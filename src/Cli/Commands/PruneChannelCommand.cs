@@ -35,7 +35,7 @@ public static class PruneChannelCommand
             using var model = ModelLoader.Load(parse.GetValue(weights)!, parse.GetValue(classes), Downloads.Resolver(), parse.GetValue(seed));
             if (parse.GetValue(graphOnly))
             {
-                var graph = DependencyGraph.Build(model.Widths);
+                var graph = DependencyGraph.Build(model);
                 output.Write(parse.GetValue(json) ? Json.Serialize(graph.Groups) + "\n" : graph.ToText());
                 return 0;
             }
@@ -46,7 +46,7 @@ public static class PruneChannelCommand
                 IgnoredLayers = parse.GetValue(ignore) ?? [], Seed = parse.GetValue(seed),
                 GroupRatios = ParseGroupRatios(parse.GetValue(groupRatios) ?? []), DepthwiseInImportance = parse.GetValue(depthwise),
             };
-            var known = DependencyGraph.Build(model.Widths).Groups.Select(g => g.Id).ToHashSet();
+            var known = DependencyGraph.Build(model).Groups.Select(g => g.Id).ToHashSet();
             foreach (var id in options.GroupRatios.Keys.Where(id => !known.Contains(id)))
                 throw new ArgumentException($"--group-ratio {id}=…: the model has no group {id} (groups 0..{known.Max()}; see --graph)");
             long before = model.parameters().Sum(p => p.numel());

@@ -1,4 +1,4 @@
-using Harness.Model;
+using Harness.Model.Channels;
 using Harness.Model.Layers;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -15,13 +15,13 @@ namespace Harness.Pruning.Channels;
 /// </summary>
 public static class ChannelImportance
 {
-    public static Tensor Score(EfficientNet model, ChannelGroup group, ImportanceKind kind, Generator? generator = null,
+    public static Tensor Score(IPrunableNetwork model, ChannelGroup group, ImportanceKind kind, Generator? generator = null,
         bool includeDepthwise = false) =>
         Score(Modules(model), group, kind, generator, includeDepthwise);
 
     /// <summary>The model's modules by state-dict name, for scoring many groups of one model.</summary>
-    public static IReadOnlyDictionary<string, nn.Module> Modules(EfficientNet model) =>
-        model.named_modules().ToDictionary(m => m.name, m => m.module);
+    public static IReadOnlyDictionary<string, nn.Module> Modules(IPrunableNetwork model) =>
+        model.Module.named_modules().ToDictionary(m => m.name, m => m.module);
 
     public static Tensor Score(IReadOnlyDictionary<string, nn.Module> modules, ChannelGroup group, ImportanceKind kind,
         Generator? generator = null, bool includeDepthwise = false)
@@ -40,7 +40,7 @@ public static class ChannelImportance
                 continue;
             }
             if (kind == ImportanceKind.BatchNormScale || module is not PrunableLayer layer) continue;
-            if (m.Role == MemberRole.Depthwise && !includeDepthwise) continue;
+            if (m.Role == ChannelRole.Depthwise && !includeDepthwise) continue;
             var w = layer.EffectiveWeight().detach();
             if (kind == ImportanceKind.Taylor)
             {
@@ -51,7 +51,7 @@ public static class ChannelImportance
             var a = kind == ImportanceKind.L2 ? w.pow(2) : w.abs();
             a = a.to(float64);
             if (a.dim() == 2) a = a.unsqueeze(-1).unsqueeze(-1);
-            var perChannel = m.Role == MemberRole.In ? a.sum(new long[] { 0, 2, 3 }) : a.sum(new long[] { 1, 2, 3 });
+            var perChannel = m.Role == ChannelRole.In ? a.sum(new long[] { 0, 2, 3 }) : a.sum(new long[] { 1, 2, 3 });
             scores.Add(perChannel);
         }
         if (scores.Count == 0) return ones(group.Channels, dtype: float64).MoveToOuterDisposeScope();

@@ -1,4 +1,4 @@
-using Harness.Model;
+using Harness.Model.Channels;
 using Harness.Model.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -6,16 +6,20 @@ using static TorchSharp.torch;
 namespace Harness.Pruning.Channels;
 
 /// <summary>
-/// Physical channel pruning: decides per group which channels go (lowest importance, ties by index), builds a
-/// new EfficientNet from the new widths and copies the kept slices of weights, masks, biases and BatchNorm
-/// statistics into it. The result is an ordinary model that trains, saves and rebuilds from its checkpoint.
+/// Physical channel pruning of any <see cref="IPrunableNetwork"/>: decides per group which channels go (lowest
+/// importance, ties by index), rebuilds the network with the new widths (<see cref="IPrunableNetwork.Rebuild"/>) and
+/// copies the kept slices of weights, masks, biases and BatchNorm statistics into it, slicing each tensor by the
+/// roles its layer declares (<see cref="ChannelRole"/>): outputs, depthwise channels and BatchNorm features along
+/// dimension 0, inputs along dimension 1 of the weight. The result is an ordinary model that trains, saves and
+/// rebuilds from its checkpoint.
 /// </summary>
 public static class ChannelPruner
 {
-    public static (EfficientNet Model, ChannelPruningReport Report) Prune(EfficientNet model, ChannelPruningOptions options)
+    public static (TNet Model, ChannelPruningReport Report) Prune<TNet>(TNet model, ChannelPruningOptions options)
+        where TNet : IPrunableNetwork
     {
         options.Validate();
-        var graph = DependencyGraph.Build(model.Widths);
+        var graph = DependencyGraph.Build(model);
         using var generator = new Generator(options.Seed);
         var modules = ChannelImportance.Modules(model);
         var scores = graph.Groups.ToDictionary(g => g.Id, g => ChannelImportance.Score(modules, g, options.Importance, generator, options.DepthwiseInImportance));
@@ -62,7 +66,7 @@ public static class ChannelPruner
     /// <summary>A group is kept whole when an ignored layer's own channels (its outputs, a depthwise conv's
     /// channels, a BatchNorm's) belong to it; a layer that only reads the group's channels does not pin it.</summary>
     private static bool IsIgnored(ChannelGroup g, ChannelPruningOptions options) =>
-        g.Members.Any(m => options.IgnoredLayers.Contains(m.Layer) && m.Role is MemberRole.Out or MemberRole.Depthwise or MemberRole.BatchNorm);
+        g.Members.Any(m => options.IgnoredLayers.Contains(m.Layer) && m.Role is ChannelRole.Out or ChannelRole.Depthwise or ChannelRole.BatchNorm);
 
     private static int[] Lowest(Tensor scores, int count)
     {
@@ -71,11 +75,11 @@ public static class ChannelPruner
     }
 
     /// <summary>Removes exactly the given channels (by group id) and returns the smaller model.</summary>
-    public static (EfficientNet Model, ChannelPruningReport Report) PruneChannels(EfficientNet model, DependencyGraph graph,
-        IReadOnlyDictionary<int, int[]> removed)
+    public static (TNet Model, ChannelPruningReport Report) PruneChannels<TNet>(TNet model, DependencyGraph graph,
+        IReadOnlyDictionary<int, int[]> removed) where TNet : IPrunableNetwork
     {
-        var keep = new Dictionary<string, long[]>();
-        var newWidths = new Dictionary<string, int>();
+        var keep = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        var newWidths = new Dictionary<string, int>(StringComparer.Ordinal);
         var reports = new List<GroupReport>();
         foreach (var g in graph.Groups)
         {
@@ -89,16 +93,21 @@ public static class ChannelPruner
             newWidths[g.Space] = keep[g.Space].Length;
             reports.Add(new GroupReport(g.Id, g.Kind, g.Members.Select(m => m.Layer).Distinct().ToList(), g.Channels, keep[g.Space].Length, gone));
         }
-        var widths = graph.WithWidths(newWidths);
-        var pruned = new EfficientNet(widths);
+        var spaceWidths = graph.SpaceWidths(newWidths);
+        var rebuilt = model.Rebuild(spaceWidths);
+        if (rebuilt is not TNet pruned)
+        {
+            rebuilt.Dispose();
+            throw new InvalidOperationException($"{model.GetType().Name}.Rebuild returned a {rebuilt.GetType().Name}");
+        }
         try
         {
-            var source = model.named_modules().ToDictionary(m => m.name, m => m.module);
+            var source = model.Module.named_modules().ToDictionary(m => m.name, m => m.module);
             foreach (var (name, layer) in pruned.PrunableLayers())
-                if (source[name] is PrunableLayer { IsMasked: true } src)
+                if (source[name] is PrunableLayer { IsMasked: true })
                     layer.ApplyMask(ones_like(layer.Weight));
-            var target = pruned.state_dict();
-            var from = model.state_dict();
+            var target = pruned.Module.state_dict();
+            var from = model.Module.state_dict();
             using (no_grad())
             {
                 foreach (var (key, t) in target)
@@ -106,22 +115,24 @@ public static class ChannelPruner
                     int dot = key.LastIndexOf('.');
                     string module = key[..dot], param = key[(dot + 1)..];
                     var value = from[key];
-                    if (param != "num_batches_tracked" && graph.LayerSpaces.TryGetValue(module, out var spaces))
+                    if (param != "num_batches_tracked" && value.dim() > 0 && graph.LayerRoles.TryGetValue(module, out var roles))
                     {
                         bool isWeight = param is "weight" or "weight_orig" or "weight_mask";
-                        bool perChannelIn = isWeight && value.dim() >= 2 && value.shape[1] > 1 || (isWeight && value.dim() == 2);
-                        if (spaces.Out is not null && !(value.dim() == 0))
-                            value = value.index_select(0, tensor(keep[spaces.Out], device: value.device));
-                        if (spaces.In is not null && isWeight && perChannelIn)
-                            value = value.index_select(1, tensor(keep[spaces.In], device: value.device));
+                        foreach (var (space, role) in roles)
+                        {
+                            if (role != ChannelRole.In)
+                                value = value.index_select(0, tensor(keep[space], device: value.device));
+                            else if (isWeight)
+                                value = value.index_select(1, tensor(keep[space], device: value.device));
+                        }
                     }
                     if (!value.shape.SequenceEqual(t.shape))
                         throw new InvalidOperationException($"pruning produced {key} of shape [{string.Join(", ", value.shape)}], expected [{string.Join(", ", t.shape)}]");
                     t.copy_(value);
                 }
             }
-            pruned.train(model.training);
-            return (pruned, new ChannelPruningReport(reports, widths));
+            pruned.Module.train(model.Module.training);
+            return (pruned, new ChannelPruningReport(reports, spaceWidths));
         }
         catch
         {

@@ -1,3 +1,4 @@
+using Harness.Model.Channels;
 using FsCheck;
 using FsCheck.Fluent;
 using Harness.Metrics;
@@ -86,7 +87,7 @@ public class ChannelPruningProperties
             using var model = Make(net, seed);
             var graph = DependencyGraph.Build(model.Widths);
             var rng = new System.Random(seed);
-            var expandGroups = graph.Groups.Where(g => g.Kind == "expand").ToList();
+            var expandGroups = graph.Groups.Where(g => g.Kind == SpaceKind.Expand).ToList();
             var group = expandGroups[rng.Next(expandGroups.Count)];
             var chosen = Enumerable.Range(0, group.Channels).OrderBy(_ => rng.Next()).Take(Math.Max(1, group.Channels / 3)).Order().ToArray();
             var modules = model.named_modules().ToDictionary(m => m.name, m => m.module);
@@ -96,9 +97,9 @@ public class ChannelPruningProperties
                 foreach (var m in group.Members)
                 {
                     var module = modules[m.Layer];
-                    if (m.Role == MemberRole.Out && module is Harness.Model.Layers.PrunableConv2d conv)
+                    if (m.Role == ChannelRole.Out && module is Harness.Model.Layers.PrunableConv2d conv)
                         conv.Weight.index_fill_(0, idx, 0.0);
-                    if (m.Role == MemberRole.BatchNorm && module is BatchNorm2d bn)
+                    if (m.Role == ChannelRole.BatchNorm && module is BatchNorm2d bn)
                     {
                         bn.bias!.index_fill_(0, idx, 0.0);
                         bn.running_mean!.index_fill_(0, idx, 0.0);

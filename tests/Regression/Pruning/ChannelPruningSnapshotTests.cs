@@ -1,3 +1,4 @@
+using Harness.Model.Channels;
 using Harness.Model;
 using Harness.Pruning.Channels;
 using Snapshooter.NUnit;
@@ -14,7 +15,7 @@ public class ChannelPruningSnapshotTests
     {
         var graph = DependencyGraph.Build(EfficientNetWidths.FromConfig(EfficientNetConfig.B0(10)));
         Assert.That(graph.Groups, Has.Count.EqualTo(40));
-        Assert.That(graph.Groups.GroupBy(g => g.Kind).ToDictionary(g => g.Key, g => g.Count()),
+        Assert.That(graph.Groups.GroupBy(g => g.Kind.Label()).ToDictionary(g => g.Key, g => g.Count()),
             Is.EquivalentTo(new Dictionary<string, int> { ["stem"] = 1, ["expand"] = 15, ["squeeze-excitation"] = 16, ["trunk"] = 7, ["head"] = 1 }));
         Snapshot.Match(graph.ToText().Split('\n'));
     }
@@ -28,11 +29,11 @@ public class ChannelPruningSnapshotTests
             return new
             {
                 Ratio = ratio,
-                report.Widths.Stem,
-                Blocks = report.Widths.Blocks.Select(b => $"{b.Prefix}: in {b.In}, expanded {b.Expanded}, squeeze {b.Squeeze}, out {b.Out}").ToList(),
-                report.Widths.Head,
+                pruned.Widths.Stem,
+                Blocks = pruned.Widths.Blocks.Select(b => $"{b.Prefix}: in {b.In}, expanded {b.Expanded}, squeeze {b.Squeeze}, out {b.Out}").ToList(),
+                pruned.Widths.Head,
                 Parameters = pruned.parameters().Sum(p => p.numel()),
-                Groups = report.Groups.Select(g => $"group {g.Id} [{g.Kind}] {g.Before} -> {g.After}").ToList(),
+                Groups = report.Groups.Select(g => $"group {g.Id} [{g.Kind.Label()}] {g.Before} -> {g.After}").ToList(),
             };
     }
 

@@ -1,3 +1,4 @@
+using Harness.Model.Channels;
 using Harness.Model;
 using Harness.Model.Layers;
 using Harness.Pruning.Channels;
@@ -24,7 +25,7 @@ public class ChannelImportanceTests
         using var model = Tiny();
         var graph = DependencyGraph.Build(model.Widths);
         var stem = graph.Groups[0];
-        Assert.That(stem.Kind, Is.EqualTo("stem"));
+        Assert.That(stem.Kind, Is.EqualTo(SpaceKind.Stem));
         var modules = model.named_modules().ToDictionary(m => m.name, m => m.module);
         Tensor W(string name) => ((PrunableLayer)modules[name]).Weight.detach().abs().to(float64);
         Tensor Gamma(string name) => ((BatchNorm2d)modules[name]).weight!.detach().abs().to(float64);
@@ -51,8 +52,8 @@ public class ChannelImportanceTests
         using var scope = NewDisposeScope();
         using var model = Tiny();
         var graph = DependencyGraph.Build(model.Widths);
-        var group = graph.Groups.First(g => g.Kind == "expand");
-        var depthwise = group.Members.Single(m => m.Role == MemberRole.Depthwise).Layer;
+        var group = graph.Groups.First(g => g.Kind == SpaceKind.Expand);
+        var depthwise = group.Members.Single(m => m.Role == ChannelRole.Depthwise).Layer;
         var before = ChannelImportance.Score(model, group, ImportanceKind.L1);
         var beforeWith = ChannelImportance.Score(model, group, ImportanceKind.L1, includeDepthwise: true);
         var conv = (PrunableConv2d)model.named_modules().Single(m => m.name == depthwise).module;

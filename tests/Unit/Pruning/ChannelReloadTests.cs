@@ -15,7 +15,7 @@ public class ChannelReloadTests
         var (pruned, report) = ChannelPruner.Prune(model, new ChannelPruningOptions { Ratio = 0.88, RoundTo = 8 });
         using (pruned)
         {
-            Assert.That(report.Widths.Blocks.Any(b => b.Index == 0 && b.Stride == 1 && b.In == b.Out && !b.UseResidual),
+            Assert.That(pruned.Widths.Blocks.Any(b => b.Index == 0 && b.Stride == 1 && b.In == b.Out && !b.UseResidual),
                 "this ratio makes a stage's first block map equal widths without a residual");
             string path = Path.Combine(Path.GetTempPath(), $"p088-{Guid.NewGuid():N}.pth");
             try
