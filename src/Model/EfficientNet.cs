@@ -61,6 +61,12 @@ public sealed class EfficientNet : ExplicitModule, IPrunableNetwork
 
     public ChannelDeclaration DeclareChannels() => Widths.DeclareChannels();
 
+    public string MetadataJson() => Widths.ToJson();
+
+    /// <summary>Stage k is <c>features.k</c>: 0 the stem, 1 … <c>StageCount</c> the MBConv stages, then the head conv.</summary>
+    public IReadOnlyList<IReadOnlyList<string>> Stages =>
+        Enumerable.Range(0, Widths.StageCount + 2).Select(k => (IReadOnlyList<string>)[$"features.{k}"]).ToList();
+
     public IPrunableNetwork Rebuild(IReadOnlyDictionary<string, int> spaceWidths) => new EfficientNet(Widths.WithSpaceWidths(spaceWidths));
 
     public override Tensor forward(Tensor input)

@@ -10,8 +10,12 @@ namespace Harness.Model;
 /// channel pruning (widths may then differ per layer). A model is rebuilt from these numbers alone.
 /// </summary>
 public sealed record EfficientNetWidths(int Stem, IReadOnlyList<BlockWidths> Blocks, int Head, int NumClasses,
-    double Dropout = 0.2)
+    double Dropout = 0.2) : Channels.INetworkWidths
 {
+    public string Architecture => Channels.EfficientNetArchitecture.FamilyName;
+
+    public Channels.IPrunableNetwork Build() => new EfficientNet(this);
+
     public int StageCount => Blocks.Count == 0 ? 0 : Blocks.Max(b => b.Stage);
 
     /// <summary>torchvision's widths for a configuration (squeeze = max(1, block input / 4)).</summary>

@@ -1,3 +1,4 @@
+using Harness.Model.Channels;
 using Harness.Model.Checkpoints;
 using Harness.Model.Layers;
 using static TorchSharp.torch;
@@ -45,22 +46,34 @@ public static class ModelLoader
 
     /// <summary>Refuses a model whose head does not have the data's number of classes (a 1000-class checkpoint on
     /// CIFAR-10 would otherwise report 0% accuracy without a word).</summary>
-    public static void RequireClasses(EfficientNet model, int dataClasses, string weights)
+    public static void RequireClasses(IPrunableNetwork model, int dataClasses, string weights)
     {
-        if (model.Widths.NumClasses != dataClasses)
+        if (model.NumClasses != dataClasses)
             throw new ArgumentException(
-                $"--weights '{weights}': the model's head has {model.Widths.NumClasses} classes but the data has {dataClasses}");
+                $"--weights '{weights}': the model's head has {model.NumClasses} classes but the data has {dataClasses}");
     }
 
-    /// <summary>Rebuilds a network from a checkpoint alone: widths from its metadata (or its shapes), masks from
+    /// <summary>Rebuilds an EfficientNet from a checkpoint alone (<see cref="LoadNetwork"/>); a checkpoint of another
+    /// architecture is a <see cref="CheckpointFormatException"/> naming it.</summary>
+    public static EfficientNet LoadCheckpoint(string path)
+    {
+        var network = LoadNetwork(path);
+        if (network is EfficientNet model) return model;
+        string family = network.Architecture;
+        network.Dispose();
+        throw new CheckpointFormatException($"{path}: holds a {family} network; this command needs an EfficientNet");
+    }
+
+    /// <summary>Rebuilds a network of any architecture (<see cref="Architectures"/>) from a checkpoint alone: the
+    /// architecture and widths from its metadata (or recognised from its keys and rebuilt from its shapes), masks from
     /// its <c>*_mask</c> tensors, then a strict load. The widths are validated and checked against the tensors'
     /// shapes before any layer is built: bad numbers are a <see cref="CheckpointFormatException"/>, widths that
     /// disagree with the tensors (or masks that disagree with their weights) a <see cref="CheckpointMismatchException"/>.</summary>
-    public static EfficientNet LoadCheckpoint(string path)
+    public static IPrunableNetwork LoadNetwork(string path)
     {
         using var sd = TorchCheckpoint.Load(path);
         var widths = ReadWidths(path, sd);
-        var model = new EfficientNet(widths);
+        var model = widths.Build();
         try
         {
             var badMasks = new List<string>();
@@ -73,7 +86,7 @@ public static class ModelLoader
                 }
             if (badMasks.Count > 0) throw new CheckpointMismatchException(path, [], [], badMasks);
             foreach (var (layer, mask) in masks) layer.ApplyMask(mask);
-            StateDictLoader.Load(model, sd, strict: true, sourceName: path);
+            StateDictLoader.Load(model.Module, sd, strict: true, sourceName: path);
             return model;
         }
         catch
@@ -84,16 +97,19 @@ public static class ModelLoader
     }
 
     /// <summary>The checked widths of the network a checkpoint holds.</summary>
-    private static EfficientNetWidths ReadWidths(string path, StateDict sd)
+    private static INetworkWidths ReadWidths(string path, StateDict sd)
     {
         // Harness's metadata records the widths exactly (residual flags included); a file from elsewhere is
         // rebuilt from its tensor shapes alone.
         string? meta = TorchCheckpoint.ReadMetadata(path);
         string origin = meta is null ? "its tensor shapes" : "its metadata";
-        EfficientNetWidths widths;
+        INetworkWidths widths;
         try
         {
-            widths = meta is not null ? EfficientNetWidths.FromJson(meta) : EfficientNetWidths.FromStateDictShapes(sd.Shapes());
+            var shapes = sd.Shapes();
+            widths = meta is not null
+                ? Architectures.FromMetadata(meta).FromMetadata(meta)
+                : Architectures.Detect(shapes.Keys.ToList()).FromShapes(shapes);
             widths.Validate();
         }
         catch (System.Text.Json.JsonException ex)
@@ -121,14 +137,14 @@ public static class ModelLoader
     /// <summary>Saves a model (masked or not, pruned or not) so that <see cref="LoadCheckpoint"/> and
     /// <c>torch.load</c> both read it; the widths go into the metadata record. A folded model (no BatchNorms) is
     /// refused: its tensors are not those of torchvision's EfficientNet, so no checkpoint reader could load it.</summary>
-    public static void Save(EfficientNet model, string path)
+    public static void Save(IPrunableNetwork model, string path)
     {
-        if (model.IsFolded)
+        if (model is EfficientNet { IsFolded: true })
             throw new InvalidOperationException(
                 $"{path}: a model with folded BatchNorms is for inference only and is not saved as a checkpoint (save the unfolded model)");
-        TorchCheckpoint.Save(path, model, model.Widths.ToJson());
+        TorchCheckpoint.Save(path, model.Module, model.MetadataJson());
     }
 
     /// <summary>True when any layer of the model is masked.</summary>
-    public static bool IsMasked(EfficientNet model) => model.PrunableLayers().Any(l => l.Layer.IsMasked);
+    public static bool IsMasked(IPrunableNetwork model) => model.PrunableLayers().Any(l => l.Layer.IsMasked);
 }

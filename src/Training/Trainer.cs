@@ -2,6 +2,7 @@ using TorchSharp;
 using System.Diagnostics;
 using Harness.Data;
 using Harness.Model;
+using Harness.Model.Channels;
 using Harness.Model.Checkpoints;
 using static TorchSharp.torch;
 
@@ -25,11 +26,15 @@ public sealed class Trainer(TrainingOptions options, TextWriter output)
     internal Action<string>? WriteBoundary { get; init; }
 
     /// <summary>Freezes <see cref="TrainingOptions.FrozenStages"/> and returns the trainable parameters by name.</summary>
-    public static List<(string Name, Tensor Parameter)> Freeze(EfficientNet model, IReadOnlyList<int> frozenStages)
+    public static List<(string Name, Tensor Parameter)> Freeze(IPrunableNetwork model, IReadOnlyList<int> frozenStages)
     {
-        var prefixes = frozenStages.Select(s => $"features.{s}.").ToList();
+        var stages = model.Stages;
+        var unknown = frozenStages.Where(s => s < 0 || s >= stages.Count).ToList();
+        if (unknown.Count > 0)
+            throw new ArgumentException($"--freeze: {model.Architecture} has stages 0–{stages.Count - 1}, not {string.Join(", ", unknown)}");
+        var prefixes = frozenStages.SelectMany(s => stages[s]).Select(p => p + ".").ToList();
         var trainable = new List<(string, Tensor)>();
-        foreach (var (name, p) in model.named_parameters())
+        foreach (var (name, p) in model.Module.named_parameters())
         {
             bool frozen = prefixes.Any(name.StartsWith);
             p.requires_grad = !frozen;
@@ -38,11 +43,12 @@ public sealed class Trainer(TrainingOptions options, TextWriter output)
         return trainable;
     }
 
-    public TrainingResult Train(EfficientNet model, BatchLoader train, BatchLoader validation, TrainingRun run,
+    public TrainingResult Train(IPrunableNetwork network, BatchLoader train, BatchLoader validation, TrainingRun run,
         bool resume = false, CancellationToken cancel = default, int? maxStepsPerEpoch = null)
     {
         Options.Validate();
-        var parameters = Freeze(model, Options.FrozenStages);
+        var model = network.Module;
+        var parameters = Freeze(network, Options.FrozenStages);
         using var sgd = new SgdMomentum(parameters, Options.Momentum, Options.WeightDecay);
         var store = new TrainingStateStore(run, output, WriteBoundary);
         var progress = store.Open(resume) ?? TrainingProgress.Start;
@@ -109,7 +115,7 @@ public sealed class Trainer(TrainingOptions options, TextWriter output)
             progress = improved
                 ? new TrainingProgress(epoch + 1, val.Accuracy, epoch + 1, history)
                 : progress with { CompletedEpochs = epoch + 1, History = history };
-            store.Save(model, sgd, progress, improved);
+            store.Save(network, sgd, progress, improved);
             output.WriteLine(improved ? $"Best model saved with Val Acc: {100 * val.Accuracy:F2}%" : "No improvement this epoch.");
         }
         return new TrainingResult(progress.History, progress.BestValidationAccuracy, false);

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Harness.Model;
+using Harness.Model.Channels;
 using Harness.Model.Checkpoints;
 
 namespace Harness.Training;
@@ -85,13 +86,13 @@ internal sealed partial class TrainingStateStore(TrainingRun run, TextWriter out
 
     /// <summary>Saves the state after <see cref="TrainingProgress.CompletedEpochs"/> epochs as a new generation;
     /// <paramref name="improved"/> says the model is the new best one (else the previous best is kept).</summary>
-    public void Save(EfficientNet model, SgdMomentum sgd, TrainingProgress progress, bool improved)
+    public void Save(IPrunableNetwork model, SgdMomentum sgd, TrainingProgress progress, bool improved)
     {
         string final = run.GenerationFolder(progress.CompletedEpochs);
         string staging = AtomicFile.TemporaryPathFor(final);
         string name = Path.GetFileName(final);
         Directory.CreateDirectory(staging);
-        Stage(name, ModelFile, () => TorchCheckpoint.Save(Path.Combine(staging, ModelFile), model));
+        Stage(name, ModelFile, () => TorchCheckpoint.Save(Path.Combine(staging, ModelFile), model.Module));
         Stage(name, OptimizerFile, () =>
         {
             using var buffers = new StateDict();

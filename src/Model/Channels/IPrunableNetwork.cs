@@ -32,4 +32,12 @@ public interface IPrunableNetwork : IDisposable
     PrunableLinear Classifier { get; }
 
     int NumClasses { get; }
+
+    /// <summary>The module-name prefixes of each stage, in order, as <c>--freeze</c> numbers them (EfficientNet:
+    /// stage k is <c>features.k</c>; ResNet: 0 is <c>conv1</c>/<c>bn1</c>, 1–4 are <c>layer1</c>–<c>layer4</c>).</summary>
+    IReadOnlyList<IReadOnlyList<string>> Stages { get; }
+
+    /// <summary>The checkpoint metadata record Harness writes beside the tensors: every width, exactly, as JSON,
+    /// with an <c>architecture</c> member for every family but EfficientNet (whose record predates it).</summary>
+    string MetadataJson();
 }
