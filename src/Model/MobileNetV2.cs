@@ -65,7 +65,7 @@ public sealed class MobileNetV2 : ExplicitModule, IPrunableNetwork
     public IPrunableNetwork Rebuild(IReadOnlyDictionary<string, int> spaceWidths) => new MobileNetV2(Widths.WithSpaceWidths(spaceWidths));
 
     public IEnumerable<(string Name, PrunableLayer Layer)> PrunableLayers() =>
-        named_modules().Where(m => m.module is PrunableLayer).Select(m => (m.name, (PrunableLayer)m.module));
+        ModuleOrder.Named(this).Where(m => m.Module is PrunableLayer).Select(m => (m.Name, (PrunableLayer)m.Module));
 
     public override Tensor forward(Tensor input)
     {
