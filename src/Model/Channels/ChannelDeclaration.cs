@@ -44,6 +44,35 @@ public sealed class ChannelDeclaration
 
     public ChannelSpace this[string name] => Spaces[IndexOf(name)];
 
+    /// <summary>
+    /// The width of every declared space (name → width) once the spaces named in <paramref name="requested"/> take
+    /// the given widths: a space tied to a named one, directly or through others, takes the same width; all others
+    /// keep theirs. An undeclared name, a width below 1 or two different widths for tied spaces is an
+    /// <see cref="ArgumentException"/>.
+    /// </summary>
+    public IReadOnlyDictionary<string, int> WidthsWith(IReadOnlyDictionary<string, int> requested)
+    {
+        var root = Enumerable.Range(0, _spaces.Count).ToArray();
+        int Find(int i)
+        {
+            while (root[i] != i) i = root[i] = root[root[i]];
+            return i;
+        }
+        foreach (var (a, b) in _ties) root[Find(IndexOf(a))] = Find(IndexOf(b));
+        var groupWidths = new Dictionary<int, (int Width, string Space)>();
+        foreach (var (space, width) in requested)
+        {
+            int group = Find(IndexOf(space));
+            if (width < 1) throw new ArgumentException($"space '{space}' needs at least one channel (got {width})", nameof(requested));
+            if (groupWidths.TryGetValue(group, out var given) && given.Width != width)
+                throw new ArgumentException(
+                    $"spaces '{given.Space}' and '{space}' are tied but were given different widths ({given.Width} and {width})", nameof(requested));
+            groupWidths[group] = (width, space);
+        }
+        return _spaces.Select((s, i) => (s.Name, Width: groupWidths.TryGetValue(Find(i), out var g) ? g.Width : s.Width))
+            .ToDictionary(s => s.Name, s => s.Width, StringComparer.Ordinal);
+    }
+
     private int IndexOf(string space) =>
         _index.TryGetValue(space, out int i) ? i : throw new ArgumentException($"space '{space}' is not declared", nameof(space));
 }

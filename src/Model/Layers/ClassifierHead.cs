@@ -4,7 +4,8 @@ using static TorchSharp.torch;
 
 namespace Harness.Model.Layers;
 
-/// <summary>torchvision's EfficientNet classifier: "0" Dropout, "1" Linear.</summary>
+/// <summary>torchvision's EfficientNet and MobileNetV2 classifier: "0" Dropout, "1" Linear (EfficientNet's
+/// initialisation; MobileNetV2 re-initialises it).</summary>
 public sealed class ClassifierHead : ExplicitModule
 {
     public ClassifierHead(long inFeatures, long numClasses, double dropout) : base(nameof(ClassifierHead))

@@ -3,22 +3,26 @@ using static TorchSharp.torch;
 
 namespace Harness.Model.Layers;
 
-/// <summary>torchvision's Conv2dNormActivation: "0" conv (no bias), "1" BatchNorm2d, "2" SiLU (optional). Once
-/// folded for inference (<see cref="FoldNorm"/>), "0" is a conv with bias and "1" an identity.</summary>
+/// <summary>torchvision's Conv2dNormActivation: "0" conv (no bias, padding (k − 1) / 2), "1" BatchNorm2d, "2" the
+/// activation (<see cref="ActivationKind"/>: SiLU by default, as EfficientNet; ReLU or ReLU6; none registers no "2").
+/// Once folded for inference (<see cref="FoldNorm"/>), "0" is a conv with bias and "1" an identity.</summary>
 public sealed class ConvNormActivation : ExplicitModule
 {
     public ConvNormActivation(long inChannels, long outChannels, long kernelSize, long stride = 1, long groups = 1,
-        bool activation = true) : base(nameof(ConvNormActivation))
+        ActivationKind activation = ActivationKind.SiLU) : base(nameof(ConvNormActivation))
     {
         Conv = Add("0", new PrunableConv2d(inChannels, outChannels, kernelSize, stride, (kernelSize - 1) / 2, groups,
             bias: false));
-        Norm = Add("1", nn.BatchNorm2d(outChannels, eps: 1e-5, momentum: 0.1));
-        using (no_grad())
+        Norm = Add("1", TorchvisionNorm.Create(outChannels));
+        ActivationKind = activation;
+        Activation = activation switch
         {
-            Norm.weight!.fill_(1.0);
-            Norm.bias!.zero_();
-        }
-        if (activation) Activation = Add("2", nn.SiLU());
+            ActivationKind.None => null,
+            ActivationKind.SiLU => Add<nn.Module<Tensor, Tensor>>("2", nn.SiLU()),
+            ActivationKind.ReLU => Add<nn.Module<Tensor, Tensor>>("2", nn.ReLU()),
+            ActivationKind.ReLU6 => Add<nn.Module<Tensor, Tensor>>("2", nn.ReLU6()),
+            _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, null),
+        };
     }
 
     public PrunableConv2d Conv { get; }
@@ -26,7 +30,10 @@ public sealed class ConvNormActivation : ExplicitModule
     /// <summary>The BatchNorm; null once folded into the conv.</summary>
     public BatchNorm2d? Norm { get; private set; }
 
-    public SiLU? Activation { get; }
+    /// <summary>The activation module ("2"); null for <see cref="ActivationKind.None"/>.</summary>
+    public nn.Module<Tensor, Tensor>? Activation { get; }
+
+    public ActivationKind ActivationKind { get; }
 
     /// <summary>True once the BatchNorm has been folded into the conv (inference only).</summary>
     public bool IsFolded => Norm is null;

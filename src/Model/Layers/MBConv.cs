@@ -31,7 +31,7 @@ public sealed class MBConv : ExplicitModule
         parts.Add((parts.Count.ToString(), Depthwise));
         Se = new SqueezeExcitation(widths.Expanded, widths.Squeeze);
         parts.Add((parts.Count.ToString(), Se));
-        Project = new ConvNormActivation(widths.Expanded, widths.Out, 1, activation: false);
+        Project = new ConvNormActivation(widths.Expanded, widths.Out, 1, activation: ActivationKind.None);
         parts.Add((parts.Count.ToString(), Project));
         _block = Add("block", nn.Sequential(parts));
         StochasticDepth = Add("stochastic_depth", new StochasticDepth(widths.StochasticDepthProb));

@@ -20,7 +20,7 @@ public sealed class PrunableConv2d : PrunableLayer
         Stride = stride;
         Padding = padding;
         Groups = groups;
-        // torchvision EfficientNet init: kaiming normal, fan_out; zero bias.
+        // torchvision's conv init (EfficientNet, ResNet, MobileNetV2): kaiming normal, fan_out, gain √2; zero bias.
         using (no_grad())
             nn.init.kaiming_normal_(Weight, mode: nn.init.FanInOut.FanOut);
     }

@@ -1,0 +1,34 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Harness.Model.Layers;
+
+/// <summary>torchvision's ResNet BasicBlock: <c>conv1</c> (3×3, the block's stride), <c>bn1</c>, <c>relu</c>,
+/// <c>conv2</c> (3×3), <c>bn2</c>, [<c>downsample</c>]; out = relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)).</summary>
+public sealed class BasicBlock : ResNetBlock
+{
+    public BasicBlock(ResNetBlockWidths widths) : base(nameof(BasicBlock), widths)
+    {
+        if (widths.Conv2Out is not null)
+            throw new ArgumentException($"block {widths.Prefix}: a BasicBlock has no Conv2Out (its conv2 writes Out)");
+        Conv1 = Add("conv1", new PrunableConv2d(widths.In, widths.Conv1Out, 3, widths.Stride, 1, bias: false));
+        Bn1 = Add("bn1", TorchvisionNorm.Create(widths.Conv1Out));
+        Add("relu", Relu);
+        Conv2 = Add("conv2", new PrunableConv2d(widths.Conv1Out, widths.Out, 3, 1, 1, bias: false));
+        Bn2 = Add("bn2", TorchvisionNorm.Create(widths.Out));
+        AddDownsample();
+    }
+
+    public PrunableConv2d Conv1 { get; }
+    public BatchNorm2d Bn1 { get; }
+    public PrunableConv2d Conv2 { get; }
+    public BatchNorm2d Bn2 { get; }
+
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var x = Relu.call(Bn1.call(Conv1.call(input)));
+        x = Bn2.call(Conv2.call(x));
+        return AddShortcut(x, input).MoveToOuterDisposeScope();
+    }
+}

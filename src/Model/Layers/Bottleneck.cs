@@ -1,0 +1,40 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Harness.Model.Layers;
+
+/// <summary>torchvision's ResNet Bottleneck (v1.5, the stride on the 3×3 conv): <c>conv1</c> (1×1), <c>bn1</c>,
+/// <c>conv2</c> (3×3, the block's stride), <c>bn2</c>, <c>conv3</c> (1×1), <c>bn3</c>, <c>relu</c>,
+/// [<c>downsample</c>]; ReLU after bn1 and bn2, and after the residual add.</summary>
+public sealed class Bottleneck : ResNetBlock
+{
+    public Bottleneck(ResNetBlockWidths widths) : base(nameof(Bottleneck), widths)
+    {
+        int conv2Out = widths.Conv2Out
+                       ?? throw new ArgumentException($"block {widths.Prefix}: a Bottleneck needs Conv2Out (conv2 → conv3)");
+        Conv1 = Add("conv1", new PrunableConv2d(widths.In, widths.Conv1Out, 1, bias: false));
+        Bn1 = Add("bn1", TorchvisionNorm.Create(widths.Conv1Out));
+        Conv2 = Add("conv2", new PrunableConv2d(widths.Conv1Out, conv2Out, 3, widths.Stride, 1, bias: false));
+        Bn2 = Add("bn2", TorchvisionNorm.Create(conv2Out));
+        Conv3 = Add("conv3", new PrunableConv2d(conv2Out, widths.Out, 1, bias: false));
+        Bn3 = Add("bn3", TorchvisionNorm.Create(widths.Out));
+        Add("relu", Relu);
+        AddDownsample();
+    }
+
+    public PrunableConv2d Conv1 { get; }
+    public BatchNorm2d Bn1 { get; }
+    public PrunableConv2d Conv2 { get; }
+    public BatchNorm2d Bn2 { get; }
+    public PrunableConv2d Conv3 { get; }
+    public BatchNorm2d Bn3 { get; }
+
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var x = Relu.call(Bn1.call(Conv1.call(input)));
+        x = Relu.call(Bn2.call(Conv2.call(x)));
+        x = Bn3.call(Conv3.call(x));
+        return AddShortcut(x, input).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,41 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Harness.Model.Layers;
+
+/// <summary>
+/// What torchvision's two ResNet blocks (<see cref="BasicBlock"/>, <see cref="Bottleneck"/>) share: their widths,
+/// the optional <c>downsample</c> (<c>"0"</c> 1×1 conv with the block's stride, no bias; <c>"1"</c> BatchNorm2d, a
+/// <see cref="ConvNormActivation"/> without activation) and the closing residual add and ReLU.
+/// </summary>
+public abstract class ResNetBlock : ExplicitModule
+{
+    protected ResNetBlock(string name, ResNetBlockWidths widths) : base(name)
+    {
+        Widths = widths;
+        if (!widths.HasDownsample && (widths.Stride != 1 || widths.In != widths.Out))
+            throw new ArgumentException(
+                $"block {widths.Prefix}: without a downsample the residual needs stride 1 and equal input/output widths (got stride {widths.Stride}, {widths.In}→{widths.Out})");
+    }
+
+    public ResNetBlockWidths Widths { get; }
+
+    /// <summary>The shortcut's 1×1 conv and BatchNorm; null when the block adds its input itself.</summary>
+    public ConvNormActivation? Downsample { get; private set; }
+
+    /// <summary>The block's ReLU (torchvision's one <c>relu</c> module, used after each BatchNorm but the last and
+    /// after the add).</summary>
+    protected ReLU Relu { get; } = nn.ReLU();
+
+    /// <summary>Registers the downsample, where the widths have one; derived classes call it after their convs, so
+    /// the module order is torchvision's.</summary>
+    protected void AddDownsample()
+    {
+        if (Widths.HasDownsample)
+            Downsample = Add("downsample", new ConvNormActivation(Widths.In, Widths.Out, 1, Widths.Stride, activation: ActivationKind.None));
+    }
+
+    /// <summary><c>relu(residual + shortcut(input))</c>.</summary>
+    protected Tensor AddShortcut(Tensor residual, Tensor input) =>
+        Relu.call(residual + (Downsample is null ? input : Downsample.call(input)));
+}

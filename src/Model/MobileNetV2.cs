@@ -1,0 +1,77 @@
+using Harness.Model.Channels;
+using Harness.Model.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Harness.Model;
+
+/// <summary>
+/// torchvision's MobileNetV2 with its module tree and state-dict names (<c>features.0.0.weight</c>,
+/// <c>features.1.conv.0.0.weight</c>, <c>features.2.conv.3.weight</c>, <c>features.18.0.weight</c>,
+/// <c>classifier.1.weight</c>), built from <see cref="MobileNetV2Widths"/> so that a channel-pruned network is the
+/// same builder with other numbers: <c>features</c> = stem (3×3 conv-BN-ReLU6, stride 2), 17
+/// <see cref="InvertedResidual"/> blocks, 1×1 conv-BN-ReLU6 head; adaptive average pool (functional, as
+/// torchvision); <c>classifier</c> = dropout, linear. torchvision's initialisation: convs kaiming-normal (fan_out),
+/// BatchNorm weight 1 and bias 0, the linear N(0, 0.01) with bias 0.
+/// </summary>
+public sealed class MobileNetV2 : ExplicitModule, IPrunableNetwork
+{
+    private readonly Sequential _features;
+    private readonly ClassifierHead _classifier;
+
+    public MobileNetV2(MobileNetV2Widths widths) : base(nameof(MobileNetV2))
+    {
+        widths.Validate();
+        Widths = widths;
+        Stem = new ConvNormActivation(3, widths.Stem, 3, stride: 2, activation: ActivationKind.ReLU6);
+        Blocks = widths.Blocks.Select(b => new InvertedResidual(b)).ToList();
+        Head = new ConvNormActivation(widths.Blocks[^1].Out, widths.Head, 1, activation: ActivationKind.ReLU6);
+        var features = new List<nn.Module<Tensor, Tensor>> { Stem };
+        features.AddRange(Blocks);
+        features.Add(Head);
+        _features = Add("features", nn.Sequential(features.Select((m, i) => (i.ToString(), m))));
+        _classifier = Add("classifier", new ClassifierHead(widths.Head, widths.NumClasses, widths.Dropout));
+        using (no_grad())
+        {
+            nn.init.normal_(Classifier.Weight, 0.0, 0.01);
+            Classifier.Bias!.zero_();
+        }
+    }
+
+    public MobileNetV2Widths Widths { get; }
+
+    /// <summary><c>features.0</c>.</summary>
+    public ConvNormActivation Stem { get; }
+
+    /// <summary><c>features.1</c>–<c>features.17</c>.</summary>
+    public IReadOnlyList<InvertedResidual> Blocks { get; }
+
+    /// <summary><c>features.18</c>.</summary>
+    public ConvNormActivation Head { get; }
+
+    public Dropout Dropout => _classifier.Dropout;
+
+    /// <summary><c>classifier.1</c>.</summary>
+    public PrunableLinear Classifier => _classifier.Linear;
+
+    public string Architecture => "mobilenet_v2";
+
+    public nn.Module<Tensor, Tensor> Module => this;
+
+    public int NumClasses => Widths.NumClasses;
+
+    public ChannelDeclaration DeclareChannels() => Widths.DeclareChannels();
+
+    public IPrunableNetwork Rebuild(IReadOnlyDictionary<string, int> spaceWidths) => new MobileNetV2(Widths.WithSpaceWidths(spaceWidths));
+
+    public IEnumerable<(string Name, PrunableLayer Layer)> PrunableLayers() =>
+        ModuleOrder.Named(this).Where(m => m.Module is PrunableLayer).Select(m => (m.Name, (PrunableLayer)m.Module));
+
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var x = _features.call(input);
+        x = nn.functional.adaptive_avg_pool2d(x, [1, 1]).flatten(1);
+        return _classifier.call(x).MoveToOuterDisposeScope();
+    }
+}

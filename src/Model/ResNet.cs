@@ -1,0 +1,86 @@
+using Harness.Model.Channels;
+using Harness.Model.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Harness.Model;
+
+/// <summary>
+/// torchvision's ResNet (<c>resnet18</c>, <c>resnet50</c>…) with its module tree and state-dict names
+/// (<c>conv1.weight</c>, <c>bn1.*</c>, <c>layer1.0.conv1.weight</c>, <c>layer2.0.downsample.0.weight</c>,
+/// <c>fc.weight</c>), built from <see cref="ResNetWidths"/> so that a channel-pruned network is the same builder with
+/// other numbers: conv1 (7×7, stride 2), bn1, relu, maxpool (3, stride 2, padding 1), layer1–layer4 of
+/// <see cref="BasicBlock"/>s or <see cref="Bottleneck"/>s, adaptive average pool, fc. torchvision's initialisation:
+/// convs kaiming-normal (fan_out, ReLU), BatchNorm weight 1 and bias 0 (<c>zero_init_residual</c> off), fc PyTorch's
+/// default Linear initialisation.
+/// </summary>
+public sealed class ResNet : ExplicitModule, IPrunableNetwork
+{
+    private readonly ReLU _relu;
+    private readonly MaxPool2d _maxpool;
+    private readonly IReadOnlyList<Sequential> _layers;
+    private readonly AdaptiveAvgPool2d _avgpool;
+
+    public ResNet(ResNetWidths widths) : base(nameof(ResNet))
+    {
+        widths.Validate();
+        Widths = widths;
+        Conv1 = Add("conv1", new PrunableConv2d(3, widths.Stem, 7, stride: 2, padding: 3, bias: false));
+        Bn1 = Add("bn1", TorchvisionNorm.Create(widths.Stem));
+        _relu = Add("relu", nn.ReLU());
+        _maxpool = Add("maxpool", nn.MaxPool2d(3, stride: 2, padding: 1));
+        var blocks = new List<ResNetBlock>();
+        var layers = new List<Sequential>();
+        foreach (var stage in widths.Blocks.GroupBy(b => b.Stage).OrderBy(g => g.Key))
+        {
+            var stageBlocks = stage.OrderBy(b => b.Index)
+                .Select(b => widths.Block == ResNetBlockKind.Bottleneck ? (ResNetBlock)new Bottleneck(b) : new BasicBlock(b))
+                .ToList();
+            blocks.AddRange(stageBlocks);
+            layers.Add(Add($"layer{stage.Key}", nn.Sequential(stageBlocks.Select((b, i) => (i.ToString(), (nn.Module<Tensor, Tensor>)b)))));
+        }
+        Blocks = blocks;
+        _layers = layers;
+        _avgpool = Add("avgpool", nn.AdaptiveAvgPool2d(1));
+        Classifier = Add("fc", new PrunableLinear(widths.Blocks[^1].Out, widths.NumClasses));
+        // PyTorch's default Linear initialisation (kaiming-uniform with a = √5): U(−1/√in, 1/√in) for weight and bias.
+        double bound = 1.0 / Math.Sqrt(Classifier.InFeatures);
+        using (no_grad())
+        {
+            nn.init.uniform_(Classifier.Weight, -bound, bound);
+            nn.init.uniform_(Classifier.Bias!, -bound, bound);
+        }
+    }
+
+    public ResNetWidths Widths { get; }
+    public PrunableConv2d Conv1 { get; }
+    public BatchNorm2d Bn1 { get; }
+
+    /// <summary>The blocks of layer1–layer4 in module order.</summary>
+    public IReadOnlyList<ResNetBlock> Blocks { get; }
+
+    /// <summary><c>fc</c>.</summary>
+    public PrunableLinear Classifier { get; }
+
+    public string Architecture => "resnet";
+
+    public nn.Module<Tensor, Tensor> Module => this;
+
+    public int NumClasses => Widths.NumClasses;
+
+    public ChannelDeclaration DeclareChannels() => Widths.DeclareChannels();
+
+    public IPrunableNetwork Rebuild(IReadOnlyDictionary<string, int> spaceWidths) => new ResNet(Widths.WithSpaceWidths(spaceWidths));
+
+    public IEnumerable<(string Name, PrunableLayer Layer)> PrunableLayers() =>
+        ModuleOrder.Named(this).Where(m => m.Module is PrunableLayer).Select(m => (m.Name, (PrunableLayer)m.Module));
+
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var x = _maxpool.call(_relu.call(Bn1.call(Conv1.call(input))));
+        foreach (var layer in _layers) x = layer.call(x);
+        x = _avgpool.call(x).flatten(1);
+        return Classifier.call(x).MoveToOuterDisposeScope();
+    }
+}
