@@ -54,13 +54,20 @@ public sealed class MobileNetV2 : ExplicitModule, IPrunableNetwork
     /// <summary><c>classifier.1</c>.</summary>
     public PrunableLinear Classifier => _classifier.Linear;
 
-    public string Architecture => "mobilenet_v2";
+    public string Architecture => MobileNetV2Architecture.FamilyName;
 
     public nn.Module<Tensor, Tensor> Module => this;
 
     public int NumClasses => Widths.NumClasses;
 
     public ChannelDeclaration DeclareChannels() => Widths.DeclareChannels();
+
+    public string MetadataJson() => NetworkMetadata.ToJson(Architecture, Widths);
+
+    /// <summary>Stage k is <c>features.k</c>: 0 the stem, 1–17 the inverted residual blocks, 18 the head conv.</summary>
+    public IReadOnlyList<IReadOnlyList<string>> Stages =>
+        Enumerable.Range(0, Blocks.Count + 2).Select(k => (IReadOnlyList<string>)[$"features.{k}"]).ToList();
+
 
     public IPrunableNetwork Rebuild(IReadOnlyDictionary<string, int> spaceWidths) => new MobileNetV2(Widths.WithSpaceWidths(spaceWidths));
 

@@ -12,8 +12,12 @@ namespace Harness.Model;
 /// from these numbers alone.
 /// </summary>
 public sealed record MobileNetV2Widths(int Stem, IReadOnlyList<InvertedResidualWidths> Blocks, int Head, int NumClasses,
-    double Dropout = 0.2)
+    double Dropout = 0.2) : INetworkWidths
 {
+    public string Architecture => MobileNetV2Architecture.FamilyName;
+
+    public IPrunableNetwork Build() => new MobileNetV2(this);
+
     /// <summary>torchvision's inverted-residual setting: expand ratio t, output channels c, repeats n, stride s of
     /// the first repeat.</summary>
     public static readonly IReadOnlyList<(int T, int C, int N, int S)> Setting =

@@ -62,13 +62,20 @@ public sealed class ResNet : ExplicitModule, IPrunableNetwork
     /// <summary><c>fc</c>.</summary>
     public PrunableLinear Classifier { get; }
 
-    public string Architecture => "resnet";
+    public string Architecture => ResNetArchitecture.FamilyName;
 
     public nn.Module<Tensor, Tensor> Module => this;
 
     public int NumClasses => Widths.NumClasses;
 
     public ChannelDeclaration DeclareChannels() => Widths.DeclareChannels();
+
+    public string MetadataJson() => NetworkMetadata.ToJson(Architecture, Widths);
+
+    /// <summary>Stage 0 is <c>conv1</c>/<c>bn1</c>, stages 1–4 are <c>layer1</c>–<c>layer4</c>.</summary>
+    public IReadOnlyList<IReadOnlyList<string>> Stages =>
+        [["conv1", "bn1"], .. _layers.Select((_, i) => (IReadOnlyList<string>)[$"layer{i + 1}"])];
+
 
     public IPrunableNetwork Rebuild(IReadOnlyDictionary<string, int> spaceWidths) => new ResNet(Widths.WithSpaceWidths(spaceWidths));
 

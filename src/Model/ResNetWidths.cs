@@ -10,8 +10,12 @@ namespace Harness.Model;
 /// stage-1 trunk too when <c>layer1.0</c> has no downsample); the blocks are listed in module order. A network is
 /// rebuilt from these numbers alone.
 /// </summary>
-public sealed record ResNetWidths(ResNetBlockKind Block, int Stem, IReadOnlyList<ResNetBlockWidths> Blocks, int NumClasses)
+public sealed record ResNetWidths(ResNetBlockKind Block, int Stem, IReadOnlyList<ResNetBlockWidths> Blocks, int NumClasses) : INetworkWidths
 {
+    public string Architecture => ResNetArchitecture.FamilyName;
+
+    public IPrunableNetwork Build() => new ResNet(this);
+
     /// <summary>torchvision's <c>resnet18</c>: BasicBlock, [2, 2, 2, 2].</summary>
     public static ResNetWidths ResNet18(int numClasses = 10) => Torchvision(ResNetBlockKind.Basic, [2, 2, 2, 2], numClasses);
 
