@@ -11,6 +11,18 @@ public static class CommonOptions
         DefaultValueFactory = _ => defaultValue,
     };
 
+    /// <summary><c>--arch</c>: the network <c>--weights none</c> and <c>imagenet</c> build (efficientnet_b0 when not
+    /// given); with a checkpoint, the family it must hold (its own architecture when not given).</summary>
+    public static Option<string?> Arch()
+    {
+        var option = new Option<string?>("--arch")
+        {
+            Description = $"network for --weights none/imagenet: {string.Join(", ", Harness.Model.Channels.Architectures.VariantNames)} " +
+                          $"(default {Harness.Model.ModelLoader.DefaultVariant}); with a checkpoint, the architecture it must hold (default: whatever it holds)",
+        };
+        return option.OneOf([.. Harness.Model.Channels.Architectures.VariantNames]);
+    }
+
     public static Option<bool> Force() => new("--force")
     {
         Description = "recompute and replace results an earlier run left in the output folder (also when its settings differ)",

@@ -93,6 +93,19 @@ public static class InputRules
         return option;
     }
 
+    /// <summary>One of <paramref name="values"/> exactly: otherwise one line naming the option, the value
+    /// and every accepted value (System.CommandLine's own list spans several lines and omits the option).</summary>
+    public static Option<T> OneOf<T>(this Option<T> option, params string[] values)
+    {
+        option.Validators.Add(r =>
+        {
+            string? v = r.Tokens.Count > 0 ? r.Tokens[^1].Value : null;
+            if (v is not null && !values.Contains(v, StringComparer.Ordinal))
+                r.AddError($"{option.Name} '{v}': expected one of {string.Join(", ", values)}");
+        });
+        return option;
+    }
+
     public static bool IsPlainName(string v) =>
         v.Length is > 0 and <= 200 && v[0] != '.' && v.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.');
 

@@ -34,7 +34,7 @@ internal sealed class OnnxRuntimeModel : IDisposable
     public int? ImageSize { get; }
     public int NumClasses { get; }
 
-    public static OnnxRuntimeModel Open(string weights, int threads)
+    public static OnnxRuntimeModel Open(string weights, string? arch, int threads)
     {
         using var options = Options(threads);
         if (weights.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
@@ -43,10 +43,11 @@ internal sealed class OnnxRuntimeModel : IDisposable
             try { return new OnnxRuntimeModel(new InferenceSession(weights, options), weights); }
             catch (OnnxRuntimeException ex) { throw new InvalidDataException($"--weights '{weights}': not an ONNX model ONNX Runtime accepts ({ex.Message})", ex); }
         }
-        using var model = ModelLoader.Load(weights, 10, Downloads.Resolver());
+        using var model = ModelLoader.LoadNetwork(weights, arch, 10, Downloads.Resolver());
+        model.Module.eval();
         var bytes = OnnxExporter.ToBytes(model, new OnnxExportOptions
         {
-            ClassNames = model.Widths.NumClasses == Data.Cifar.CifarClasses.Names.Count ? Data.Cifar.CifarClasses.Names : [],
+            ClassNames = model.NumClasses == Data.Cifar.CifarClasses.Names.Count ? Data.Cifar.CifarClasses.Names : [],
         });
         return new OnnxRuntimeModel(new InferenceSession(bytes, options), weights);
     }

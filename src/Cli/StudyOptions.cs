@@ -10,6 +10,7 @@ public sealed class StudyOptions
     private readonly Option<string?> _config = new("--config") { Description = "study configuration (JSON); defaults are the study's settings" };
     private readonly Option<string?> _data = new("--data") { Description = "data folder" };
     private readonly Option<string?> _weights = new("--weights") { Description = "initial weights of the base model: imagenet, none or a path" };
+    private readonly Option<string?> _arch = CommonOptions.Arch();
     private readonly Option<string?> _baseModel = new("--base-model") { Description = "an existing base model checkpoint: evaluated, not trained, and pruned by the other experiments" };
     private readonly Option<string?> _device = new("--device") { Description = "cpu, cuda or auto" };
     private readonly Option<string?> _output;
@@ -31,7 +32,7 @@ public sealed class StudyOptions
 
     public IEnumerable<Option> All =>
     [
-        _config, _data, _weights, _baseModel, _device, _output, _imageSize, _batch, _seed, _baseEpochs, _lr, _trainSubset, _valSubset,
+        _config, _data, _weights, _arch, _baseModel, _device, _output, _imageSize, _batch, _seed, _baseEpochs, _lr, _trainSubset, _valSubset,
         _testSubset, _latencyRuns, _roundTo, _neverUntouched, _freeze,
     ];
 
@@ -42,7 +43,7 @@ public sealed class StudyOptions
         return c with
         {
             Data = parse.GetValue(_data) ?? c.Data, Weights = parse.GetValue(_weights) ?? c.Weights,
-            BaseModel = parse.GetValue(_baseModel) ?? c.BaseModel, Device = parse.GetValue(_device) ?? c.Device,
+            Arch = parse.GetValue(_arch) ?? c.Arch, BaseModel = parse.GetValue(_baseModel) ?? c.BaseModel, Device = parse.GetValue(_device) ?? c.Device,
             Output = parse.GetValue(_output) ?? c.Output, ImageSize = parse.GetValue(_imageSize) ?? c.ImageSize,
             BatchSize = parse.GetValue(_batch) ?? c.BatchSize, Seed = parse.GetValue(_seed) ?? c.Seed,
             BaseEpochs = parse.GetValue(_baseEpochs) ?? c.BaseEpochs, LearningRate = parse.GetValue(_lr) ?? c.LearningRate, TrainSubset = parse.GetValue(_trainSubset) ?? c.TrainSubset,

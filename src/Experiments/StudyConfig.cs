@@ -11,6 +11,9 @@ public sealed record StudyConfig
 {
     public string Data { get; init; } = "data";
     public string Weights { get; init; } = "imagenet";
+    /// <summary>The network of the study (an <c>--arch</c> variant: efficientnet_b0, resnet18, resnet50,
+    /// mobilenet_v2); a given base model must be of its family.</summary>
+    public string Arch { get; init; } = Harness.Model.ModelLoader.DefaultVariant;
     public string Device { get; init; } = "auto";
     public string Output { get; init; } = ".";
     public int ImageSize { get; init; } = 224;
@@ -51,6 +54,8 @@ public sealed record StudyConfig
         {
             if (!ok) throw new ArgumentException(message);
         }
+        Require(Harness.Model.Channels.Architectures.VariantNames.Contains(Arch),
+            $"arch (--arch) must be one of {string.Join(", ", Harness.Model.Channels.Architectures.VariantNames)} (got '{Arch}')");
         Require(ImageSize is >= 32 and <= 4096, $"imageSize (--image-size) must lie in 32..4096 (got {ImageSize})");
         Require(BatchSize >= 1, $"batchSize (--batch-size) must be at least 1 (got {BatchSize})");
         Require(TrainSubset is null or >= 1, $"trainSubset (--train-subset) must be at least 1 (got {TrainSubset})");
@@ -85,7 +90,7 @@ public sealed record StudyConfig
     /// <summary>The study's experiments in order: base, fine-grained, channel.</summary>
     public IReadOnlyList<ExperimentSpec> Experiments() =>
     [
-        new(ExperimentSpec.BaseName, ExperimentKind.Base, 0, BaseModel is null ? BaseEpochs : 0),
+        new(ExperimentSpec.BaseNameOf(Arch), ExperimentKind.Base, 0, BaseModel is null ? BaseEpochs : 0),
         .. FineGrainedAmounts.Select(a => new ExperimentSpec($"fine_grained_prune_{Fmt(a)}", ExperimentKind.FineGrained, a, FineGrainedEpochs)),
         .. ChannelRatios.Select(r => new ExperimentSpec($"channel_pruning_{Fmt(r)}", ExperimentKind.Channel, r, ChannelEpochs)),
     ];

@@ -2,6 +2,7 @@ using System.Text;
 using Harness.Data;
 using Harness.Metrics;
 using Harness.Model;
+using Harness.Model.Channels;
 using Harness.Model.Checkpoints;
 using Harness.Pruning.Channels;
 using Harness.Pruning.FineGrained;
@@ -28,7 +29,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
     public string MetricsDir => Path.Combine(Root, "metrics");
     public string PlotsDir => Path.Combine(Root, "metrics_plots");
     public string ReportPath => Path.Combine(Root, "report.md");
-    public string BaseModelPath => config.BaseModel ?? Path.Combine(ModelsDir, ExperimentSpec.BaseName + ".pth");
+    public string BaseModelPath => config.BaseModel ?? Path.Combine(ModelsDir, ExperimentSpec.BaseNameOf(config.Arch) + ".pth");
 
     public string CheckpointOf(ExperimentSpec e) => e.Kind == ExperimentKind.Base ? BaseModelPath : Path.Combine(PrunedDir, e.Name + ".pth");
     public string MetricsPathOf(ExperimentSpec e) => Path.Combine(MetricsDir, e.Name + ".json");
@@ -40,7 +41,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
         static string F(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
         var settings = new Dictionary<string, string?>
         {
-            ["experiment"] = e.Name, ["kind"] = e.Kind.ToString(), ["amount"] = F(e.Amount), ["epochs"] = $"{e.Epochs}",
+            ["experiment"] = e.Name, ["arch"] = config.Arch, ["kind"] = e.Kind.ToString(), ["amount"] = F(e.Amount), ["epochs"] = $"{e.Epochs}",
             ["data"] = dataIdentity, ["image_size"] = $"{config.ImageSize}", ["batch_size"] = $"{config.BatchSize}",
             ["seed"] = $"{config.Seed}", ["train_subset"] = config.TrainSubset?.ToString(), ["val_subset"] = config.ValSubset?.ToString(),
             ["test_subset"] = config.TestSubset?.ToString(), ["lr"] = F(config.LearningRate), ["freeze"] = string.Join(",", config.FrozenStages),
@@ -120,7 +121,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
     private string Describe(ExperimentSpec e) => e.Kind switch
     {
         ExperimentKind.Base when config.BaseModel is not null => $"evaluate the given base model {config.BaseModel}",
-        ExperimentKind.Base => $"fine-tune EfficientNet-B0 ({config.Weights}) for {e.Epochs} epochs",
+        ExperimentKind.Base => $"fine-tune {config.Arch} ({config.Weights}) for {e.Epochs} epochs",
         ExperimentKind.FineGrained => $"global L1 unstructured pruning {e.Amount} of the base model, {e.Epochs} epochs with masks, then permanent",
         _ => $"channel pruning {e.Amount} (L1, round_to {config.RoundTo}) of the base model, {e.Epochs} epochs",
     };
@@ -139,27 +140,28 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
 
         if (config.BaseModel is not null && !File.Exists(config.BaseModel))
             throw new FileNotFoundException($"--base-model '{config.BaseModel}': no such file", config.BaseModel);
-        EfficientNet model = e.Kind == ExperimentKind.Base && config.BaseModel is null
-            ? ModelLoader.Load(config.Weights, classes, seed: config.Seed)
-            : ModelLoader.LoadCheckpoint(File.Exists(BaseModelPath)
+        IPrunableNetwork model = e.Kind == ExperimentKind.Base && config.BaseModel is null
+            ? ModelLoader.LoadNetwork(config.Weights, config.Arch, classes, seed: config.Seed)
+            : ModelLoader.LoadNetwork(File.Exists(BaseModelPath)
                 ? BaseModelPath
-                : throw new FileNotFoundException($"the base model {BaseModelPath} is missing: run the base experiment first", BaseModelPath));
+                : throw new FileNotFoundException($"the base model {BaseModelPath} is missing: run the base experiment first", BaseModelPath), config.Arch);
         try
         {
             ModelLoader.RequireClasses(model, classes, e.Kind == ExperimentKind.Base ? config.BaseModel ?? config.Weights : BaseModelPath);
             if (e.Kind == ExperimentKind.FineGrained)
-                FineGrainedPruner.Prune(model, new FineGrainedOptions { Amount = e.Amount, Method = PruningMethod.L1, Scope = PruningScope.Global });
+                FineGrainedPruner.Prune(model.Module, new FineGrainedOptions { Amount = e.Amount, Method = PruningMethod.L1, Scope = PruningScope.Global });
             else if (e.Kind == ExperimentKind.Channel)
             {
-                var (pruned, _) = ChannelPruner.Prune(model, new ChannelPruningOptions
+                var (pruned, report) = ChannelPruner.Prune(model, new ChannelPruningOptions
                 {
                     Ratio = e.Amount, RoundTo = config.RoundTo, Importance = ImportanceKind.L1, NeverUntouched = config.NeverUntouched,
                 });
                 model.Dispose();
                 model = pruned;
-                log.WriteLine($"  pruned widths: stem {pruned.Widths.Stem}, head {pruned.Widths.Head}, parameters {model.parameters().Sum(p => p.numel()):N0}");
+                log.WriteLine($"  pruned: {report.Groups.Count(g => g.After < g.Before)} of {report.Groups.Count} channel groups narrowed, " +
+                              $"parameters {model.Module.parameters().Sum(p => p.numel()):N0}");
             }
-            model.to(device);
+            model.Module.to(device);
             // A given base model is evaluated as it is: no training state may touch (or restore over) that file.
             bool givenBase = e.Kind == ExperimentKind.Base && config.BaseModel is not null;
             var result = givenBase
@@ -168,20 +170,20 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
             if (result.Interrupted) return;
             if (result.History.Count == 0 && !File.Exists(run.BestModelPath)) ModelLoader.Save(model, run.BestModelPath);
             model.Dispose();
-            model = ModelLoader.LoadCheckpoint(run.BestModelPath);
-            model.to(device);
+            model = ModelLoader.LoadNetwork(run.BestModelPath);
+            model.Module.to(device);
             if (e.Kind == ExperimentKind.FineGrained)
             {
-                var sparsity = FineGrainedPruner.MakePermanent(model);
+                var sparsity = FineGrainedPruner.MakePermanent(model.Module);
                 ModelLoader.Save(model, run.BestModelPath);
                 log.WriteLine($"  made permanent: {sparsity.Sparsity:P2} of conv/linear weights are zero");
             }
-            var eval = Evaluator.Evaluate(model, testLoader);
+            var eval = Evaluator.Evaluate(model.Module, testLoader);
             log.WriteLine($"  Test Loss: {eval.Loss:F4} | Test Acc: {100 * eval.Accuracy:F2}%");
-            model.to(CPU);
-            var metrics = MetricsCollector.Collect(e.Name, model, new MetricsOptions(config.ImageSize, 1, config.LatencyRuns, Math.Min(10, config.LatencyRuns)),
+            model.Module.to(CPU);
+            var metrics = MetricsCollector.Collect(e.Name, model.Module, new MetricsOptions(config.ImageSize, 1, config.LatencyRuns, Math.Min(10, config.LatencyRuns)),
                 m => CheckpointSize.Measure(m, (x, p) => TorchCheckpoint.Save(p, x)), SparseCheckpoint.MeasureBytes, (eval.Loss, eval.Accuracy),
-                (m, o) => Harness.Export.OnnxRuntimeLatency.Measure((EfficientNet)m, o.ImageSize, o.BatchSize, o.Runs, o.Warmup, get_num_threads()));
+                (m, o) => Harness.Export.OnnxRuntimeLatency.Measure((IPrunableNetwork)m, o.ImageSize, o.BatchSize, o.Runs, o.Warmup, get_num_threads()));
             MetricsFiles.WriteCsv(Path.Combine(MetricsDir, e.Name + ".csv"), [metrics]);
             MetricsPlots.SaveTable(MetricsTable.Build([metrics]), MetricsPlots.TablePath(PlotsDir, e.Name), e.Name);
             var history = result.History.Count > 0 || givenBase ? result.History
@@ -202,7 +204,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
     private void WriteReport(IReadOnlyList<ModelMetrics> results, IReadOnlyList<ExperimentSpec> all)
     {
         var md = new StringBuilder("# Study report\n\n");
-        md.AppendLine($"Data `{config.Data}`, weights `{config.Weights}`, image size {config.ImageSize}, batch {config.BatchSize}, seed {config.Seed}.");
+        md.AppendLine($"Network {config.Arch}, data `{config.Data}`, weights `{config.Weights}`, image size {config.ImageSize}, batch {config.BatchSize}, seed {config.Seed}.");
         md.AppendLine();
         if (results.Count == 0)
         {

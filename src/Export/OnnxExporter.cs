@@ -3,6 +3,7 @@ using System.Text.Json;
 using Google.Protobuf;
 using Harness.Export.Onnx;
 using Harness.Model;
+using Harness.Model.Channels;
 using Harness.Model.Checkpoints;
 using Harness.Model.Layers;
 using static Harness.Export.OnnxGraphBuilder;
@@ -11,12 +12,14 @@ using static TorchSharp.torch;
 namespace Harness.Export;
 
 /// <summary>
-/// Writes an <see cref="EfficientNet"/> (dense, masked, permanent, channel-pruned, any width multipliers) as a
-/// standard ONNX model: opset 17, IR version 8, input <c>input</c> float32 [N, 3, H, W] and output <c>logits</c>
-/// [N, classes], N, H and W symbolic (<c>batch</c>, <c>height</c>, <c>width</c>). The graph mirrors torchvision's
-/// eval-mode module tree: Conv (+ BatchNormalization unless folded) + Sigmoid·Mul for SiLU; squeeze-excitation as
-/// GlobalAveragePool → Conv → SiLU → Conv → Sigmoid → Mul; the residual Add where the block has one (stochastic
-/// depth and dropout are identities in eval); GlobalAveragePool → Flatten → Gemm. Masks are folded into the weights.
+/// Writes a network of any architecture Harness builds (<see cref="IPrunableNetwork"/>: EfficientNet, ResNet,
+/// MobileNetV2; dense, masked, permanent, channel-pruned, any widths) as a standard ONNX model: opset 17, IR version
+/// 8, input <c>input</c> float32 [N, 3, H, W] and output <c>logits</c> [N, classes], N, H and W symbolic
+/// (<c>batch</c>, <c>height</c>, <c>width</c>). The graph mirrors torchvision's eval-mode forward of the family
+/// (one graph writer per family, <see cref="Writers"/>): Conv (+ BatchNormalization unless folded), the
+/// activation (SiLU as Sigmoid·Mul, ReLU, ReLU6 as Clip(0, 6)), squeeze-excitation, max pooling, the residual Add
+/// where a block has one (stochastic depth and dropout are identities in eval); GlobalAveragePool → Flatten → Gemm.
+/// Masks are folded into the weights.
 /// </summary>
 public static class OnnxExporter
 {
@@ -25,37 +28,47 @@ public static class OnnxExporter
     public const string InputName = "input";
     public const string OutputName = "logits";
 
+    /// <summary>The graph writer of each architecture family: it adds the nodes from <see cref="InputName"/> to the
+    /// classifier's input (the pooled, flattened features) and returns that value's name.</summary>
+    private static readonly IReadOnlyDictionary<string, Func<OnnxGraphBuilder, IPrunableNetwork, bool, string>> Writers =
+        new Dictionary<string, Func<OnnxGraphBuilder, IPrunableNetwork, bool, string>>
+        {
+            [EfficientNetArchitecture.FamilyName] = (g, m, fold) => EfficientNetFeatures(g, (EfficientNet)m, fold),
+            [ResNetArchitecture.FamilyName] = (g, m, fold) => ResNetFeatures(g, (ResNet)m, fold),
+            [MobileNetV2Architecture.FamilyName] = (g, m, fold) => MobileNetV2Features(g, (MobileNetV2)m, fold),
+        };
+
+    /// <summary>The families <see cref="Write"/> can export.</summary>
+    public static IReadOnlyCollection<string> Families => Writers.Keys.ToList();
+
     /// <summary>Writes the model atomically (temporary name, then rename) to <paramref name="path"/>.</summary>
-    public static void Write(EfficientNet model, string path, OnnxExportOptions options)
+    public static void Write(IPrunableNetwork model, string path, OnnxExportOptions options)
     {
         var bytes = ToBytes(model, options);
         AtomicFile.Write(path, s => s.Write(bytes));
     }
 
-    public static byte[] ToBytes(EfficientNet model, OnnxExportOptions options) => Build(model, options).ToByteArray();
+    public static byte[] ToBytes(IPrunableNetwork model, OnnxExportOptions options) => Build(model, options).ToByteArray();
 
-    internal static ModelProto Build(EfficientNet model, OnnxExportOptions options)
+    internal static ModelProto Build(IPrunableNetwork model, OnnxExportOptions options)
     {
-        options.Validate(model.Widths.NumClasses);
-        var g = new OnnxGraphBuilder("efficientnet");
+        options.Validate(model.NumClasses);
+        if (!Writers.TryGetValue(model.Architecture, out var writer))
+            throw new NotSupportedException($"ONNX export has no graph writer for {model.Architecture} networks (known: {string.Join(", ", Writers.Keys)})");
+        var g = new OnnxGraphBuilder(model.Architecture);
         using (no_grad())
         {
-            string x = InputName;
-            x = ConvNormAct(g, "features.0", model.Stem, x, options.FoldBatchNorm);
-            foreach (var block in model.Blocks)
-                x = Block(g, $"features.{block.Widths.Stage}.{block.Widths.Index}", block, x, options.FoldBatchNorm);
-            x = ConvNormAct(g, $"features.{model.Widths.StageCount + 1}", model.Head, x, options.FoldBatchNorm);
-            x = g.Node("GlobalAveragePool", "avgpool", [x]);
-            x = g.Node("Flatten", "flatten", [x], Int("axis", 1));
+            string x = writer(g, model, options.FoldBatchNorm);
             var linear = model.Classifier;
+            string name = model.PrunableLayers().Single(l => ReferenceEquals(l.Layer, linear)).Name;
             using var w = Effective(linear);
-            string wName = g.Initializer("classifier.1.weight", w);
-            string bName = g.Initializer("classifier.1.bias", linear.Bias!);
-            g.Node("Gemm", "classifier.1", [x, wName, bName], Int("transB", 1));
+            string wName = g.Initializer($"{name}.weight", w);
+            string bName = g.Initializer($"{name}.bias", linear.Bias!);
+            g.Node("Gemm", name, [x, wName, bName], Int("transB", 1));
             g.NameLastOutput(OutputName);
         }
         g.Graph.Input.Add(FloatTensor(InputName, "batch", 3L, "height", "width"));
-        g.Graph.Output.Add(FloatTensor(OutputName, "batch", (long)model.Widths.NumClasses));
+        g.Graph.Output.Add(FloatTensor(OutputName, "batch", (long)model.NumClasses));
 
         var proto = new ModelProto
         {
@@ -63,7 +76,7 @@ public static class OnnxExporter
             ProducerName = "Harness",
             ProducerVersion = options.HarnessVersion,
             ModelVersion = 1,
-            DocString = "EfficientNet (torchvision layout) exported by Harness",
+            DocString = $"{model.Architecture} (torchvision layout) exported by Harness",
             Graph = g.Graph,
         };
         proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
@@ -71,6 +84,67 @@ public static class OnnxExporter
             proto.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
         return proto;
     }
+
+    private static string EfficientNetFeatures(OnnxGraphBuilder g, EfficientNet model, bool fold)
+    {
+        string x = ConvNormAct(g, "features.0", model.Stem, InputName, fold);
+        foreach (var block in model.Blocks)
+            x = Block(g, $"features.{block.Widths.Stage}.{block.Widths.Index}", block, x, fold);
+        x = ConvNormAct(g, $"features.{model.Widths.StageCount + 1}", model.Head, x, fold);
+        return Pool(g, x);
+    }
+
+    /// <summary>torchvision's ResNet: conv1 → bn1 → relu → maxpool, the blocks (ReLU after each BatchNorm but the last,
+    /// then after the add of the shortcut), global average pooling.</summary>
+    private static string ResNetFeatures(OnnxGraphBuilder g, ResNet model, bool fold)
+    {
+        string x = ConvNorm(g, "conv1", model.Conv1, "bn1", model.Bn1, InputName, fold);
+        x = g.Node("Relu", "relu", [x]);
+        x = g.Node("MaxPool", "maxpool", [x], Ints("kernel_shape", 3, 3), Ints("strides", 2, 2), Ints("pads", 1, 1, 1, 1));
+        foreach (var block in model.Blocks)
+        {
+            string p = block.Widths.Prefix, y;
+            switch (block)
+            {
+                case BasicBlock b:
+                    y = g.Node("Relu", $"{p}.relu1", [ConvNorm(g, $"{p}.conv1", b.Conv1, $"{p}.bn1", b.Bn1, x, fold)]);
+                    y = ConvNorm(g, $"{p}.conv2", b.Conv2, $"{p}.bn2", b.Bn2, y, fold);
+                    break;
+                case Bottleneck b:
+                    y = g.Node("Relu", $"{p}.relu1", [ConvNorm(g, $"{p}.conv1", b.Conv1, $"{p}.bn1", b.Bn1, x, fold)]);
+                    y = g.Node("Relu", $"{p}.relu2", [ConvNorm(g, $"{p}.conv2", b.Conv2, $"{p}.bn2", b.Bn2, y, fold)]);
+                    y = ConvNorm(g, $"{p}.conv3", b.Conv3, $"{p}.bn3", b.Bn3, y, fold);
+                    break;
+                default:
+                    throw new NotSupportedException($"{p}: no ONNX graph for a {block.GetType().Name}");
+            }
+            string shortcut = block.Downsample is null ? x : ConvNormAct(g, $"{p}.downsample", block.Downsample, x, fold);
+            x = g.Node("Relu", $"{p}.relu", [g.Node("Add", p, [y, shortcut])]);
+        }
+        return Pool(g, x);
+    }
+
+    /// <summary>torchvision's MobileNetV2: features.0 (conv-BN-ReLU6), the inverted residuals (expand, depthwise,
+    /// linear projection, the add where the block has one), features.18, global average pooling.</summary>
+    private static string MobileNetV2Features(OnnxGraphBuilder g, MobileNetV2 model, bool fold)
+    {
+        string x = ConvNormAct(g, "features.0", model.Stem, InputName, fold);
+        for (int i = 0; i < model.Blocks.Count; i++)
+        {
+            var block = model.Blocks[i];
+            string p = $"features.{i + 1}.conv", y = x;
+            int part = 0;
+            if (block.Expand is not null) y = ConvNormAct(g, $"{p}.{part++}", block.Expand, y, fold);
+            y = ConvNormAct(g, $"{p}.{part++}", block.Depthwise, y, fold);
+            y = ConvNorm(g, $"{p}.{part}", block.Project, $"{p}.{part + 1}", block.ProjectNorm, y, fold);
+            x = block.UseResidual ? g.Node("Add", $"features.{i + 1}", [y, x]) : y;
+        }
+        x = ConvNormAct(g, $"features.{model.Blocks.Count + 1}", model.Head, x, fold);
+        return Pool(g, x);
+    }
+
+    private static string Pool(OnnxGraphBuilder g, string x) =>
+        g.Node("Flatten", "flatten", [g.Node("GlobalAveragePool", "avgpool", [x])], Int("axis", 1));
 
     private static IEnumerable<(string, string)> Metadata(OnnxExportOptions o)
     {
@@ -109,27 +183,41 @@ public static class OnnxExporter
 
     private static string ConvNormAct(OnnxGraphBuilder g, string prefix, ConvNormActivation cna, string input, bool fold)
     {
-        var norm = cna.Norm;
-        string x;
-        if (norm is null)
-        {
-            // A model folded beforehand (Harness.Model.BatchNormFolding.Fold): the conv carries the bias.
-            x = Conv(g, $"{prefix}.0", cna.Conv, input, null);
-        }
-        else if (fold)
-        {
-            x = Conv(g, $"{prefix}.0", cna.Conv, input, norm);
-        }
-        else
-        {
-            x = Conv(g, $"{prefix}.0", cna.Conv, input, null);
-            string scale = g.Initializer($"{prefix}.1.weight", norm.weight!);
-            string bias = g.Initializer($"{prefix}.1.bias", norm.bias!);
-            string mean = g.Initializer($"{prefix}.1.running_mean", norm.running_mean!);
-            string var = g.Initializer($"{prefix}.1.running_var", norm.running_var!);
-            x = g.Node("BatchNormalization", $"{prefix}.1", [x, scale, bias, mean, var], Float("epsilon", (float)norm.eps));
-        }
-        return cna.Activation is null ? x : Silu(g, $"{prefix}.2", x);
+        // A model folded beforehand (Harness.Model.BatchNormFolding.Fold) has no norm: the conv carries the bias.
+        string x = cna.Norm is null
+            ? Conv(g, $"{prefix}.0", cna.Conv, input, null)
+            : ConvNorm(g, $"{prefix}.0", cna.Conv, $"{prefix}.1", cna.Norm, input, fold);
+        return Activation(g, $"{prefix}.2", cna.ActivationKind, x);
+    }
+
+    /// <summary>A conv followed by its BatchNorm: one Conv with the folded weights, or Conv then BatchNormalization.</summary>
+    private static string ConvNorm(OnnxGraphBuilder g, string convName, PrunableConv2d conv, string normName,
+        TorchSharp.Modules.BatchNorm2d norm, string input, bool fold)
+    {
+        if (fold) return Conv(g, convName, conv, input, norm);
+        string x = Conv(g, convName, conv, input, null);
+        string scale = g.Initializer($"{normName}.weight", norm.weight!);
+        string bias = g.Initializer($"{normName}.bias", norm.bias!);
+        string mean = g.Initializer($"{normName}.running_mean", norm.running_mean!);
+        string var = g.Initializer($"{normName}.running_var", norm.running_var!);
+        return g.Node("BatchNormalization", normName, [x, scale, bias, mean, var], Float("epsilon", (float)norm.eps));
+    }
+
+    private static string Activation(OnnxGraphBuilder g, string name, ActivationKind kind, string input) => kind switch
+    {
+        ActivationKind.None => input,
+        ActivationKind.SiLU => Silu(g, name, input),
+        ActivationKind.ReLU => g.Node("Relu", name, [input]),
+        ActivationKind.ReLU6 => g.Node("Clip", name, [input, Scalar(g, "relu6.min", 0f), Scalar(g, "relu6.max", 6f)]),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
+    };
+
+    /// <summary>A float32 scalar initializer shared by every node that names it.</summary>
+    private static string Scalar(OnnxGraphBuilder g, string name, float value)
+    {
+        if (g.Graph.Initializer.Any(i => i.Name == name)) return name;
+        using var t = tensor(value);
+        return g.Initializer(name, t);
     }
 
     /// <summary>A Conv node; with <paramref name="foldInto"/>, that BatchNorm's affine map is folded into the

@@ -70,6 +70,9 @@ public static class ForwardProfiler
                     MacRules.AdaptiveAvgPool(MacConvention.TorchProfile, input, output)),
                 LayerKind.ExcitationScale => Plain(call, type, MacRules.ExcitationScale(MacConvention.Thop, output),
                     MacRules.ExcitationScale(MacConvention.TorchProfile, output)),
+                LayerKind.FunctionalAveragePool => Plain(call, type,
+                    MacRules.FunctionalAveragePool(MacConvention.Thop, output[0], d.PooledChannels),
+                    MacRules.FunctionalAveragePool(MacConvention.TorchProfile, output[0], d.PooledChannels)),
                 LayerKind.Free => Plain(call, type, 0, 0),
                 _ => throw new InvalidOperationException($"unhandled layer kind {d.Kind}"),
             });

@@ -13,6 +13,10 @@ public enum LayerKind
     AdaptiveAvgPool,
     /// <summary>The squeeze-excitation block's final <c>scale × input</c> multiplication (counted on the block).</summary>
     ExcitationScale,
+    /// <summary>A global average pool the module's forward calls as a function (torchvision's MobileNetV2:
+    /// <c>adaptive_avg_pool2d(x, (1, 1))</c>), counted on that module: thop sees no module and counts nothing,
+    /// torchprofile's <c>aten::adaptive_avg_pool2d</c> handler counts the pooled elements.</summary>
+    FunctionalAveragePool,
     /// <summary>A module that costs no MACs in either convention (activations, dropout, stochastic depth,
     /// flatten, identity, max pooling).</summary>
     Free,

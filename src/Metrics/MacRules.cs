@@ -91,6 +91,16 @@ public static class MacRules
             _ => throw new ArgumentOutOfRangeException(nameof(convention), convention, "unknown MAC convention"),
         };
 
+    /// <summary>A global average pool called as a function inside a module's forward: zero in thop (it hooks
+    /// modules only), output elements (<paramref name="batch"/> × <paramref name="channels"/>) in torchprofile.</summary>
+    public static long FunctionalAveragePool(MacConvention convention, long batch, long channels) =>
+        convention switch
+        {
+            MacConvention.Thop => 0,
+            MacConvention.TorchProfile => checked(batch * channels),
+            _ => throw new ArgumentOutOfRangeException(nameof(convention), convention, "unknown MAC convention"),
+        };
+
     private static void RequireRank(IReadOnlyList<long> shape, int minRank, string name)
     {
         if (shape.Count < minRank)

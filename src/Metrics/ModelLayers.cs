@@ -4,7 +4,9 @@ using static TorchSharp.torch;
 namespace Harness.Metrics;
 
 /// <summary>MAC rules for the layer types of Harness.Model: prunable conv/linear (counted from the weight the
-/// forward pass uses, i.e. after masks), squeeze-excitation's scale multiplication, stochastic depth (free).</summary>
+/// forward pass uses, i.e. after masks), squeeze-excitation's scale multiplication, MobileNetV2's functional global
+/// pool, stochastic depth (free). ResNet needs no rule of its own: its ReLU and MaxPool are free modules in both
+/// conventions and its residual adds are functional (thop does not see them; torchprofile counts aten::add as free).</summary>
 internal static class ModelLayers
 {
     public static LayerDescriptor? Describe(nn.Module module)
@@ -17,6 +19,8 @@ internal static class ModelLayers
                 return Weighted(LayerKind.Linear, linear);
             case SqueezeExcitation:
                 return new LayerDescriptor(LayerKind.ExcitationScale, null, 0, 0, false);
+            case Harness.Model.MobileNetV2 net:
+                return new LayerDescriptor(LayerKind.FunctionalAveragePool, null, 0, 0, false) { PooledChannels = net.Widths.Head };
             case StochasticDepth:
                 return new LayerDescriptor(LayerKind.Free, null, 0, 0, false);
             default:

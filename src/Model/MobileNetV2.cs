@@ -31,6 +31,12 @@ public sealed class MobileNetV2 : ExplicitModule, IPrunableNetwork
         features.Add(Head);
         _features = Add("features", nn.Sequential(features.Select((m, i) => (i.ToString(), m))));
         _classifier = Add("classifier", new ClassifierHead(widths.Head, widths.NumClasses, widths.Dropout));
+        InitialiseClassifier();
+    }
+
+    /// <summary>torchvision's MobileNetV2 initialisation of the linear layer: N(0, 0.01²) weight, zero bias.</summary>
+    private void InitialiseClassifier()
+    {
         using (no_grad())
         {
             nn.init.normal_(Classifier.Weight, 0.0, 0.01);
@@ -38,7 +44,15 @@ public sealed class MobileNetV2 : ExplicitModule, IPrunableNetwork
         }
     }
 
-    public MobileNetV2Widths Widths { get; }
+    public void ReplaceClassifier(int numClasses)
+    {
+        if (numClasses < 1) throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "must be at least 1");
+        _classifier.Replace(numClasses);
+        InitialiseClassifier();
+        Widths = Widths with { NumClasses = numClasses };
+    }
+
+    public MobileNetV2Widths Widths { get; private set; }
 
     /// <summary><c>features.0</c>.</summary>
     public ConvNormActivation Stem { get; }

@@ -6,33 +6,74 @@ using static TorchSharp.torch;
 namespace Harness.Model;
 
 /// <summary>
-/// Builds the model a command asks for with <c>--weights</c>: <c>none</c> (torchvision initialisation),
-/// <c>imagenet</c> (the 1000-class checkpoint, strictly loaded, then a fresh head of <c>numClasses</c>, as the
-/// study did) or a checkpoint Harness wrote (its widths rebuilt from the tensor shapes, so channel-pruned
-/// models load; masked layers restored with their masks). Every random initialisation (the whole network for
-/// <c>none</c>, the new head for <c>imagenet</c>) is a function of <c>seed</c> alone.
+/// Builds the model a command asks for with <c>--weights</c> and <c>--arch</c>: <c>none</c> (torchvision
+/// initialisation of the variant), <c>imagenet</c> (torchvision's 1000-class checkpoint of the variant, strictly
+/// loaded, then a fresh head of <c>numClasses</c>, as the study did) or a checkpoint (its architecture and widths
+/// from Harness's metadata or recognised from its keys and shapes, so channel-pruned models of every architecture
+/// load; masked layers restored with their masks). Every random initialisation (the whole network for <c>none</c>,
+/// the new head for <c>imagenet</c>) is a function of <c>seed</c> alone.
 /// </summary>
 public static class ModelLoader
 {
-    public static EfficientNet Load(string weights, int numClasses = 10, WeightsResolver? resolver = null, ulong seed = 0)
+    /// <summary>The <c>--arch</c> variant of <c>none</c> and <c>imagenet</c> when none is given: the study's network.</summary>
+    public const string DefaultVariant = "efficientnet_b0";
+
+    /// <summary>The network <paramref name="weights"/> names, of the <c>--arch</c> variant <paramref name="arch"/>
+    /// (null: <see cref="DefaultVariant"/> for <c>none</c>/<c>imagenet</c>, the checkpoint's own architecture for a
+    /// path). A checkpoint of another family than <paramref name="arch"/>'s is an <see cref="ArgumentException"/>.</summary>
+    public static IPrunableNetwork LoadNetwork(string weights, string? arch, int numClasses = 10, WeightsResolver? resolver = null, ulong seed = 0)
     {
-        resolver ??= new WeightsResolver();
-        string? path = resolver.Resolve(weights);
-        if (path is null) return Create(EfficientNetConfig.B0(numClasses), seed);
-        if (weights.Equals("imagenet", StringComparison.OrdinalIgnoreCase))
+        var (architecture, variant) = Architectures.OfVariant(arch ?? DefaultVariant);
+        bool imagenet = weights.Equals("imagenet", StringComparison.OrdinalIgnoreCase);
+        string? path = WeightsFile(weights, arch, resolver ?? new WeightsResolver());
+        if (path is null)
         {
-            var model = EfficientNet.Create(EfficientNetConfig.B0(1000));
-            using (var sd = TorchCheckpoint.Load(path))
-                StateDictLoader.Load(model, sd, strict: true, sourceName: path);
-            if (numClasses != 1000)
-            {
-                SeedInitialisation(seed);
-                model.ReplaceClassifier(numClasses);
-            }
-            return model;
+            SeedInitialisation(seed);
+            return architecture.Create(variant, numClasses).Build();
         }
-        return LoadCheckpoint(path);
+        if (imagenet)
+        {
+            var model = architecture.Create(variant, 1000).Build();
+            try
+            {
+                using (var sd = TorchCheckpoint.Load(path))
+                    StateDictLoader.Load(model.Module, sd, strict: true, sourceName: path);
+                if (numClasses != 1000)
+                {
+                    SeedInitialisation(seed);
+                    model.ReplaceClassifier(numClasses);
+                }
+                return model;
+            }
+            catch
+            {
+                model.Dispose();
+                throw;
+            }
+        }
+        var network = LoadNetwork(path);
+        if (arch is null || network.Architecture == architecture.Family) return network;
+        string family = network.Architecture;
+        network.Dispose();
+        throw new ArgumentException($"--arch {variant}: {path} holds a {family} network, not a {architecture.Family}");
     }
+
+    /// <summary>The file <paramref name="weights"/> names for the <c>--arch</c> variant <paramref name="arch"/> (null for
+    /// <c>none</c>; for <c>imagenet</c>, torchvision's checkpoint of that variant, downloaded when not cached).</summary>
+    public static string? WeightsFile(string weights, string? arch, WeightsResolver resolver)
+    {
+        var (architecture, variant) = Architectures.OfVariant(arch ?? DefaultVariant);
+        string? imageNetFile = architecture.ImageNetFile(variant);
+        if (weights.Equals("imagenet", StringComparison.OrdinalIgnoreCase) && imageNetFile is null)
+            throw new ArgumentException($"--weights imagenet: torchvision publishes no ImageNet checkpoint of {variant}");
+        return resolver.Resolve(weights, imageNetFile ?? WeightsResolver.ImageNetFileName);
+    }
+
+    /// <summary>The EfficientNet <paramref name="weights"/> names (<see cref="LoadNetwork(string, string?, int, WeightsResolver?, ulong)"/>
+    /// with EfficientNet-B0 for <c>none</c>/<c>imagenet</c>); a checkpoint of another architecture is a
+    /// <see cref="CheckpointFormatException"/>.</summary>
+    public static EfficientNet Load(string weights, int numClasses = 10, WeightsResolver? resolver = null, ulong seed = 0) =>
+        RequireEfficientNet(LoadNetwork(weights, null, numClasses, resolver, seed), weights);
 
     /// <summary>A freshly initialised network (torchvision's initialisation) whose weights depend on
     /// <paramref name="seed"/> alone: torch's global generator is seeded with it just before the build.</summary>
@@ -55,13 +96,14 @@ public static class ModelLoader
 
     /// <summary>Rebuilds an EfficientNet from a checkpoint alone (<see cref="LoadNetwork"/>); a checkpoint of another
     /// architecture is a <see cref="CheckpointFormatException"/> naming it.</summary>
-    public static EfficientNet LoadCheckpoint(string path)
+    public static EfficientNet LoadCheckpoint(string path) => RequireEfficientNet(LoadNetwork(path), path);
+
+    private static EfficientNet RequireEfficientNet(IPrunableNetwork network, string source)
     {
-        var network = LoadNetwork(path);
         if (network is EfficientNet model) return model;
         string family = network.Architecture;
         network.Dispose();
-        throw new CheckpointFormatException($"{path}: holds a {family} network; this command needs an EfficientNet");
+        throw new CheckpointFormatException($"{source}: holds a {family} network; this needs an EfficientNet");
     }
 
     /// <summary>Rebuilds a network of any architecture (<see cref="Architectures"/>) from a checkpoint alone: the

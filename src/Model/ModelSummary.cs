@@ -7,15 +7,16 @@ namespace Harness.Model;
 public sealed record LayerRow(string Name, string Type, string WeightShape, long Parameters);
 
 /// <summary>What <c>summary</c> prints: parameter and tensor counts and the layer table.</summary>
-public sealed record ModelSummary(long Parameters, long TrainableParameters, int StateDictTensors, bool Masked,
+public sealed record ModelSummary(string Architecture, long Parameters, long TrainableParameters, int StateDictTensors, bool Masked,
     int NumClasses, IReadOnlyList<LayerRow> Layers)
 {
-    public static ModelSummary Of(EfficientNet model)
+    public static ModelSummary Of(Channels.IPrunableNetwork network)
     {
+        var model = network.Module;
         var rows = new List<LayerRow>();
-        foreach (var (name, module) in model.named_modules())
+        foreach (var (name, module) in ModuleOrder.Named(model))
         {
-            if (module.named_children().Any() || name.Length == 0) continue;
+            if (module.named_children().Any()) continue;
             var parameters = module.named_parameters(recurse: false).ToList();
             Tensor? weight = module is PrunableLayer p ? p.Weight : parameters.FirstOrDefault(x => x.name == "weight").parameter;
             string shape = weight is null ? "" : string.Join("×", weight.shape);
@@ -28,7 +29,7 @@ public sealed record ModelSummary(long Parameters, long TrainableParameters, int
             rows.Add(new LayerRow(name, type, shape, parameters.Sum(x => x.parameter.numel())));
         }
         var all = model.parameters().ToList();
-        return new ModelSummary(all.Sum(p => p.numel()), all.Where(p => p.requires_grad).Sum(p => p.numel()),
-            model.state_dict().Count, model.PrunableLayers().Any(l => l.Layer.IsMasked), model.Widths.NumClasses, rows);
+        return new ModelSummary(network.Architecture, all.Sum(p => p.numel()), all.Where(p => p.requires_grad).Sum(p => p.numel()),
+            model.state_dict().Count, ModelLoader.IsMasked(network), network.NumClasses, rows);
     }
 }

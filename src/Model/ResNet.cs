@@ -1,3 +1,4 @@
+using TorchSharp;
 using Harness.Model.Channels;
 using Harness.Model.Layers;
 using TorchSharp.Modules;
@@ -42,17 +43,35 @@ public sealed class ResNet : ExplicitModule, IPrunableNetwork
         Blocks = blocks;
         _layers = layers;
         _avgpool = Add("avgpool", nn.AdaptiveAvgPool2d(1));
-        Classifier = Add("fc", new PrunableLinear(widths.Blocks[^1].Out, widths.NumClasses));
-        // PyTorch's default Linear initialisation (kaiming-uniform with a = √5): U(−1/√in, 1/√in) for weight and bias.
-        double bound = 1.0 / Math.Sqrt(Classifier.InFeatures);
-        using (no_grad())
-        {
-            nn.init.uniform_(Classifier.Weight, -bound, bound);
-            nn.init.uniform_(Classifier.Bias!, -bound, bound);
-        }
+        Classifier = Add("fc", NewClassifier(widths.Blocks[^1].Out, widths.NumClasses));
     }
 
-    public ResNetWidths Widths { get; }
+    /// <summary>PyTorch's default Linear initialisation (kaiming-uniform with a = √5): U(−1/√in, 1/√in) for weight and bias.</summary>
+    private static PrunableLinear NewClassifier(long inFeatures, long numClasses)
+    {
+        var fc = new PrunableLinear(inFeatures, numClasses);
+        double bound = 1.0 / Math.Sqrt(inFeatures);
+        using (no_grad())
+        {
+            nn.init.uniform_(fc.Weight, -bound, bound);
+            nn.init.uniform_(fc.Bias!, -bound, bound);
+        }
+        return fc;
+    }
+
+    public void ReplaceClassifier(int numClasses)
+    {
+        if (numClasses < 1) throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "must be at least 1");
+        var fresh = NewClassifier(Classifier.InFeatures, numClasses);
+        fresh.to(Classifier.Weight.dtype).to(Classifier.Weight.device);
+        register_module("fc", null!);
+        register_module("fc", fresh);
+        Classifier.Dispose();
+        Classifier = fresh;
+        Widths = Widths with { NumClasses = numClasses };
+    }
+
+    public ResNetWidths Widths { get; private set; }
     public PrunableConv2d Conv1 { get; }
     public BatchNorm2d Bn1 { get; }
 
@@ -60,7 +79,7 @@ public sealed class ResNet : ExplicitModule, IPrunableNetwork
     public IReadOnlyList<ResNetBlock> Blocks { get; }
 
     /// <summary><c>fc</c>.</summary>
-    public PrunableLinear Classifier { get; }
+    public PrunableLinear Classifier { get; private set; }
 
     public string Architecture => ResNetArchitecture.FamilyName;
 

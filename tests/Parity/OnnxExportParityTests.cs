@@ -4,8 +4,8 @@ using Harness.Tests.TestSupport;
 
 namespace Harness.Tests.Parity;
 
-/// <summary>Every kind of checkpoint (dense, masked, permanent, channel-pruned; B0 and the tiny variant; BatchNorm
-/// folded and not), exported by <c>export onnx</c>, passes onnx's own checker with <c>full_check=True</c> (Debian's
+/// <summary>Every kind of checkpoint (dense, masked, permanent, channel-pruned; B0, the tiny variant, ResNet-18 and
+/// MobileNetV2; BatchNorm folded and not), exported by <c>export onnx</c>, passes onnx's own checker with <c>full_check=True</c> (Debian's
 /// python3-onnx 1.12) and declares IR version 8, opset 17, <c>input</c> [batch, 3, height, width] and
 /// <c>logits</c> [batch, 10].</summary>
 [TestFixture, Category("Parity")]
@@ -14,10 +14,18 @@ public sealed class OnnxExportParityTests : ParityFixture
     private sealed record Case(string name, string file);
 
     public static IEnumerable<TestCaseData> Cases() =>
-        from v in Variants
+        from v in Networks
         from k in Enum.GetValues<ExportKind>()
         from fold in new[] { "folded", "unfolded" }
         select new TestCaseData($"{v}_{k}_{fold}").SetName($"{{m}}({v},{k},{fold})");
+
+    /// <summary>EfficientNet's parity variants and one network of each other family's graph writer.</summary>
+    private static readonly string[] Networks = [.. Variants, "resnet18", "mobilenet_v2"];
+
+    private static Harness.Model.Channels.INetworkWidths Widths(string network) =>
+        Variants.Contains(network)
+            ? Harness.Model.EfficientNetWidths.FromConfig(Config(network))
+            : Harness.Model.Channels.Architectures.Create(network, 10);
 
     private Dictionary<string, JsonElement> _results = [];
 
@@ -27,11 +35,11 @@ public sealed class OnnxExportParityTests : ParityFixture
         if (PythonTorch.Versions.TryGetValue("onnx", out var onnx) && onnx == "absent")
             Assert.Ignore($"Skipped: {PythonTorch.Interpreter} lacks onnx. Install it with: {PythonTorch.InstallHint}");
         var cases = new List<Case>();
-        foreach (var variant in Variants)
+        foreach (var variant in Networks)
             foreach (var kind in Enum.GetValues<ExportKind>())
             {
                 string weights = In($"{variant}_{kind}.pth");
-                ExportModels.Checkpoint(kind, Config(variant), weights, seed: 3).Dispose();
+                ExportModels.Checkpoint(kind, Widths(variant), weights, seed: 3).Dispose();
                 foreach (var fold in new[] { "folded", "unfolded" })
                 {
                     string name = $"{variant}_{kind}_{fold}";

@@ -1,3 +1,4 @@
+using Harness.Model.Channels;
 using Harness.Model;
 using Harness.Pruning.Channels;
 using Harness.Pruning.FineGrained;
@@ -12,19 +13,25 @@ public static class ExportModels
     public static EfficientNetConfig Tiny => EfficientNetConfig.Scaled(0.25, 0.34, 10);
 
     /// <summary>Builds the kind, writes it to <paramref name="path"/> and returns the network read back (eval mode).</summary>
-    public static EfficientNet Checkpoint(ExportKind kind, EfficientNetConfig config, string path, long seed = 1)
+    public static EfficientNet Checkpoint(ExportKind kind, EfficientNetConfig config, string path, long seed = 1) =>
+        (EfficientNet)Checkpoint(kind, EfficientNetWidths.FromConfig(config), path, seed);
+
+    /// <summary>Builds the kind of a network of any architecture, writes it to <paramref name="path"/> and returns
+    /// the network read back (eval mode). Masks prune half of each layer (per-layer L1: a global threshold would
+    /// remove MobileNetV2's whole N(0, 0.01²) classifier and leave logits that are all zero).</summary>
+    public static IPrunableNetwork Checkpoint(ExportKind kind, INetworkWidths widths, string path, long seed = 1)
     {
         manual_seed(seed);
-        var model = EfficientNet.Create(config);
-        RandomiseBatchNorm(model, seed);
+        var model = widths.Build();
+        RandomiseBatchNorm(model.Module, seed);
         switch (kind)
         {
             case ExportKind.Masked:
-                FineGrainedPruner.Prune(model, new FineGrainedOptions { Amount = 0.5 });
+                FineGrainedPruner.Prune(model.Module, new FineGrainedOptions { Amount = 0.5, Scope = PruningScope.Layer });
                 break;
             case ExportKind.Permanent:
-                FineGrainedPruner.Prune(model, new FineGrainedOptions { Amount = 0.5 });
-                FineGrainedPruner.MakePermanent(model);
+                FineGrainedPruner.Prune(model.Module, new FineGrainedOptions { Amount = 0.5, Scope = PruningScope.Layer });
+                FineGrainedPruner.MakePermanent(model.Module);
                 break;
             case ExportKind.ChannelPruned:
                 var (pruned, _) = ChannelPruner.Prune(model, new ChannelPruningOptions { Ratio = 0.5, RoundTo = 8 });
@@ -34,13 +41,13 @@ public static class ExportModels
         }
         ModelLoader.Save(model, path);
         model.Dispose();
-        var back = ModelLoader.LoadCheckpoint(path);
-        back.eval();
+        var back = ModelLoader.LoadNetwork(path);
+        back.Module.eval();
         return back;
     }
 
     /// <summary>Running mean N(0, 0.3²), running variance U(0.5, 2), γ U(0.5, 1.5), β N(0, 0.2²) in every BatchNorm.</summary>
-    public static void RandomiseBatchNorm(EfficientNet model, long seed)
+    public static void RandomiseBatchNorm(TorchSharp.torch.nn.Module model, long seed)
     {
         using var generator = new Generator((ulong)seed + 1000);
         using var _ = no_grad();

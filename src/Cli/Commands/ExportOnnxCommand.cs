@@ -17,6 +17,7 @@ public static class ExportOnnxCommand
     public static Command Create()
     {
         var weights = CommonOptions.Weights();
+        var arch = CommonOptions.Arch();
         weights.DefaultValueFactory = null; // a model to export must be named (imagenet, none or a path)
         weights.Required = true;
         var classes = CommonOptions.Classes();
@@ -31,7 +32,7 @@ public static class ExportOnnxCommand
         var json = CommonOptions.Json();
         var command = new Command("onnx", "Export a model as ONNX (opset 17) for ONNX Runtime and other runtimes")
         {
-            weights, classes, outPath, imageSize, noFold, force, json,
+            weights, arch, classes, outPath, imageSize, noFold, force, json,
         };
         command.SetAction(parse =>
         {
@@ -41,10 +42,11 @@ public static class ExportOnnxCommand
             InputRules.RequireDistinct(path, "--out", source, "--weights");
             InputRules.RequireNewOrForced(path, "--out", parse.GetValue(force));
             var resolver = Downloads.Resolver();
-            string? file = resolver.Resolve(source);
-            using var model = ModelLoader.Load(source, parse.GetValue(classes), resolver);
-            model.eval();
-            int numClasses = model.Widths.NumClasses;
+            string? variant = parse.GetValue(arch);
+            string? file = ModelLoader.WeightsFile(source, variant, resolver);
+            using var model = ModelLoader.LoadNetwork(source, variant, parse.GetValue(classes), resolver);
+            model.Module.eval();
+            int numClasses = model.NumClasses;
             var env = RunManifest.CurrentEnvironment("cpu");
             var options = new OnnxExportOptions
             {

@@ -12,6 +12,7 @@ public static class MetricsCommand
     public static Command Create()
     {
         var weights = CommonOptions.Weights();
+        var arch = CommonOptions.Arch();
         var classes = CommonOptions.Classes();
         var json = CommonOptions.Json();
         var imageSize = new Option<int>("--image-size") { Description = "input side for MACs, latency and memory", DefaultValueFactory = _ => 224 }.ImageSide();
@@ -19,24 +20,24 @@ public static class MetricsCommand
         var batch = new Option<int>("--batch-size") { Description = "images per timed pass", DefaultValueFactory = _ => 1 }.AtLeast(1);
         var convention = new Option<MacConvention>("--convention") { Description = "MAC convention of the table: Thop or TorchProfile", DefaultValueFactory = _ => MacConvention.Thop };
         var runtime = new Option<string>("--runtime") { Description = "where latency is timed: torch (TorchSharp eager), onnx (the exported model in ONNX Runtime, BatchNorm folded) or both", DefaultValueFactory = _ => "torch" };
-        runtime.AcceptOnlyFromAmong("torch", "onnx", "both");
+        runtime.OneOf("torch", "onnx", "both");
         var name = new Option<string?>("--name") { Description = "model name in tables and file names (default: from --weights)" }.PlainName();
         var outDir = new Option<string>("--out") { Description = "folder for the table image and the metrics files", DefaultValueFactory = _ => "metrics_plots" };
         var command = new Command("metrics", "Measure a model: size, FLOPs, latency, memory")
-            { weights, classes, json, imageSize, runs, batch, runtime, convention, name, outDir };
+            { weights, arch, classes, json, imageSize, runs, batch, runtime, convention, name, outDir };
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
             string w = parse.GetValue(weights)!;
             int size = parse.GetValue(imageSize), n = parse.GetValue(runs), b = parse.GetValue(batch);
             InputRules.CheckActivationMemory(size, b, training: false);
-            string label = parse.GetValue(name) ?? (File.Exists(w) ? Path.GetFileNameWithoutExtension(w) : $"efficientnet_b0_{w}");
-            using var model = ModelLoader.Load(w, parse.GetValue(classes), Downloads.Resolver());
-            var metrics = MetricsCollector.Collect(label, model, new MetricsOptions(size, b, n),
+            string label = parse.GetValue(name) ?? (File.Exists(w) ? Path.GetFileNameWithoutExtension(w) : $"{parse.GetValue(arch) ?? ModelLoader.DefaultVariant}_{w}");
+            using var model = ModelLoader.LoadNetwork(w, parse.GetValue(arch), parse.GetValue(classes), Downloads.Resolver());
+            var metrics = MetricsCollector.Collect(label, model.Module, new MetricsOptions(size, b, n),
                 m => CheckpointSize.Measure(m, (x, p) => TorchCheckpoint.Save(p, x)),
                 Harness.Pruning.FineGrained.SparseCheckpoint.MeasureBytes, null,
                 parse.GetValue(runtime) is "onnx" or "both"
-                    ? (m, o) => Harness.Export.OnnxRuntimeLatency.Measure((EfficientNet)m, o.ImageSize, o.BatchSize, o.Runs, o.Warmup, TorchSharp.torch.get_num_threads())
+                    ? (m, o) => Harness.Export.OnnxRuntimeLatency.Measure((Harness.Model.Channels.IPrunableNetwork)m, o.ImageSize, o.BatchSize, o.Runs, o.Warmup, TorchSharp.torch.get_num_threads())
                     : null,
                 eager: parse.GetValue(runtime) is "torch" or "both");
             string dir = parse.GetValue(outDir)!;

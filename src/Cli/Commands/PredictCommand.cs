@@ -4,6 +4,7 @@ using Harness.Data;
 using Harness.Data.Cifar;
 using Harness.Data.ImageFolder;
 using Harness.Model;
+using Harness.Model.Channels;
 using static TorchSharp.torch;
 
 namespace Harness.Cli.Commands;
@@ -29,6 +30,7 @@ public static class PredictCommand
             Arity = ArgumentArity.OneOrMore,
         };
         var weights = CommonOptions.Weights("models/efficientnet_b0_base.pth");
+        var arch = CommonOptions.Arch();
         var top = new Option<int>("--top") { Description = "classes shown per image, most probable first", DefaultValueFactory = _ => 5 }.AtLeast(1);
         var batchSize = new Option<int>("--batch-size") { Description = "images per forward pass", DefaultValueFactory = _ => 32 }.AtLeast(1);
         var imageSize = new Option<int>("--image-size")
@@ -41,7 +43,7 @@ public static class PredictCommand
         var json = CommonOptions.Json();
         var command = new Command("predict", "Top-K classes of images with a model (BatchNorm folded, eval mode)")
         {
-            inputs, weights, top, batchSize, imageSize, runtime, device, json,
+            inputs, weights, arch, top, batchSize, imageSize, runtime, device, json,
         };
         command.SetAction(parse =>
         {
@@ -60,13 +62,13 @@ public static class PredictCommand
             var (files, failures) = Expand(parse.GetValue(inputs)!);
             foreach (var f in failures) error.WriteLine($"error: {CliRunner.OneLine(f.Message)}");
 
-            EfficientNet? model = null, folded = null;
+            IPrunableNetwork? model = null, folded = null;
             OnnxRuntimeModel? onnx = null;
             Func<Tensor, Tensor> logitsOf;
             IReadOnlyList<string> classes;
             if (chosenRuntime == "onnx")
             {
-                onnx = OnnxRuntimeModel.Open(weightsName, get_num_threads());
+                onnx = OnnxRuntimeModel.Open(weightsName, parse.GetValue(arch), get_num_threads());
                 if (parse.GetResult(imageSize) is null or { Implicit: true } && onnx.ImageSize is int recorded) size = recorded;
                 classes = onnx.ClassNames is { Count: > 0 } names ? names : ClassNames(onnx.NumClasses);
                 logitsOf = onnx.Logits;
@@ -74,12 +76,14 @@ public static class PredictCommand
             }
             else
             {
-                model = ModelLoader.Load(weightsName, CifarClasses.Names.Count, Downloads.Resolver());
-                model.to(dev);
-                model.eval();
-                folded = BatchNormFolding.Fold(model);
-                classes = ClassNames(model.Widths.NumClasses);
-                logitsOf = folded.call;
+                model = ModelLoader.LoadNetwork(weightsName, parse.GetValue(arch), CifarClasses.Names.Count, Downloads.Resolver());
+                model.Module.to(dev);
+                model.Module.eval();
+                // ONNX export folds every architecture; the TorchSharp module tree is folded where the family's
+                // layers can drop their BatchNorms (EfficientNet) and runs in eval mode as it is otherwise.
+                if (model is EfficientNet efficientNet) folded = BatchNormFolding.Fold(efficientNet);
+                classes = ClassNames(model.NumClasses);
+                logitsOf = (folded ?? model).Module.call;
             }
             using var disposeModel = model;
             using var disposeFolded = folded;

@@ -12,6 +12,7 @@ public static class PruneChannelCommand
     public static Command Create()
     {
         var weights = CommonOptions.Weights("imagenet");
+        var arch = CommonOptions.Arch();
         var classes = CommonOptions.Classes();
         var json = CommonOptions.Json();
         var ratio = new Option<double>("--ratio") { Description = "fraction of each group's channels to remove (Torch-Pruning's pruning_ratio)", DefaultValueFactory = _ => 0.2 };
@@ -28,11 +29,11 @@ public static class PruneChannelCommand
         var outPath = new Option<string?>("--out") { Description = "output checkpoint (default: pruned_models/channel_pruning_<ratio>.pth)" };
         var force = CommonOptions.Force();
         var command = new Command("channel", "Channel (structural) pruning with coupled layers pruned together")
-            { weights, classes, json, ratio, importance, roundTo, global, maxRatio, never, ignore, groupRatios, depthwise, seed, graphOnly, outPath, force };
+            { weights, arch, classes, json, ratio, importance, roundTo, global, maxRatio, never, ignore, groupRatios, depthwise, seed, graphOnly, outPath, force };
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
-            using var model = ModelLoader.Load(parse.GetValue(weights)!, parse.GetValue(classes), Downloads.Resolver(), parse.GetValue(seed));
+            using var model = ModelLoader.LoadNetwork(parse.GetValue(weights)!, parse.GetValue(arch), parse.GetValue(classes), Downloads.Resolver(), parse.GetValue(seed));
             if (parse.GetValue(graphOnly))
             {
                 var graph = DependencyGraph.Build(model);
@@ -49,7 +50,7 @@ public static class PruneChannelCommand
             var known = DependencyGraph.Build(model).Groups.Select(g => g.Id).ToHashSet();
             foreach (var id in options.GroupRatios.Keys.Where(id => !known.Contains(id)))
                 throw new ArgumentException($"--group-ratio {id}=…: the model has no group {id} (groups 0..{known.Max()}; see --graph)");
-            long before = model.parameters().Sum(p => p.numel());
+            long before = model.Module.parameters().Sum(p => p.numel());
             var (pruned, report) = ChannelPruner.Prune(model, options);
             using (pruned)
             {
@@ -57,7 +58,7 @@ public static class PruneChannelCommand
                 InputRules.RequireDistinct(path, "--out", parse.GetValue(weights)!, "--weights");
                 InputRules.RequireNewOrForced(path, "--out", parse.GetValue(force));
                 ModelLoader.Save(pruned, path);
-                long after = pruned.parameters().Sum(p => p.numel());
+                long after = pruned.Module.parameters().Sum(p => p.numel());
                 if (parse.GetValue(json)) output.WriteLine(Json.Serialize(new { checkpoint = path, parametersBefore = before, parametersAfter = after, report }));
                 else
                 {

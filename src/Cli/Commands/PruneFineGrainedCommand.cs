@@ -14,6 +14,7 @@ public static class PruneFineGrainedCommand
     public static Command Create()
     {
         var weights = CommonOptions.Weights("imagenet");
+        var arch = CommonOptions.Arch();
         var classes = CommonOptions.Classes();
         var json = CommonOptions.Json();
         var method = new Option<PruningMethod>("--method") { Description = "L1 or Random", DefaultValueFactory = _ => PruningMethod.L1 };
@@ -32,7 +33,7 @@ public static class PruneFineGrainedCommand
         var outPath = new Option<string?>("--out") { Description = "output checkpoint (default: pruned_models/fine_grained_<method>_<amount>.pth)" };
         var force = CommonOptions.Force();
         var command = new Command("fine-grained", "Unstructured / semi-structured pruning with torch.nn.utils.prune semantics")
-            { weights, classes, json, method, scope, granularity, amount, count, n, m, dim, norm, seed, include, permanent, sparse, outPath, force };
+            { weights, arch, classes, json, method, scope, granularity, amount, count, n, m, dim, norm, seed, include, permanent, sparse, outPath, force };
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -43,9 +44,9 @@ public static class PruneFineGrainedCommand
                 Seed = parse.GetValue(seed), Include = parse.GetValue(include), Dim = parse.GetValue(dim), Norm = parse.GetValue(norm),
             };
             options.Validate();
-            using var model = ModelLoader.Load(parse.GetValue(weights)!, parse.GetValue(classes), Downloads.Resolver(), unchecked((ulong)parse.GetValue(seed)));
-            var result = FineGrainedPruner.Prune(model, options);
-            var report = parse.GetValue(permanent) ? FineGrainedPruner.MakePermanent(model) : result.Report;
+            using var model = ModelLoader.LoadNetwork(parse.GetValue(weights)!, parse.GetValue(arch), parse.GetValue(classes), Downloads.Resolver(), unchecked((ulong)parse.GetValue(seed)));
+            var result = FineGrainedPruner.Prune(model.Module, options);
+            var report = parse.GetValue(permanent) ? FineGrainedPruner.MakePermanent(model.Module) : result.Report;
             string tag = options.Granularity == Granularity.NM ? $"{options.N}of{options.M}" : options.Amount.ToString(CultureInfo.InvariantCulture);
             string path = parse.GetValue(outPath) ?? Path.Combine("pruned_models",
                 $"fine_grained_{options.Method.ToString().ToLowerInvariant()}_{options.Granularity.ToString().ToLowerInvariant()}_{tag}.pth");
@@ -56,7 +57,7 @@ public static class PruneFineGrainedCommand
             if (parse.GetValue(sparse))
             {
                 sparsePath = Path.ChangeExtension(path, ".hsp");
-                using var sd = StateDict.FromModule(model);
+                using var sd = StateDict.FromModule(model.Module);
                 SparseCheckpoint.Save(sparsePath, sd);
             }
             if (parse.GetValue(json))

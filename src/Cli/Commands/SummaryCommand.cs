@@ -11,13 +11,14 @@ public static class SummaryCommand
     public static Command Create()
     {
         var weights = CommonOptions.Weights();
+        var arch = CommonOptions.Arch();
         var classes = CommonOptions.Classes();
         var json = CommonOptions.Json();
-        var command = new Command("summary", "Build EfficientNet-B0 and print its parameters and layer table") { weights, classes, json };
+        var command = new Command("summary", "Build a network (EfficientNet-B0 unless --arch or the checkpoint says otherwise) and print its parameters and layer table") { weights, arch, classes, json };
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
-            using var model = ModelLoader.Load(parse.GetValue(weights)!, parse.GetValue(classes), Downloads.Resolver());
+            using var model = ModelLoader.LoadNetwork(parse.GetValue(weights)!, parse.GetValue(arch), parse.GetValue(classes), Downloads.Resolver());
             var summary = ModelSummary.Of(model);
             if (parse.GetValue(json))
             {
@@ -30,7 +31,7 @@ public static class SummaryCommand
             foreach (var row in summary.Layers)
                 table.AddRow(Markup.Escape(row.Name), row.Type, row.WeightShape, row.Parameters.ToString("N0"));
             console.Write(table);
-            console.WriteLine($"EfficientNet-B0, {summary.NumClasses} classes{(summary.Masked ? ", masked" : "")}");
+            console.WriteLine($"{summary.Architecture}, {summary.NumClasses} classes{(summary.Masked ? ", masked" : "")}");
             console.WriteLine($"parameters: {summary.Parameters:N0} (trainable {summary.TrainableParameters:N0})");
             console.WriteLine($"state-dict tensors: {summary.StateDictTensors}");
             return 0;

@@ -13,23 +13,24 @@ public static class TrainCommand
     {
         var data = new DataOptions();
         var weights = CommonOptions.Weights("imagenet");
+        var arch = CommonOptions.Arch();
         var device = CommonOptions.Device();
         var json = CommonOptions.Json();
         var epochs = new Option<int>("--epochs") { Description = "epochs (study: 10 for the base model)", DefaultValueFactory = _ => 10 }.AtLeast(1);
-        var freeze = new Option<string>("--freeze") { Description = "comma-separated indices under features to freeze, or 'none' (default 0,1,2: stem and first two stages)", DefaultValueFactory = _ => "0,1,2" };
-        var name = new Option<string>("--name") { Description = "run name (best model: <out>/models/<name>.pth)", DefaultValueFactory = _ => "efficientnet_b0_base" }.PlainName();
+        var freeze = new Option<string>("--freeze") { Description = "comma-separated stage indices to freeze, or 'none' (default 0,1,2: stem and first two stages; EfficientNet and MobileNetV2: features.k; ResNet: 0 = conv1/bn1, k = layerk)", DefaultValueFactory = _ => "0,1,2" };
+        var name = new Option<string?>("--name") { Description = "run name (best model: <out>/models/<name>.pth; default <arch>_base, efficientnet_b0_base without --arch)" }.PlainName();
         var outDir = new Option<string>("--out") { Description = "output folder", DefaultValueFactory = _ => "." };
         var lr = new Option<double>("--lr") { Description = "initial SGD learning rate (study: 0.01; StepLR ×0.1 every 5 epochs)", DefaultValueFactory = _ => 0.01 }.LearningRate();
         var resume = new Option<bool>("--resume") { Description = "continue from the run's last completed epoch (its settings must match; --epochs may grow)" };
         var force = CommonOptions.Force();
-        var command = new Command("train", "Fine-tune EfficientNet-B0 with the study's recipe") { weights, device, json, epochs, freeze, name, outDir, lr, resume, force };
+        var command = new Command("train", "Fine-tune a network (EfficientNet-B0 unless --arch says otherwise) with the study's recipe") { weights, arch, device, json, epochs, freeze, name, outDir, lr, resume, force };
         foreach (var o in data.All) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
             var dev = DeviceChoice.Parse(parse.GetValue(device)!);
             InputRules.CheckActivationMemory(parse.GetValue(data.ImageSize), parse.GetValue(data.BatchSize), training: true);
-            var run = TrainingRun.For(parse.GetValue(name)!, parse.GetValue(outDir)!);
+            var run = TrainingRun.For(parse.GetValue(name) ?? $"{parse.GetValue(arch) ?? ModelLoader.DefaultVariant}_base", parse.GetValue(outDir)!);
             using var outputLock = OutputLock.Acquire(parse.GetValue(outDir)!, output);
             bool resuming = parse.GetValue(resume), forced = parse.GetValue(force);
             if (!resuming && !forced && (File.Exists(run.BestModelPath) || File.Exists(Path.Combine(run.StateFolder, RunManifest.FileName))))
@@ -46,10 +47,11 @@ public static class TrainCommand
             val = val.Take(parse.GetValue(data.ValSubset));
             string w = parse.GetValue(weights)!;
             var resolver = Downloads.Resolver();
-            string? weightsFile = resolver.Resolve(w);
+            string? variant = parse.GetValue(arch);
+            string? weightsFile = ModelLoader.WeightsFile(w, variant, resolver);
             var manifest = RunManifest.Create(new Dictionary<string, string?>
             {
-                ["command"] = "train", ["name"] = run.Name, ["weights"] = w, ["initial_weights_sha256"] = RunManifest.HashOf(weightsFile),
+                ["command"] = "train", ["name"] = run.Name, ["weights"] = w, ["arch"] = variant, ["initial_weights_sha256"] = RunManifest.HashOf(weightsFile),
                 ["data_layout"] = located.Layout.ToString(), ["data_train_sha256"] = DatasetFingerprint.Of(located.Train),
                 ["train_subset"] = parse.GetValue(data.TrainSubset)?.ToString(), ["val_subset"] = parse.GetValue(data.ValSubset)?.ToString(),
                 ["image_size"] = $"{options.ImageSize}", ["batch_size"] = $"{options.BatchSize}", ["seed"] = $"{options.Seed}",
@@ -59,9 +61,9 @@ public static class TrainCommand
             }, dev.ToString());
             string manifestPath = Path.Combine(run.StateFolder, RunManifest.FileName);
             if (resuming && !RunManifest.Matches(manifestPath, manifest, forced, output, $"training run '{run.Name}'")) resuming = false;
-            using var model = ModelLoader.Load(w, located.Train.Classes.Count, resolver, options.Seed);
+            using var model = ModelLoader.LoadNetwork(w, variant, located.Train.Classes.Count, resolver, options.Seed);
             ModelLoader.RequireClasses(model, located.Train.Classes.Count, w);
-            model.to(dev);
+            model.Module.to(dev);
             var trainLoader = new BatchLoader(train, options.BatchSize, true, new BatchTransform { ImageSize = options.ImageSize, Train = true }, dev, options.Seed);
             var valLoader = new BatchLoader(val, options.BatchSize, false, new BatchTransform { ImageSize = options.ImageSize }, dev, options.Seed);
             Directory.CreateDirectory(run.StateFolder);

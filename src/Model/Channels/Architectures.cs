@@ -19,9 +19,17 @@ public static class Architectures
     /// <summary>The widths of an <c>--arch</c> variant; an <see cref="ArgumentException"/> listing the variants otherwise.</summary>
     public static INetworkWidths Create(string variant, int numClasses)
     {
+        var (arch, name) = OfVariant(variant);
+        return arch.Create(name, numClasses);
+    }
+
+    /// <summary>The family of an <c>--arch</c> variant and the variant's own spelling (names match ignoring case); an
+    /// <see cref="ArgumentException"/> listing the variants otherwise.</summary>
+    public static (INetworkArchitecture Architecture, string Variant) OfVariant(string variant)
+    {
         var arch = All.FirstOrDefault(a => a.Variants.Contains(variant, StringComparer.OrdinalIgnoreCase))
                    ?? throw new ArgumentException($"--arch '{variant}' is not known (expected one of {string.Join(", ", VariantNames)})");
-        return arch.Create(arch.Variants.First(v => v.Equals(variant, StringComparison.OrdinalIgnoreCase)), numClasses);
+        return (arch, arch.Variants.First(v => v.Equals(variant, StringComparison.OrdinalIgnoreCase)));
     }
 
     /// <summary>The family whose keys a state dict has; an <see cref="InvalidDataException"/> when none recognises them.</summary>

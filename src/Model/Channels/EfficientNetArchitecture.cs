@@ -15,6 +15,8 @@ public sealed class EfficientNetArchitecture : INetworkArchitecture
         _ => throw new ArgumentException($"--arch '{variant}' is not an EfficientNet variant"),
     };
 
+    public string? ImageNetFile(string variant) => variant == "efficientnet_b0" ? "efficientnet_b0_rwightman-7f5810bc.pth" : null;
+
     public bool Recognises(IReadOnlyCollection<string> keys) =>
         keys.Any(k => k.StartsWith("features.", StringComparison.Ordinal) && k.Contains(".block.", StringComparison.Ordinal));
 

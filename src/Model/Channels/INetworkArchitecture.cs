@@ -16,6 +16,10 @@ public interface INetworkArchitecture
     /// <summary>The widths of a variant with a head of <paramref name="numClasses"/>.</summary>
     INetworkWidths Create(string variant, int numClasses);
 
+    /// <summary>The file name of torchvision's ImageNet checkpoint of a variant (its IMAGENET1K_V1 weights, named as
+    /// torch hub names them: the SHA-256 prefix after the last '-'), or null when torchvision publishes none.</summary>
+    string? ImageNetFile(string variant);
+
     /// <summary>True when a state dict with these keys (masked <c>_orig</c>/<c>_mask</c> names included) is of this family.</summary>
     bool Recognises(IReadOnlyCollection<string> keys);
 

@@ -33,6 +33,10 @@ public interface IPrunableNetwork : IDisposable
 
     int NumClasses { get; }
 
+    /// <summary>Replaces the classifier by a freshly initialised one (the architecture's own initialisation) with
+    /// <paramref name="numClasses"/> outputs, as the study replaced ImageNet's 1000-class head; the widths follow.</summary>
+    void ReplaceClassifier(int numClasses);
+
     /// <summary>The module-name prefixes of each stage, in order, as <c>--freeze</c> numbers them (EfficientNet:
     /// stage k is <c>features.k</c>; ResNet: 0 is <c>conv1</c>/<c>bn1</c>, 1–4 are <c>layer1</c>–<c>layer4</c>).</summary>
     IReadOnlyList<IReadOnlyList<string>> Stages { get; }

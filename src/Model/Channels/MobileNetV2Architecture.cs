@@ -15,6 +15,8 @@ public sealed class MobileNetV2Architecture : INetworkArchitecture
         _ => throw new ArgumentException($"--arch '{variant}' is not a MobileNetV2 variant"),
     };
 
+    public string? ImageNetFile(string variant) => variant == "mobilenet_v2" ? "mobilenet_v2-b0353104.pth" : null;
+
     public bool Recognises(IReadOnlyCollection<string> keys) =>
         keys.Any(k => k.StartsWith("features.1.conv.", StringComparison.Ordinal));
 

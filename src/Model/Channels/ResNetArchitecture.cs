@@ -16,6 +16,13 @@ public sealed class ResNetArchitecture : INetworkArchitecture
         _ => throw new ArgumentException($"--arch '{variant}' is not a ResNet variant"),
     };
 
+    public string? ImageNetFile(string variant) => variant switch
+    {
+        "resnet18" => "resnet18-f37072fd.pth",
+        "resnet50" => "resnet50-0676ba61.pth",
+        _ => null,
+    };
+
     public bool Recognises(IReadOnlyCollection<string> keys) =>
         keys.Any(k => k.StartsWith("layer1.0.conv1.", StringComparison.Ordinal)) && keys.Any(k => k.StartsWith("fc.", StringComparison.Ordinal));
 

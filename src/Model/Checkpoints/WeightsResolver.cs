@@ -3,8 +3,9 @@ using System.Security.Cryptography;
 namespace Harness.Model.Checkpoints;
 
 /// <summary>
-/// Resolves <c>--weights</c>: <c>none</c> (random initialisation), <c>imagenet</c> (torchvision's
-/// EfficientNet-B0 checkpoint, from the torch hub cache or downloaded there with its hash checked) or a path.
+/// Resolves <c>--weights</c>: <c>none</c> (random initialisation), <c>imagenet</c> (torchvision's ImageNet
+/// checkpoint of the architecture, EfficientNet-B0's unless another file is named, from the torch hub cache or
+/// downloaded there with its hash checked) or a path.
 /// </summary>
 public sealed class WeightsResolver
 {
@@ -38,24 +39,26 @@ public sealed class WeightsResolver
         return Path.Combine(torchHome, "hub", "checkpoints");
     }
 
-    /// <summary>Returns null for <c>none</c>, else the path of an existing checkpoint file.</summary>
-    public string? Resolve(string weights)
+    /// <summary>Returns null for <c>none</c>, else the path of an existing checkpoint file; <c>imagenet</c> is the
+    /// torch hub file <paramref name="imageNetFile"/> (whose name ends in its SHA-256 prefix, torch hub's rule).</summary>
+    public string? Resolve(string weights, string imageNetFile = ImageNetFileName)
     {
         if (string.IsNullOrWhiteSpace(weights))
             throw new ArgumentException("--weights is empty: expected 'imagenet', 'none' or a checkpoint path");
         if (weights.Equals("none", StringComparison.OrdinalIgnoreCase)) return null;
-        if (weights.Equals("imagenet", StringComparison.OrdinalIgnoreCase)) return ResolveImageNet();
+        if (weights.Equals("imagenet", StringComparison.OrdinalIgnoreCase)) return ResolveImageNet(imageNetFile);
         if (!File.Exists(weights))
             throw new FileNotFoundException(
                 $"--weights '{weights}': no such file (expected 'imagenet', 'none' or a checkpoint path)", weights);
         return weights;
     }
 
-    private string ResolveImageNet()
+    private string ResolveImageNet(string file)
     {
-        string target = Path.Combine(CacheDirectory, ImageNetFileName);
+        string target = Path.Combine(CacheDirectory, file);
         if (File.Exists(target)) return target;
-        Download(BaseUrl.TrimEnd('/') + "/" + ImageNetFileName, target, ImageNetHashPrefix);
+        string stem = Path.GetFileNameWithoutExtension(file);
+        Download(BaseUrl.TrimEnd('/') + "/" + file, target, stem[(stem.LastIndexOf('-') + 1)..]);
         return target;
     }
 

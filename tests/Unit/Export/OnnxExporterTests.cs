@@ -31,6 +31,19 @@ public class OnnxExporterTests : TempDirectoryTest
     public void B0OnnxRuntimeLogitsEqualTorchSharpEvalLogitsAtTwoBatchSizes(ExportKind kind, bool fold) =>
         AssertParity(kind, EfficientNetConfig.B0(10), fold);
 
+    private static IEnumerable<TestCaseData> OtherArchitectures() =>
+        from arch in new[] { "resnet18", "resnet50", "mobilenet_v2" }
+        from kind in Enum.GetValues<ExportKind>()
+        from fold in new[] { true, false }
+        where arch != "resnet50" || kind is ExportKind.Dense or ExportKind.ChannelPruned
+        select new TestCaseData(arch, kind, fold).SetArgDisplayNames(arch, kind.ToString(), fold ? "folded" : "unfolded");
+
+    /// <summary>Each family's graph writer (ReLU, MaxPool, Bottleneck and downsample shortcuts; ReLU6 as Clip, linear
+    /// projections, inverted residual adds) gives TorchSharp's eval logits in ONNX Runtime.</summary>
+    [TestCaseSource(nameof(OtherArchitectures))]
+    public void ResNetAndMobileNetV2OnnxRuntimeLogitsEqualTorchSharpEvalLogits(string arch, ExportKind kind, bool fold) =>
+        AssertParity(kind, Harness.Model.Channels.Architectures.Create(arch, 10), fold);
+
     [Test]
     public void HeightAndWidthAreDynamic()
     {
@@ -111,9 +124,12 @@ public class OnnxExporterTests : TempDirectoryTest
         Assert.That(Directory.GetFiles(Dir).Where(f => Harness.Model.Checkpoints.AtomicFile.IsTemporary(f)), Is.Empty);
     }
 
-    private void AssertParity(ExportKind kind, EfficientNetConfig config, bool fold)
+    private void AssertParity(ExportKind kind, EfficientNetConfig config, bool fold) =>
+        AssertParity(kind, EfficientNetWidths.FromConfig(config), fold);
+
+    private void AssertParity(ExportKind kind, Harness.Model.Channels.INetworkWidths widths, bool fold)
     {
-        using var model = ExportModels.Checkpoint(kind, config, Path.Combine(Dir, "m.pth"));
+        using var model = ExportModels.Checkpoint(kind, widths, Path.Combine(Dir, "m.pth"));
         Assert.That(ModelLoader.IsMasked(model), Is.EqualTo(kind == ExportKind.Masked), "the checkpoint read back keeps its masks");
         using var session = OnnxRun.Session(OnnxExporter.ToBytes(model, Options with { FoldBatchNorm = fold }));
         double worst = 0;
@@ -132,11 +148,11 @@ public class OnnxExporterTests : TempDirectoryTest
         Assert.That(worst, Is.LessThanOrEqualTo(Tolerance));
     }
 
-    private static Tensor Eval(EfficientNet model, Tensor x)
+    private static Tensor Eval(Harness.Model.Channels.IPrunableNetwork model, Tensor x)
     {
         using var _ = no_grad();
-        model.eval();
-        return model.call(x);
+        model.Module.eval();
+        return model.Module.call(x);
     }
 
     private static double MaxAbs(Tensor a, Tensor b)

@@ -54,3 +54,27 @@ public class ReferenceModelMacTests
         Assert.That(_elapsed, Is.LessThan(TimeSpan.FromSeconds(2.5)), "generous bound for a shared CPU");
     }
 }
+
+/// <summary>MACs of the 10-class ResNet-18, ResNet-50 and MobileNetV2 at 224 under both conventions, against what
+/// thop (pytorch-OpCounter, its module hooks) and torchprofile (its jit-trace handlers) count for torchvision's own
+/// definitions (torchvision 0.14, PyTorch 1.13, <c>thop.profile</c> and <c>torchprofile.profile_macs</c> on
+/// <c>torchvision.models.X(num_classes=10)</c>, input 1×3×224×224). The rules these exercise: ReLU, ReLU6 and MaxPool
+/// are free in both; residual adds are functional (thop never sees them, torchprofile's aten::add is free);
+/// MobileNetV2's functional global pool costs its output elements in torchprofile only.</summary>
+public class OtherArchitectureMacTests
+{
+    [TestCase("resnet18", 11_181_642L, 1_823_526_912L, 1_816_050_688L)]
+    [TestCase("resnet50", 23_528_522L, 4_131_715_072L, 4_098_272_768L)]
+    [TestCase("mobilenet_v2", 2_236_682L, 326_219_520L, 306_186_464L)]
+    public void MacsAtTwoTwentyFourAreThoseThopAndTorchprofileCountForTorchvision(string arch, long parameters, long thop, long torchProfile)
+    {
+        TorchSharp.torch.manual_seed(0);
+        using var model = Harness.Model.Channels.Architectures.Create(arch, 10).Build();
+        var profile = ForwardProfiler.Profile(model.Module, 224);
+        Assert.That(model.Module.parameters().Sum(p => p.numel()), Is.EqualTo(parameters));
+        Assert.That(profile.Macs.Total(MacConvention.Thop), Is.EqualTo(thop), "thop");
+        Assert.That(profile.Macs.Total(MacConvention.TorchProfile), Is.EqualTo(torchProfile), "torchprofile");
+        Assert.That(profile.Macs.Layers.Count(l => l.Kind == LayerKind.Convolution),
+            Is.EqualTo(model.PrunableLayers().Count() - 1), "every conv once (all prunable layers but the classifier)");
+    }
+}

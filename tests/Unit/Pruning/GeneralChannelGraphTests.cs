@@ -42,6 +42,8 @@ public class GeneralChannelGraphTests
         public string Architecture => "residual_pair";
         public nn.Module<Tensor, Tensor> Module => this;
         public int NumClasses => 4;
+
+        public void ReplaceClassifier(int numClasses) => throw new NotSupportedException("the test network keeps its four classes");
         public IReadOnlyList<IReadOnlyList<string>> Stages => [["conv_a", "bn_a"], ["conv_b", "bn_b"]];
         public string MetadataJson() => $$"""{"architecture":"residual_pair","width":{{_width}}}""";
 
