@@ -9,7 +9,7 @@ public class TrainingStateTests : TempDirectoryTest
 {
     // With this rate epoch 2 is a new best and epoch 3 is not, so the saves take both paths of the best model.
     private static readonly TrainingOptions ThreeEpochs = new() { Epochs = 3, StepSize = 2, FrozenStages = [0], ImageSize = 32, LearningRate = 0.02 };
-    private readonly Harness.Data.ImageDataset _train = Synthetic(48, 2);
+    private readonly Harness.Data.ImageDataset _train = Synthetic(192, 2); // enough batches for the BatchNorm statistics to settle, so that epoch 2 improves on epoch 1
     private readonly Harness.Data.ImageDataset _val = Synthetic(16, 3);
 
     private sealed class SimulatedCrash(string point) : Exception($"simulated crash at: {point}");
@@ -52,7 +52,7 @@ public class TrainingStateTests : TempDirectoryTest
         int commit = points.IndexOf("state-0002: after renaming the folder into place");
         Assert.That(commit, Is.GreaterThan(0), string.Join("\n", points));
         Assert.That(points, Has.Some.StartsWith("before copying best.pth").And.Some.StartsWith("before removing state-0001"),
-            "epoch 2 is a new best, so its save also replaces the best model and removes the previous generation");
+            "epoch 2 must be a new best (its save then replaces the best model and removes the previous generation); validation accuracies " + string.Join(",", expected.History.Select(h => h.ValidationAccuracy)));
 
         int leftTemporaries = 0;
         for (int k = 0; k < points.Count; k++)
