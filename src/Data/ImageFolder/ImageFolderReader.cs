@@ -93,9 +93,7 @@ public static class ImageFolderReader
 
     private static string CachePath(string split, string key)
     {
-        string? xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
-        string cache = string.IsNullOrEmpty(xdg) ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache") : xdg;
-        return Path.Combine(cache, "harness", "image-folders", $"{Path.GetFileName(split)}-{key}.bin");
+        return Path.Combine(Harness.Model.Checkpoints.CacheFolders.User(), "harness", "image-folders", $"{Path.GetFileName(split)}-{key}.bin");
     }
 
     private static bool TryLoadCache(string path, int count, IReadOnlyList<string> classes, string split, out ImageDataset? set)

@@ -28,14 +28,7 @@ public sealed class WeightsResolver
     public static string DefaultCacheDirectory()
     {
         string? torchHome = Environment.GetEnvironmentVariable("TORCH_HOME");
-        if (string.IsNullOrEmpty(torchHome))
-        {
-            string? xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
-            string cache = string.IsNullOrEmpty(xdg)
-                ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache")
-                : xdg;
-            torchHome = Path.Combine(cache, "torch");
-        }
+        if (string.IsNullOrEmpty(torchHome)) torchHome = Path.Combine(CacheFolders.User(), "torch");
         return Path.Combine(torchHome, "hub", "checkpoints");
     }
 
