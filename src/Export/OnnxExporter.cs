@@ -183,18 +183,16 @@ public static class OnnxExporter
 
     private static string ConvNormAct(OnnxGraphBuilder g, string prefix, ConvNormActivation cna, string input, bool fold)
     {
-        // A model folded beforehand (Harness.Model.BatchNormFolding.Fold) has no norm: the conv carries the bias.
-        string x = cna.Norm is null
-            ? Conv(g, $"{prefix}.0", cna.Conv, input, null)
-            : ConvNorm(g, $"{prefix}.0", cna.Conv, $"{prefix}.1", cna.Norm, input, fold);
+        string x = ConvNorm(g, $"{prefix}.0", cna.Conv, $"{prefix}.1", cna.Norm, input, fold);
         return Activation(g, $"{prefix}.2", cna.ActivationKind, x);
     }
 
     /// <summary>A conv followed by its BatchNorm: one Conv with the folded weights, or Conv then BatchNormalization.</summary>
     private static string ConvNorm(OnnxGraphBuilder g, string convName, PrunableConv2d conv, string normName,
-        TorchSharp.Modules.BatchNorm2d norm, string input, bool fold)
+        TorchSharp.Modules.BatchNorm2d? norm, string input, bool fold)
     {
-        if (fold) return Conv(g, convName, conv, input, norm);
+        // A norm folded beforehand (Harness.Model.BatchNormFolding.Fold) is gone: the conv carries the bias.
+        if (norm is null || fold) return Conv(g, convName, conv, input, norm);
         string x = Conv(g, convName, conv, input, null);
         string scale = g.Initializer($"{normName}.weight", norm.weight!);
         string bias = g.Initializer($"{normName}.bias", norm.bias!);

@@ -1,4 +1,6 @@
 using TorchSharp;
+using Harness.Model.Channels;
+using Harness.Model.Checkpoints;
 using Harness.Model.Layers;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -6,49 +8,47 @@ using static TorchSharp.torch;
 namespace Harness.Model;
 
 /// <summary>
-/// Folds every BatchNorm of an EfficientNet into the convolution before it, for inference: per output channel
-/// <c>s = γ / √(var + ε)</c>, <c>w' = w · s</c>, <c>b' = (b − mean) · s + β</c> (a conv without bias has b = 0),
-/// with the running statistics of eval mode. Masked layers fold their effective weight (<c>weight_orig *
-/// weight_mask</c>); pruned entries stay exactly +0. The result is a new EfficientNet with the same widths and
-/// module tree (each <see cref="ConvNormActivation"/> has a conv with bias and an identity at "1"; SE convs and the
-/// classifier are copied with their effective weights; no layer is masked), on the source's device and dtype. The
-/// source is left unchanged. A folded model runs in eval mode only.
+/// Folds every BatchNorm of a network (any architecture Harness builds) into the convolution before it, for
+/// inference: per output channel <c>s = γ / √(var + ε)</c>, <c>w' = w · s</c>, <c>b' = (b − mean) · s + β</c> (a conv
+/// without bias has b = 0), with the running statistics of eval mode. Masked layers fold their effective weight
+/// (<c>weight_orig * weight_mask</c>); pruned entries stay exactly +0. The result is a new network of the same
+/// architecture and widths whose module tree keeps torchvision's names: every module that owns conv → BatchNorm
+/// pairs (<see cref="INormFolding"/>: <see cref="ConvNormActivation"/>, ResNet's stem and blocks, MobileNetV2's
+/// projections) has convs with bias and identities where its BatchNorms were; the other layers carry their effective
+/// weights; no layer is masked. It is on the source's device and dtype; the source is left unchanged. A folded
+/// model runs in eval mode only.
 /// </summary>
 public static class BatchNormFolding
 {
     /// <summary>The folded copy of <paramref name="model"/>, which must be in eval mode (folding uses the running
     /// statistics; a model in train mode would normalise with batch statistics instead) and not folded already.</summary>
-    public static EfficientNet Fold(EfficientNet model)
+    public static TNet Fold<TNet>(TNet model) where TNet : class, IPrunableNetwork
     {
-        if (model.training)
+        if (model.Module.training)
             throw new InvalidOperationException(
                 "BatchNorm folding needs a model in eval mode (it uses the running statistics): call eval() first");
-        if (model.IsFolded) throw new InvalidOperationException("the model's BatchNorms are already folded");
-        var source = model.named_modules().ToDictionary(m => m.name, m => m.module);
-        var device = model.Stem.Conv.Weight.device;
-        var dtype = model.Stem.Conv.Weight.dtype;
-        var folded = new EfficientNet(model.Widths);
+        if (IsFolded(model)) throw new InvalidOperationException("the model's BatchNorms are already folded");
+        var first = model.PrunableLayers().First().Layer.Weight;
+        var (device, dtype) = (first.device, first.dtype);
+        var source = model.PrunableLayers().ToDictionary(l => l.Name, l => l.Layer);
+        var folded = model.Rebuild(new Dictionary<string, int>());
         try
         {
-            folded.to(dtype).to(device);
-            folded.eval();
+            folded.Module.to(dtype).to(device);
+            folded.Module.eval();
             using var _ = no_grad();
-            var folds = folded.named_modules().Where(m => m.module is ConvNormActivation)
-                .Select(m => (Target: (ConvNormActivation)m.module, Origin: (ConvNormActivation)source[m.name])).ToList();
-            var foldedConvs = folds.Select(f => (PrunableLayer)f.Target.Conv).ToHashSet(ReferenceEqualityComparer.Instance);
-            foreach (var (target, origin) in folds)
+            // The copy takes the source's masks and then its every tensor, so it computes what the source computes.
+            foreach (var (name, layer) in folded.PrunableLayers())
+                if (source[name].Mask is { } mask) layer.ApplyMask(mask);
+            using (var sd = StateDict.FromModule(model.Module))
+                StateDictLoader.Load(folded.Module, sd, strict: true, sourceName: "the model being folded");
+            foreach (var owner in Owners(folded).ToList()) owner.FoldNorms();
+            foreach (var (_, layer) in folded.PrunableLayers().Where(l => l.Layer.IsMasked).ToList())
             {
                 using var scope = NewDisposeScope();
-                var (w, b) = FoldedTensors(origin.Conv, origin.Norm!);
-                target.FoldNorm(w, b);
+                layer.Replace(EffectiveWeight(layer), layer.Bias?.detach().clone());
             }
-            foreach (var (name, layer) in folded.PrunableLayers().Where(l => !foldedConvs.Contains(l.Layer)).ToList())
-            {
-                using var scope = NewDisposeScope();
-                var original = (PrunableLayer)source[name];
-                layer.Replace(EffectiveWeight(original), original.Bias);
-            }
-            return folded;
+            return (TNet)folded;
         }
         catch
         {
@@ -56,6 +56,13 @@ public static class BatchNormFolding
             throw;
         }
     }
+
+    /// <summary>True when any BatchNorm of the network is folded (<see cref="Fold"/>'s result).</summary>
+    public static bool IsFolded(IPrunableNetwork model) => Owners(model).Any(o => o.IsFolded);
+
+    /// <summary>The network's modules that own conv → BatchNorm pairs, the root included, in module order.</summary>
+    private static IEnumerable<INormFolding> Owners(IPrunableNetwork model) =>
+        new[] { (nn.Module)model.Module }.Concat(ModuleOrder.Named(model.Module).Select(m => m.Module)).OfType<INormFolding>();
 
     /// <summary>The folded weight and bias of one conv followed by one BatchNorm (computed in float64, returned in
     /// the conv's dtype).</summary>

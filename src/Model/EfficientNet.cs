@@ -51,7 +51,7 @@ public sealed class EfficientNet : ExplicitModule, IPrunableNetwork
     public PrunableLinear Classifier => _classifier.Linear;
 
     /// <summary>True when the BatchNorms are folded into the convs (<see cref="BatchNormFolding"/>): inference only.</summary>
-    public bool IsFolded => Stem.IsFolded;
+    public bool IsFolded => BatchNormFolding.IsFolded(this);
 
     public string Architecture => "efficientnet";
 

@@ -181,7 +181,7 @@ public static class ModelLoader
     /// refused: its tensors are not those of torchvision's EfficientNet, so no checkpoint reader could load it.</summary>
     public static void Save(IPrunableNetwork model, string path)
     {
-        if (model is EfficientNet { IsFolded: true })
+        if (BatchNormFolding.IsFolded(model))
             throw new InvalidOperationException(
                 $"{path}: a model with folded BatchNorms is for inference only and is not saved as a checkpoint (save the unfolded model)");
         TorchCheckpoint.Save(path, model.Module, model.MetadataJson());

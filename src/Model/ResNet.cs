@@ -15,7 +15,7 @@ namespace Harness.Model;
 /// convs kaiming-normal (fan_out, ReLU), BatchNorm weight 1 and bias 0 (<c>zero_init_residual</c> off), fc PyTorch's
 /// default Linear initialisation.
 /// </summary>
-public sealed class ResNet : ExplicitModule, IPrunableNetwork
+public sealed class ResNet : ExplicitModule, IPrunableNetwork, INormFolding
 {
     private readonly ReLU _relu;
     private readonly MaxPool2d _maxpool;
@@ -73,7 +73,12 @@ public sealed class ResNet : ExplicitModule, IPrunableNetwork
 
     public ResNetWidths Widths { get; private set; }
     public PrunableConv2d Conv1 { get; }
-    public BatchNorm2d Bn1 { get; }
+    /// <summary><c>bn1</c>; null once folded into conv1 (the blocks fold their own).</summary>
+    public BatchNorm2d? Bn1 { get; private set; }
+
+    public bool IsFolded => Bn1 is null;
+
+    public void FoldNorms() => Bn1 = FoldChildNorm(Conv1, Bn1, "bn1");
 
     /// <summary>The blocks of layer1–layer4 in module order.</summary>
     public IReadOnlyList<ResNetBlock> Blocks { get; }
@@ -104,7 +109,8 @@ public sealed class ResNet : ExplicitModule, IPrunableNetwork
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var x = _maxpool.call(_relu.call(Bn1.call(Conv1.call(input))));
+        RequireEvalWhenFolded(IsFolded);
+        var x = _maxpool.call(_relu.call(NormOrIdentity(Bn1, Conv1.call(input))));
         foreach (var layer in _layers) x = layer.call(x);
         x = _avgpool.call(x).flatten(1);
         return Classifier.call(x).MoveToOuterDisposeScope();

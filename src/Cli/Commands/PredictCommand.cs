@@ -79,11 +79,9 @@ public static class PredictCommand
                 model = ModelLoader.LoadNetwork(weightsName, parse.GetValue(arch), CifarClasses.Names.Count, Downloads.Resolver());
                 model.Module.to(dev);
                 model.Module.eval();
-                // ONNX export folds every architecture; the TorchSharp module tree is folded where the family's
-                // layers can drop their BatchNorms (EfficientNet) and runs in eval mode as it is otherwise.
-                if (model is EfficientNet efficientNet) folded = BatchNormFolding.Fold(efficientNet);
+                folded = BatchNormFolding.Fold(model);
                 classes = ClassNames(model.NumClasses);
-                logitsOf = (folded ?? model).Module.call;
+                logitsOf = folded.Module.call;
             }
             using var disposeModel = model;
             using var disposeFolded = folded;

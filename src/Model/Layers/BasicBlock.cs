@@ -20,15 +20,26 @@ public sealed class BasicBlock : ResNetBlock
     }
 
     public PrunableConv2d Conv1 { get; }
-    public BatchNorm2d Bn1 { get; }
+    /// <summary><c>bn1</c>; null once folded into conv1.</summary>
+    public BatchNorm2d? Bn1 { get; private set; }
     public PrunableConv2d Conv2 { get; }
-    public BatchNorm2d Bn2 { get; }
+    /// <summary><c>bn2</c>; null once folded into conv2.</summary>
+    public BatchNorm2d? Bn2 { get; private set; }
+
+    public override bool IsFolded => Bn1 is null;
+
+    public override void FoldNorms()
+    {
+        Bn1 = FoldChildNorm(Conv1, Bn1, "bn1");
+        Bn2 = FoldChildNorm(Conv2, Bn2, "bn2");
+    }
 
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var x = Relu.call(Bn1.call(Conv1.call(input)));
-        x = Bn2.call(Conv2.call(x));
+        RequireEvalWhenFolded(IsFolded);
+        var x = Relu.call(NormOrIdentity(Bn1, Conv1.call(input)));
+        x = NormOrIdentity(Bn2, Conv2.call(x));
         return AddShortcut(x, input).MoveToOuterDisposeScope();
     }
 }

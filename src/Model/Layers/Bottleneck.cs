@@ -23,18 +23,29 @@ public sealed class Bottleneck : ResNetBlock
     }
 
     public PrunableConv2d Conv1 { get; }
-    public BatchNorm2d Bn1 { get; }
+    /// <summary><c>bn1</c>–<c>bn3</c>; null once folded into their convs.</summary>
+    public BatchNorm2d? Bn1 { get; private set; }
     public PrunableConv2d Conv2 { get; }
-    public BatchNorm2d Bn2 { get; }
+    public BatchNorm2d? Bn2 { get; private set; }
     public PrunableConv2d Conv3 { get; }
-    public BatchNorm2d Bn3 { get; }
+    public BatchNorm2d? Bn3 { get; private set; }
+
+    public override bool IsFolded => Bn1 is null;
+
+    public override void FoldNorms()
+    {
+        Bn1 = FoldChildNorm(Conv1, Bn1, "bn1");
+        Bn2 = FoldChildNorm(Conv2, Bn2, "bn2");
+        Bn3 = FoldChildNorm(Conv3, Bn3, "bn3");
+    }
 
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var x = Relu.call(Bn1.call(Conv1.call(input)));
-        x = Relu.call(Bn2.call(Conv2.call(x)));
-        x = Bn3.call(Conv3.call(x));
+        RequireEvalWhenFolded(IsFolded);
+        var x = Relu.call(NormOrIdentity(Bn1, Conv1.call(input)));
+        x = Relu.call(NormOrIdentity(Bn2, Conv2.call(x)));
+        x = NormOrIdentity(Bn3, Conv3.call(x));
         return AddShortcut(x, input).MoveToOuterDisposeScope();
     }
 }

@@ -6,7 +6,7 @@ namespace Harness.Model.Layers;
 /// <summary>torchvision's Conv2dNormActivation: "0" conv (no bias, padding (k − 1) / 2), "1" BatchNorm2d, "2" the
 /// activation (<see cref="ActivationKind"/>: SiLU by default, as EfficientNet; ReLU or ReLU6; none registers no "2").
 /// Once folded for inference (<see cref="FoldNorm"/>), "0" is a conv with bias and "1" an identity.</summary>
-public sealed class ConvNormActivation : ExplicitModule
+public sealed class ConvNormActivation : ExplicitModule, INormFolding
 {
     public ConvNormActivation(long inChannels, long outChannels, long kernelSize, long stride = 1, long groups = 1,
         ActivationKind activation = ActivationKind.SiLU) : base(nameof(ConvNormActivation))
@@ -41,6 +41,14 @@ public sealed class ConvNormActivation : ExplicitModule
     /// <summary>Replaces conv + BatchNorm by one conv with <paramref name="weight"/> and <paramref name="bias"/>
     /// (the folded values, see <see cref="BatchNormFolding"/>); "1" becomes an identity, so the module tree and the
     /// names of the other children stay those of torchvision. The layer then runs in eval mode only.</summary>
+    public void FoldNorms()
+    {
+        if (Norm is null) throw new InvalidOperationException("this conv's BatchNorm is already folded");
+        using var scope = NewDisposeScope();
+        var (w, b) = BatchNormFolding.FoldedTensors(Conv, Norm);
+        FoldNorm(w, b);
+    }
+
     public void FoldNorm(Tensor weight, Tensor bias)
     {
         if (Norm is null) throw new InvalidOperationException("this conv's BatchNorm is already folded");

@@ -18,4 +18,32 @@ public abstract class ExplicitModule : nn.Module<Tensor, Tensor>
         register_module(name, module);
         return module;
     }
+
+    /// <summary>Folds the child BatchNorm <paramref name="name"/> into <paramref name="conv"/> (folded weight and bias,
+    /// <see cref="BatchNormFolding.FoldedTensors"/>) and registers an identity under its name; returns null, the
+    /// caller's new value for its field (a null norm is already folded and left as it is).</summary>
+    protected TorchSharp.Modules.BatchNorm2d? FoldChildNorm(PrunableConv2d conv, TorchSharp.Modules.BatchNorm2d? norm, string name)
+    {
+        if (norm is null) return null;
+        using (var scope = NewDisposeScope())
+        {
+            var (w, b) = BatchNormFolding.FoldedTensors(conv, norm);
+            conv.Replace(w, b);
+        }
+        register_module(name, null!);
+        register_module(name, nn.Identity());
+        norm.Dispose();
+        return null;
+    }
+
+    /// <summary>The BatchNorm's output, or <paramref name="x"/> once it is folded (null).</summary>
+    protected static Tensor NormOrIdentity(TorchSharp.Modules.BatchNorm2d? norm, Tensor x) => norm is null ? x : norm.call(x);
+
+    /// <summary>A folded module runs in eval mode only (training needs its BatchNorms: fold after training).</summary>
+    protected void RequireEvalWhenFolded(bool folded)
+    {
+        if (folded && training)
+            throw new InvalidOperationException(
+                "a model whose BatchNorm is folded runs in eval mode only (training needs the BatchNorm: fold after training)");
+    }
 }

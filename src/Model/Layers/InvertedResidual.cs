@@ -8,9 +8,9 @@ namespace Harness.Model.Layers;
 /// is not 1)], depthwise (3×3 conv-BN-ReLU6 with the block's stride), project (1×1 conv, no bias), BatchNorm2d; the
 /// input is added when <see cref="InvertedResidualWidths.UseResidual"/>.
 /// </summary>
-public sealed class InvertedResidual : ExplicitModule
+public sealed class InvertedResidual : ExplicitModule, INormFolding
 {
-    private readonly Sequential _conv;
+    private readonly ModuleSequence _conv;
 
     public InvertedResidual(InvertedResidualWidths widths) : base(nameof(InvertedResidual))
     {
@@ -32,19 +32,37 @@ public sealed class InvertedResidual : ExplicitModule
         Project = new PrunableConv2d(widths.Expanded, widths.Out, 1, bias: false);
         ProjectNorm = TorchvisionNorm.Create(widths.Out);
         parts.AddRange([Depthwise, Project, ProjectNorm]);
-        _conv = Add("conv", nn.Sequential(parts.Select((m, i) => (i.ToString(), m))));
+        _conv = Add("conv", new ModuleSequence(parts));
     }
 
     public InvertedResidualWidths Widths { get; }
     public ConvNormActivation? Expand { get; }
     public ConvNormActivation Depthwise { get; }
     public PrunableConv2d Project { get; }
-    public BatchNorm2d ProjectNorm { get; }
+    /// <summary>The projection's BatchNorm (<c>conv.3</c>, or <c>conv.2</c> without expand); null once folded.</summary>
+    public BatchNorm2d? ProjectNorm { get; private set; }
+
+    public bool IsFolded => ProjectNorm is null;
+
+    /// <summary>Folds the projection's BatchNorm (the expand and depthwise ConvNormActivations fold their own).</summary>
+    public void FoldNorms()
+    {
+        if (ProjectNorm is null) return;
+        using (var scope = NewDisposeScope())
+        {
+            var (w, b) = BatchNormFolding.FoldedTensors(Project, ProjectNorm);
+            Project.Replace(w, b);
+        }
+        _conv.Replace(Expand is null ? 2 : 3, nn.Identity());
+        ProjectNorm.Dispose();
+        ProjectNorm = null;
+    }
     public bool UseResidual => Widths.UseResidual;
 
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
+        RequireEvalWhenFolded(IsFolded);
         var result = _conv.call(input);
         if (UseResidual) result = input + result;
         return result.MoveToOuterDisposeScope();

@@ -8,7 +8,7 @@ namespace Harness.Model.Layers;
 /// the optional <c>downsample</c> (<c>"0"</c> 1×1 conv with the block's stride, no bias; <c>"1"</c> BatchNorm2d, a
 /// <see cref="ConvNormActivation"/> without activation) and the closing residual add and ReLU.
 /// </summary>
-public abstract class ResNetBlock : ExplicitModule
+public abstract class ResNetBlock : ExplicitModule, INormFolding
 {
     protected ResNetBlock(string name, ResNetBlockWidths widths) : base(name)
     {
@@ -19,6 +19,11 @@ public abstract class ResNetBlock : ExplicitModule
     }
 
     public ResNetBlockWidths Widths { get; }
+
+    /// <summary>True once the block's own BatchNorms are folded (the downsample folds its own).</summary>
+    public abstract bool IsFolded { get; }
+
+    public abstract void FoldNorms();
 
     /// <summary>The shortcut's 1×1 conv and BatchNorm; null when the block adds its input itself.</summary>
     public ConvNormActivation? Downsample { get; private set; }

@@ -61,4 +61,47 @@ public class BatchNormFoldingProperties
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(30));
         TestContext.Out.WriteLine($"largest |Δ| over the cases: {worst:G3}");
     }
+
+    /// <summary>ResNet-18 and MobileNetV2 (ResNet-50 shares their layers; dense, masked, channel-pruned at random ratios; random BatchNorm
+    /// statistics): the folded network has no BatchNorm left and gives the unfolded eval logits (relative to their
+    /// scale, 1e-5); the source keeps its BatchNorms.</summary>
+    [Test]
+    public void OtherArchitecturesFoldToNetworksWithoutBatchNormAndTheSameLogits()
+    {
+        var cases = from arch in Gen.Elements("resnet18", "mobilenet_v2")
+                    from variant in Gen.Elements(Variant.Dense, Variant.Masked, Variant.ChannelPruned)
+                    from ratio in Gen.Choose(0, 90).Select(r => r / 100.0)
+                    from seed in Gen.Choose(0, 1000)
+                    select (arch, variant, ratio, seed);
+        double worst = 0;
+        Prop.ForAll(cases.ToArbitrary(), c =>
+        {
+            using var scope = NewDisposeScope();
+            manual_seed(c.seed);
+            var model = Harness.Model.Channels.Architectures.Create(c.arch, 10).Build();
+            if (c.variant == Variant.Masked)
+                FineGrainedPruner.Prune(model.Module, new FineGrainedOptions { Amount = c.ratio, Method = PruningMethod.Random, Seed = c.seed });
+            if (c.variant == Variant.ChannelPruned)
+            {
+                var (pruned, _) = ChannelPruner.Prune(model, new ChannelPruningOptions { Ratio = c.ratio, RoundTo = 8 });
+                model.Dispose();
+                model = pruned;
+            }
+            using var disposeModel = model;
+            ExportModels.RandomiseBatchNorm(model.Module, c.seed);
+            model.Module.eval();
+            using var folded = BatchNormFolding.Fold(model);
+            using var _ = no_grad();
+            var x = randn(2, 3, 32, 32);
+            var expected = model.Module.call(x);
+            double scale = Math.Max(1.0, expected.abs().max().item<float>());
+            double diff = TensorAssert.MaxAbsDiff(expected, folded.Module.call(x)) / scale;
+            worst = Math.Max(worst, diff);
+            bool noNorms = !folded.Module.modules().OfType<TorchSharp.Modules.BatchNorm2d>().Any();
+            bool sourceKept = model.Module.modules().OfType<TorchSharp.Modules.BatchNorm2d>().Any();
+            return diff <= 1e-5 && noNorms && sourceKept && BatchNormFolding.IsFolded(folded) && !BatchNormFolding.IsFolded(model)
+                   && !folded.PrunableLayers().Any(l => l.Layer.IsMasked);
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(12));
+        TestContext.Out.WriteLine($"largest relative |Δ| over the cases: {worst:G3}");
+    }
 }

@@ -210,7 +210,7 @@ public class MobileNetV2StructureTests
         Assert.Multiple(() =>
         {
             Assert.That(project.std().item<float>(), Is.EqualTo(Math.Sqrt(2.0 / 320)).Within(5).Percent, "kaiming normal, fan_out");
-            Assert.That(norm.weight!.eq(1).all().item<bool>() && norm.bias!.eq(0).all().item<bool>(), Is.True);
+            Assert.That(norm!.weight!.eq(1).all().item<bool>() && norm.bias!.eq(0).all().item<bool>(), Is.True);
             Assert.That(model.Classifier.Weight.std().item<float>(), Is.EqualTo(0.01).Within(5).Percent, "N(0, 0.01)");
             Assert.That(model.Classifier.Bias!.eq(0).all().item<bool>(), Is.True);
         });

@@ -251,7 +251,7 @@ public class ResNetStructureTests
         Assert.Multiple(() =>
         {
             Assert.That(conv.std().item<float>(), Is.EqualTo(Math.Sqrt(2.0 / 256)).Within(5).Percent, "kaiming normal, fan_out, ReLU");
-            Assert.That(model.Bn1.weight!.eq(1).all().item<bool>() && model.Bn1.bias!.eq(0).all().item<bool>(), Is.True);
+            Assert.That(model.Bn1!.weight!.eq(1).all().item<bool>() && model.Bn1!.bias!.eq(0).all().item<bool>(), Is.True);
             Assert.That(model.Classifier.Weight.abs().max().item<float>(), Is.LessThanOrEqualTo(bound));
             Assert.That(model.Classifier.Weight.std().item<float>(), Is.EqualTo(bound / Math.Sqrt(3)).Within(5).Percent, "U(-1/sqrt(in), 1/sqrt(in))");
             Assert.That(model.Classifier.Bias!.abs().max().item<float>(), Is.GreaterThan(0).And.LessThanOrEqualTo(bound));
