@@ -5,7 +5,7 @@ namespace Harness.Model.Layers;
 
 /// <summary>torchvision's Conv2dNormActivation: "0" conv (no bias, padding (k − 1) / 2), "1" BatchNorm2d, "2" the
 /// activation (<see cref="ActivationKind"/>: SiLU by default, as EfficientNet; ReLU or ReLU6; none registers no "2").
-/// Once folded for inference (<see cref="FoldNorm"/>), "0" is a conv with bias and "1" an identity.</summary>
+/// Once folded for inference (<see cref="FoldNorms"/>), "0" is a conv with bias and "1" an identity.</summary>
 public sealed class ConvNormActivation : ExplicitModule, INormFolding
 {
     public ConvNormActivation(long inChannels, long outChannels, long kernelSize, long stride = 1, long groups = 1,
@@ -38,35 +38,16 @@ public sealed class ConvNormActivation : ExplicitModule, INormFolding
     /// <summary>True once the BatchNorm has been folded into the conv (inference only).</summary>
     public bool IsFolded => Norm is null;
 
-    /// <summary>Replaces conv + BatchNorm by one conv with <paramref name="weight"/> and <paramref name="bias"/>
-    /// (the folded values, see <see cref="BatchNormFolding"/>); "1" becomes an identity, so the module tree and the
-    /// names of the other children stay those of torchvision. The layer then runs in eval mode only.</summary>
-    public void FoldNorms()
-    {
-        if (Norm is null) throw new InvalidOperationException("this conv's BatchNorm is already folded");
-        using var scope = NewDisposeScope();
-        var (w, b) = BatchNormFolding.FoldedTensors(Conv, Norm);
-        FoldNorm(w, b);
-    }
-
-    public void FoldNorm(Tensor weight, Tensor bias)
-    {
-        if (Norm is null) throw new InvalidOperationException("this conv's BatchNorm is already folded");
-        Conv.Replace(weight, bias);
-        register_module("1", null!);
-        register_module("1", nn.Identity());
-        Norm.Dispose();
-        Norm = null;
-    }
+    /// <summary>Replaces conv + BatchNorm by one conv with the folded weight and bias (see
+    /// <see cref="BatchNormFolding"/>); "1" becomes an identity, so the module tree and the names of the other
+    /// children stay those of torchvision. The layer then runs in eval mode only.</summary>
+    public void FoldNorms() => Norm = FoldChildNorm(Conv, Norm, "1");
 
     public override Tensor forward(Tensor input)
     {
-        if (Norm is null && training)
-            throw new InvalidOperationException(
-                "a model whose BatchNorm is folded runs in eval mode only (training needs the BatchNorm: fold after training)");
+        RequireEvalWhenFolded(IsFolded);
         using var scope = NewDisposeScope();
-        var x = Conv.call(input);
-        if (Norm is not null) x = Norm.call(x);
+        var x = NormOrIdentity(Norm, Conv.call(input));
         if (Activation is not null) x = Activation.call(x);
         return x.MoveToOuterDisposeScope();
     }

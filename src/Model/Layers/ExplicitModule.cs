@@ -22,7 +22,18 @@ public abstract class ExplicitModule : nn.Module<Tensor, Tensor>
     /// <summary>Folds the child BatchNorm <paramref name="name"/> into <paramref name="conv"/> (folded weight and bias,
     /// <see cref="BatchNormFolding.FoldedTensors"/>) and registers an identity under its name; returns null, the
     /// caller's new value for its field (a null norm is already folded and left as it is).</summary>
-    protected TorchSharp.Modules.BatchNorm2d? FoldChildNorm(PrunableConv2d conv, TorchSharp.Modules.BatchNorm2d? norm, string name)
+    protected TorchSharp.Modules.BatchNorm2d? FoldChildNorm(PrunableConv2d conv, TorchSharp.Modules.BatchNorm2d? norm, string name) =>
+        FoldNormInto(conv, norm, identity =>
+        {
+            register_module(name, null!);
+            register_module(name, identity);
+        });
+
+    /// <summary>Folds <paramref name="norm"/> into <paramref name="conv"/> and hands an identity to
+    /// <paramref name="putIdentity"/>, which registers it where the norm was; returns null (a null norm is already
+    /// folded and left as it is).</summary>
+    protected static TorchSharp.Modules.BatchNorm2d? FoldNormInto(PrunableConv2d conv, TorchSharp.Modules.BatchNorm2d? norm,
+        Action<nn.Module<Tensor, Tensor>> putIdentity)
     {
         if (norm is null) return null;
         using (var scope = NewDisposeScope())
@@ -30,8 +41,7 @@ public abstract class ExplicitModule : nn.Module<Tensor, Tensor>
             var (w, b) = BatchNormFolding.FoldedTensors(conv, norm);
             conv.Replace(w, b);
         }
-        register_module(name, null!);
-        register_module(name, nn.Identity());
+        putIdentity(nn.Identity());
         norm.Dispose();
         return null;
     }

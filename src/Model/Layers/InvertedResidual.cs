@@ -45,18 +45,8 @@ public sealed class InvertedResidual : ExplicitModule, INormFolding
     public bool IsFolded => ProjectNorm is null;
 
     /// <summary>Folds the projection's BatchNorm (the expand and depthwise ConvNormActivations fold their own).</summary>
-    public void FoldNorms()
-    {
-        if (ProjectNorm is null) return;
-        using (var scope = NewDisposeScope())
-        {
-            var (w, b) = BatchNormFolding.FoldedTensors(Project, ProjectNorm);
-            Project.Replace(w, b);
-        }
-        _conv.Replace(Expand is null ? 2 : 3, nn.Identity());
-        ProjectNorm.Dispose();
-        ProjectNorm = null;
-    }
+    public void FoldNorms() =>
+        ProjectNorm = FoldNormInto(Project, ProjectNorm, identity => _conv.Replace(Expand is null ? 2 : 3, identity));
     public bool UseResidual => Widths.UseResidual;
 
     public override Tensor forward(Tensor input)
