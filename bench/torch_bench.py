@@ -1,11 +1,13 @@
 """PyTorch's side of `harness bench compare`: a small server on stdin/stdout so that one interpreter serves every
 measurement and Harness can interleave its own between them. One JSON request a line, one JSON answer a line:
-  {"op": "train", "model": PATH|"b0", "size": 32, "batch": 32, "frozen": [0, 1, 2], "steps": 10}
+  {"op": "train", "arch": ARCH, "model": PATH|"base", "size": 32, "batch": 32, "frozen": [PREFIX, ...], "steps": 10}
       -> {"img_per_s": ...}   bare training step (forward, cross-entropy, backward, SGD), warm-up step excluded
-  {"op": "infer", "model": PATH|"b0", "size": 224, "batch": 32, "runs": 10}
+  {"op": "infer", "arch": ARCH, "model": PATH|"base", "size": 224, "batch": 32, "runs": 10}
       -> {"median_ms": ..., "times_ms": [...]}   eval, no_grad, warm-up excluded
   {"op": "versions"} -> {"torch": ..., "torchvision": ..., "threads": ...}
-A model path is a Harness checkpoint, rebuilt as a torchvision model from its tensor shapes."""
+ARCH is a Harness architecture name (efficientnet_b0, resnet18, resnet50, mobilenet_v2): "base" is torchvision's
+definition with 10 classes, a path a Harness checkpoint rebuilt as that torchvision model from its tensor shapes.
+The frozen parameters are those whose names start with one of the given module prefixes (Harness's stages)."""
 import json
 import os
 import statistics
@@ -24,20 +26,22 @@ torch.set_num_threads(threads)
 _models = {}
 
 
-def model_of(spec):
-    if spec not in _models:
-        if spec == "b0":
-            m = h.efficientnet("b0", num_classes=10)
+def model_of(spec, arch):
+    key = (spec, arch)
+    if key not in _models:
+        if spec == "base":
+            m = h.torchvision_model(arch)
         else:
-            m = h.rebuild_from_shapes(torch.load(spec, weights_only=True))
-        _models[spec] = m
-    return _models[spec]
+            m = h.rebuild_from_shapes(torch.load(spec, weights_only=True),
+                                      arch="efficientnet" if arch == "efficientnet_b0" else arch)
+        _models[key] = m
+    return _models[key]
 
 
 def train(req):
     torch.manual_seed(0)
-    model = model_of(req["model"])
-    prefixes = tuple(f"features.{s}." for s in req["frozen"])
+    model = model_of(req["model"], req["arch"])
+    prefixes = tuple(p + "." for p in req["frozen"])
     params = []
     for name, p in model.named_parameters():
         p.requires_grad_(not name.startswith(prefixes))
@@ -61,7 +65,7 @@ def train(req):
 
 
 def infer(req):
-    model = model_of(req["model"]).eval()
+    model = model_of(req["model"], req["arch"]).eval()
     x = torch.randn(req["batch"], 3, req["size"], req["size"])
     times = []
     with torch.no_grad():

@@ -25,6 +25,9 @@ public static class CliRunner
                 error.WriteLine($"error: {string.Join("; ", parse.Errors.Select(e => e.Message).Distinct())} (see --help)");
                 return UserError.ExitCode;
             }
+            if (parse.CommandResult.Command.Options.OfType<Option<int?>>().FirstOrDefault(o => o.Name == "--threads") is { } threads
+                && parse.GetValue(threads) is int n)
+                TorchSharp.torch.set_num_threads(n);
             return parse.Invoke(config);
         }
         catch (Exception ex) when (UserError.IsUserError(ex))

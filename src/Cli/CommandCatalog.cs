@@ -2,10 +2,20 @@ using System.CommandLine;
 
 namespace Harness.Cli;
 
-/// <summary>Every subcommand of the program; each lives in its own file under Commands/.</summary>
+/// <summary>Every subcommand of the program; each lives in its own file under Commands/. Every command that runs
+/// gets <c>--threads</c> (<see cref="CommonOptions.Threads"/>) unless it has its own.</summary>
 public static class CommandCatalog
 {
-    public static IEnumerable<Command> All()
+    public static IEnumerable<Command> All() => Created().Select(WithThreads);
+
+    private static Command WithThreads(Command command)
+    {
+        foreach (var sub in command.Subcommands) WithThreads(sub);
+        if (command.Action is not null && !command.Options.Any(o => o.Name == "--threads")) command.Options.Add(CommonOptions.Threads());
+        return command;
+    }
+
+    private static IEnumerable<Command> Created()
     {
         yield return Commands.SummaryCommand.Create();
         yield return Commands.MetricsCommand.Create();

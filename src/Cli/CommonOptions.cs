@@ -5,10 +5,21 @@ namespace Harness.Cli;
 /// <summary>Options every command spells the same way.</summary>
 public static class CommonOptions
 {
-    public static Option<string> Weights(string defaultValue = "none") => new("--weights")
+    /// <summary><c>--weights</c> where a command runs without trained weights: <c>none</c> unless given, so that it
+    /// runs offline.</summary>
+    public static Option<string> Weights() => new("--weights")
     {
         Description = "imagenet (torchvision's checkpoint, from the torch hub cache or downloaded), none (random init, seeded by --seed where the command has one, else 0) or a checkpoint path",
-        DefaultValueFactory = _ => defaultValue,
+        DefaultValueFactory = _ => "none",
+    };
+
+    /// <summary><c>--weights</c> where only a trained model makes sense (evaluate, predict): required, and the
+    /// description says which file to pass.</summary>
+    public static Option<string> TrainedWeights(bool onnx = false) => new("--weights")
+    {
+        Description = "the trained model: a checkpoint path (train writes <out>/models/<name>.pth, prune pruned_models/…)" +
+                      (onnx ? ", or an .onnx file from export onnx" : "") + "; imagenet or none also accepted",
+        Required = true,
     };
 
     /// <summary><c>--arch</c>: the network <c>--weights none</c> and <c>imagenet</c> build (efficientnet_b0 when not
@@ -22,6 +33,22 @@ public static class CommonOptions
         };
         return option.OneOf([.. Harness.Model.Channels.Architectures.VariantNames]);
     }
+
+    /// <summary><c>--include</c> / <c>--exclude</c> (alias <c>--ignore</c>): which layers a pruning command touches, by
+    /// <see cref="Harness.Pruning.LayerSelection"/>'s rule (names or regular expressions, repeatable; a pattern that
+    /// names no layer is refused).</summary>
+    public static (Option<string[]> Include, Option<string[]> Exclude) LayerSelection(string what) =>
+    (
+        new Option<string[]>("--include") { Description = $"layer names or regular expressions (repeatable): {what}; default every layer", AllowMultipleArgumentsPerToken = true },
+        new Option<string[]>("--exclude", "--ignore") { Description = "layer names or regular expressions (repeatable) of layers left as they are (Torch-Pruning's ignored_layers; default none); a pattern that names no layer is refused", AllowMultipleArgumentsPerToken = true }
+    );
+
+    /// <summary><c>--threads N</c>: libtorch's intra-op threads (and ONNX Runtime's where a command uses it), applied by
+    /// <see cref="CliRunner"/> before the command runs.</summary>
+    public static Option<int?> Threads() => new Option<int?>("--threads")
+    {
+        Description = "intra-op threads of libtorch and ONNX Runtime (default: libtorch's, one per core)",
+    }.AtLeast(1);
 
     public static Option<bool> Force() => new("--force")
     {

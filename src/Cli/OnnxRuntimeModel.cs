@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Harness.Export;
 using Harness.Model;
+using Harness.Model.Files;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using static TorchSharp.torch;
@@ -22,7 +23,7 @@ internal sealed class OnnxRuntimeModel : IDisposable
         var meta = session.ModelMetadata.CustomMetadataMap;
         if (meta.TryGetValue(OnnxMetadataKeys.ClassNames, out var names))
         {
-            try { ClassNames = JsonSerializer.Deserialize<List<string>>(names); }
+            try { ClassNames = HarnessJson.Deserialize<List<string>>(names); }
             catch (JsonException ex) { throw new InvalidDataException($"{source}: metadata '{OnnxMetadataKeys.ClassNames}' is not a JSON list ({ex.Message})", ex); }
         }
         if (meta.TryGetValue(OnnxMetadataKeys.ImageSize, out var size) && int.TryParse(size, out int s)) ImageSize = s;

@@ -4,51 +4,77 @@ using Harness.Experiments;
 
 namespace Harness.Cli;
 
-/// <summary>The options <c>study</c> and <c>sweep</c> share: a configuration file and single-value overrides.</summary>
+/// <summary>The options <c>study</c> and <c>sweep</c> share: a configuration file and single-value overrides. An
+/// option not given keeps the file's value (or the command's default, which each description states).</summary>
 public sealed class StudyOptions
 {
-    private readonly Option<string?> _config = new("--config") { Description = "study configuration (JSON); defaults are the study's settings" };
-    private readonly Option<string?> _data = new("--data") { Description = "data folder" };
-    private readonly Option<string?> _weights = new("--weights") { Description = "initial weights of the base model: imagenet, none or a path" };
+    private readonly Option<string?> _config = new("--config") { Description = "study configuration (JSON, as --print-config prints it); options given on the command line override its values (default: none, the command's settings)" };
+    private readonly Option<string?> _data;
+    private readonly Option<string?> _weights;
     private readonly Option<string?> _arch = CommonOptions.Arch();
-    private readonly Option<string?> _baseModel = new("--base-model") { Description = "an existing base model checkpoint: evaluated, not trained, and pruned by the other experiments" };
-    private readonly Option<string?> _device = new("--device") { Description = "cpu, cuda or auto" };
+    private readonly Option<string?> _baseModel = new("--base-model") { Description = "an existing base model checkpoint: evaluated, not trained, and pruned by the other experiments (default: train one)" };
+    private readonly Option<string?> _device;
     private readonly Option<string?> _output;
-    private readonly Option<int?> _imageSize = new Option<int?>("--image-size") { Description = "side the images are resized to (study: 224)" }.ImageSide();
-    private readonly Option<int?> _batch = new Option<int?>("--batch-size") { Description = "images per batch (study: 128)" }.AtLeast(1);
-    private readonly Option<ulong?> _seed = new("--seed") { Description = "seed of the split, shuffles, flips and initialisation (study: 42)" };
-    private readonly Option<int?> _baseEpochs = new Option<int?>("--base-epochs") { Description = "epochs of the base model (study: 10)" }.AtLeast(0);
-    private readonly Option<double?> _lr = new Option<double?>("--lr") { Description = "initial SGD learning rate of every experiment (study: 0.01)" }.LearningRate();
-    private readonly Option<int?> _trainSubset = new Option<int?>("--train-subset") { Description = "use only the first N training images (after the split)" }.AtLeast(1);
-    private readonly Option<int?> _valSubset = new Option<int?>("--val-subset") { Description = "use only the first N validation images" }.AtLeast(1);
-    private readonly Option<int?> _testSubset = new Option<int?>("--test-subset") { Description = "use N test images drawn with --seed" }.AtLeast(1);
-    private readonly Option<int?> _latencyRuns = new Option<int?>("--latency-runs") { Description = "timed forward passes per model (study: 100)" }.AtLeast(1);
-    private readonly Option<int?> _roundTo = new Option<int?>("--round-to") { Description = "channel pruning: kept widths are multiples of this" }.AtLeast(1);
-    private readonly Option<bool> _neverUntouched = new("--never-untouched") { Description = "channel pruning: keep round_to channels in a group Torch-Pruning's rule would leave untouched" };
-    private readonly Option<string?> _freeze = new("--freeze") { Description = "comma-separated stage indices to freeze, or none" };
+    private readonly Option<int?> _imageSize;
+    private readonly Option<int?> _batch;
+    private readonly Option<ulong?> _seed;
+    private readonly Option<int?> _baseEpochs;
+    private readonly Option<int?> _fineGrainedEpochs;
+    private readonly Option<int?> _channelEpochs;
+    private readonly Option<double?> _lr;
+    private readonly Option<int?> _trainSubset = new Option<int?>("--train-subset") { Description = "use only the first N training images (after the split; default: all)" }.AtLeast(1);
+    private readonly Option<int?> _valSubset = new Option<int?>("--val-subset") { Description = "use only the first N validation images (default: all)" }.AtLeast(1);
+    private readonly Option<int?> _testSubset = new Option<int?>("--test-subset") { Description = "use N test images drawn with --seed (default: all)" }.AtLeast(1);
+    private readonly Option<int?> _runs;
+    private readonly Option<int?> _roundTo;
+    private readonly Option<bool> _neverUntouched = new("--never-untouched") { Description = "channel pruning: keep round_to channels in a group Torch-Pruning's rule would leave untouched (default: off, as Torch-Pruning)" };
+    private readonly Option<string?> _freeze;
 
-    public StudyOptions(string outputDescription) =>
-        _output = new Option<string?>("--out") { Description = outputDescription };
+    /// <param name="defaults">The command's defaults (a study or a sweep), stated in every description.</param>
+    public StudyOptions(string outputDescription, StudyConfig defaults)
+    {
+        static string D(object v) => $" (default: {Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture)})";
+        _data = new Option<string?>("--data") { Description = "data folder: CIFAR-10 binary or python layout, or train/ and test/ image folders" + D(defaults.Data) };
+        _weights = new Option<string?>("--weights") { Description = "initial weights of the base model: none (random init, seeded by --seed), imagenet (torchvision's checkpoint, as the study) or a path" + D(defaults.Weights) };
+        _device = new Option<string?>("--device") { Description = "cpu, cuda or auto (cuda when available)" + D(defaults.Device) };
+        _output = new Option<string?>("--out") { Description = outputDescription + D(defaults.Output) };
+        _imageSize = new Option<int?>("--image-size") { Description = "side the images are resized to" + D(defaults.ImageSize) }.ImageSide();
+        _batch = new Option<int?>("--batch-size") { Description = "images per batch" + D(defaults.BatchSize) }.AtLeast(1);
+        _seed = new Option<ulong?>("--seed") { Description = "seed of the split, shuffles, flips and initialisation" + D(defaults.Seed) };
+        _baseEpochs = new Option<int?>("--base-epochs") { Description = "epochs of the base model" + D(defaults.BaseEpochs) }.AtLeast(0);
+        _fineGrainedEpochs = new Option<int?>("--fine-grained-epochs") { Description = "fine-tuning epochs after fine-grained pruning (0: one-shot)" + D(defaults.FineGrainedEpochs) }.AtLeast(0);
+        _channelEpochs = new Option<int?>("--channel-epochs") { Description = "fine-tuning epochs after channel pruning (0: one-shot)" + D(defaults.ChannelEpochs) }.AtLeast(0);
+        _lr = new Option<double?>("--lr") { Description = "initial SGD learning rate of every experiment (StepLR ×0.1 every 5 epochs)" + D(defaults.LearningRate) }.LearningRate();
+        _runs = new Option<int?>("--runs", "--latency-runs") { Description = "timed forward passes per model" + D(defaults.LatencyRuns) }.AtLeast(1);
+        _roundTo = new Option<int?>("--round-to") { Description = "channel pruning: kept widths are multiples of this" + D(defaults.RoundTo) }.AtLeast(1);
+        _freeze = new Option<string?>("--freeze") { Description = "comma-separated stage indices to freeze, or none" + D(string.Join(",", defaults.FrozenStages)) };
+        Defaults = defaults;
+    }
+
+    /// <summary>The command's defaults (used when no --config is given).</summary>
+    public StudyConfig Defaults { get; }
 
     public IEnumerable<Option> All =>
     [
-        _config, _data, _weights, _arch, _baseModel, _device, _output, _imageSize, _batch, _seed, _baseEpochs, _lr, _trainSubset, _valSubset,
-        _testSubset, _latencyRuns, _roundTo, _neverUntouched, _freeze,
+        _config, _data, _weights, _arch, _baseModel, _device, _output, _imageSize, _batch, _seed, _baseEpochs, _fineGrainedEpochs,
+        _channelEpochs, _lr, _trainSubset, _valSubset, _testSubset, _runs, _roundTo, _neverUntouched, _freeze,
     ];
 
     /// <summary>The configuration file (or the defaults) with the given options applied.</summary>
-    public StudyConfig Resolve(ParseResult parse, StudyConfig? defaults = null)
+    public StudyConfig Resolve(ParseResult parse)
     {
-        var c = parse.GetValue(_config) is string p ? StudyConfig.Load(p) : defaults ?? new StudyConfig();
+        var c = parse.GetValue(_config) is string p ? StudyConfig.Load(p) : Defaults;
         return c with
         {
             Data = parse.GetValue(_data) ?? c.Data, Weights = parse.GetValue(_weights) ?? c.Weights,
             Arch = parse.GetValue(_arch) ?? c.Arch, BaseModel = parse.GetValue(_baseModel) ?? c.BaseModel, Device = parse.GetValue(_device) ?? c.Device,
             Output = parse.GetValue(_output) ?? c.Output, ImageSize = parse.GetValue(_imageSize) ?? c.ImageSize,
             BatchSize = parse.GetValue(_batch) ?? c.BatchSize, Seed = parse.GetValue(_seed) ?? c.Seed,
-            BaseEpochs = parse.GetValue(_baseEpochs) ?? c.BaseEpochs, LearningRate = parse.GetValue(_lr) ?? c.LearningRate, TrainSubset = parse.GetValue(_trainSubset) ?? c.TrainSubset,
+            BaseEpochs = parse.GetValue(_baseEpochs) ?? c.BaseEpochs,
+            FineGrainedEpochs = parse.GetValue(_fineGrainedEpochs) ?? c.FineGrainedEpochs, ChannelEpochs = parse.GetValue(_channelEpochs) ?? c.ChannelEpochs,
+            LearningRate = parse.GetValue(_lr) ?? c.LearningRate, TrainSubset = parse.GetValue(_trainSubset) ?? c.TrainSubset,
             ValSubset = parse.GetValue(_valSubset) ?? c.ValSubset, TestSubset = parse.GetValue(_testSubset) ?? c.TestSubset,
-            LatencyRuns = parse.GetValue(_latencyRuns) ?? c.LatencyRuns, RoundTo = parse.GetValue(_roundTo) ?? c.RoundTo,
+            LatencyRuns = parse.GetValue(_runs) ?? c.LatencyRuns, RoundTo = parse.GetValue(_roundTo) ?? c.RoundTo,
             NeverUntouched = parse.GetValue(_neverUntouched) || c.NeverUntouched,
             FrozenStages = parse.GetValue(_freeze) is string f ? TrainCommand.ParseStages(f) : c.FrozenStages,
         };

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Harness.Model.Files;
 
 namespace Harness.Experiments;
 
@@ -7,10 +8,13 @@ namespace Harness.Experiments;
 /// The study as a small configuration file (JSON); the defaults are the study's settings. Command-line options
 /// override single values.
 /// </summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record StudyConfig
 {
     public string Data { get; init; } = "data";
-    public string Weights { get; init; } = "imagenet";
+    /// <summary>Initial weights of the base model: none (the default, as every command: it runs offline), imagenet (the
+    /// study's torchvision checkpoint) or a path.</summary>
+    public string Weights { get; init; } = "none";
     /// <summary>The network of the study (an <c>--arch</c> variant: efficientnet_b0, resnet18, resnet50,
     /// mobilenet_v2); a given base model must be of its family.</summary>
     public string Arch { get; init; } = Harness.Model.ModelLoader.DefaultVariant;
@@ -40,12 +44,8 @@ public sealed record StudyConfig
     /// (see ChannelPruningOptions.NeverUntouched); off by default, as in the study.</summary>
     public bool NeverUntouched { get; init; }
 
-    public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
-    {
-        WriteIndented = true,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-    };
+    /// <summary>The JSON conventions of a study file (<see cref="HarnessJson.Options"/>; unknown members are refused).</summary>
+    public static JsonSerializerOptions JsonOptions => HarnessJson.Options;
 
     /// <summary>Refuses settings that make no sense (from a file or the command line), naming the setting.</summary>
     public void Validate()

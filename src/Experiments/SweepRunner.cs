@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Harness.Metrics;
 using Harness.Model.Checkpoints;
+using Harness.Model.Files;
 using static TorchSharp.torch;
 
 namespace Harness.Experiments;
@@ -24,23 +25,24 @@ public sealed class SweepRunner
     private readonly StudyConfig _config;
     private readonly TextWriter _log;
 
-    public SweepRunner(StudyConfig config, IReadOnlyList<SweepMethod> methods, IReadOnlyList<double> ratios, int epochs,
+    /// <summary>A sweep of <paramref name="methods"/> over <paramref name="ratios"/>; each point is fine-tuned for the
+    /// configuration's <see cref="StudyConfig.FineGrainedEpochs"/> or <see cref="StudyConfig.ChannelEpochs"/>.</summary>
+    public SweepRunner(StudyConfig config, IReadOnlyList<SweepMethod> methods, IReadOnlyList<double> ratios,
         Device device, TextWriter log, bool force = false)
     {
-        if (methods.Count == 0) throw new ArgumentException("--method: give at least one of fine-grained, channel");
+        if (methods.Count == 0) throw new ArgumentException("--pruning: give at least one of fine-grained, channel");
         if (ratios.Count == 0) throw new ArgumentException("--ratios: give at least one ratio, e.g. 0.1,0.5,0.9");
         foreach (var r in ratios)
             if (double.IsNaN(r) || r <= 0 || r >= 1) throw new ArgumentException($"--ratios: {r.ToString(CultureInfo.InvariantCulture)} must lie in (0, 1)");
         if (ratios.Distinct().Count() != ratios.Count) throw new ArgumentException("--ratios: a ratio is given twice");
-        if (epochs < 0) throw new ArgumentException($"--epochs {epochs}: must be 0 or more");
+        if (config.FineGrainedEpochs < 0) throw new ArgumentException($"--fine-grained-epochs {config.FineGrainedEpochs}: must be 0 or more");
+        if (config.ChannelEpochs < 0) throw new ArgumentException($"--channel-epochs {config.ChannelEpochs}: must be 0 or more");
         var sorted = ratios.Order().ToArray();
         Methods = methods.Distinct().ToList();
         _config = config with
         {
             FineGrainedAmounts = Methods.Contains(SweepMethod.FineGrained) ? sorted : [],
             ChannelRatios = Methods.Contains(SweepMethod.Channel) ? sorted : [],
-            FineGrainedEpochs = epochs,
-            ChannelEpochs = epochs,
         };
         _log = log;
         Study = new StudyRunner(_config, device, log, force);
@@ -111,18 +113,30 @@ public sealed class SweepRunner
     private static readonly string[] Header =
         ["method", "ratio", "parameters", "sparsity %", "effective GFLOPs (thop)", "size MB", "sparse size MB", "latency median ms", "ONNX Runtime latency median ms", "test loss", "test accuracy %"];
 
-    public static string ToCsv(IReadOnlyList<SweepPoint> points)
+    private static readonly string[] CsvHeader =
+    [
+        "method", "ratio", "parameters", "nonzero_parameters", "sparsity", "effective_macs_thop", "effective_flops_thop",
+        "size_bytes", "sparse_size_bytes", "latency_median_ms", "onnx_latency_median_ms", "test_loss", "test_accuracy",
+    ];
+
+    /// <summary>The sweep as CSV (<see cref="CsvTable"/>: snake_case columns, full precision, fractions not percent);
+    /// the Markdown report holds the rounded table for reading.</summary>
+    public static string ToCsv(IReadOnlyList<SweepPoint> points) => CsvTable.Format(CsvHeader, points.Select(p =>
     {
-        var sb = new StringBuilder(string.Join(",", Header.Select(h => h.Contains(' ') ? $"\"{h}\"" : h))).Append('\n');
-        foreach (var row in Rows(points)) sb.Append(string.Join(",", row)).Append('\n');
-        return sb.ToString();
-    }
+        var m = p.Metrics;
+        return (IReadOnlyList<object?>)new object?[]
+        {
+            MethodName(p.Method), p.Ratio, m.Parameters, m.NonzeroParameters, m.Sparsity, m.EffectiveMacs(MacConvention.Thop),
+            2 * m.EffectiveMacs(MacConvention.Thop), m.SizeBytes, m.SparseSizeBytes, m.Latency?.MedianMs, m.OnnxLatency?.MedianMs,
+            m.TestLoss, m.TestAccuracy,
+        };
+    }));
 
     private string ToMarkdown(IReadOnlyList<SweepPoint> points)
     {
         var sb = new StringBuilder("# Pruning sweep\n\n");
         sb.AppendLine($"Base model `{Study.BaseModelPath}`, data `{_config.Data}`, image size {_config.ImageSize}, " +
-                      $"{_config.FineGrainedEpochs} fine-tuning epoch(s) per point, seed {_config.Seed}.");
+                      $"fine-tuning epochs per point: {_config.FineGrainedEpochs} fine-grained, {_config.ChannelEpochs} channel; seed {_config.Seed}.");
         sb.AppendLine();
         sb.AppendLine("| " + string.Join(" | ", Header) + " |");
         sb.AppendLine("|" + string.Concat(Header.Select(_ => " --- |")));

@@ -5,6 +5,7 @@ using Harness.Export.Onnx;
 using Harness.Model;
 using Harness.Model.Channels;
 using Harness.Model.Checkpoints;
+using Harness.Model.Files;
 using Harness.Model.Layers;
 using static Harness.Export.OnnxGraphBuilder;
 using static TorchSharp.torch;
@@ -148,10 +149,10 @@ public static class OnnxExporter
 
     private static IEnumerable<(string, string)> Metadata(OnnxExportOptions o)
     {
-        yield return (OnnxMetadataKeys.ClassNames, JsonSerializer.Serialize(o.ClassNames));
+        yield return (OnnxMetadataKeys.ClassNames, HarnessJson.Serialize(o.ClassNames, indented: false));
         yield return (OnnxMetadataKeys.ImageSize, o.ImageSize.ToString(CultureInfo.InvariantCulture));
-        yield return (OnnxMetadataKeys.Mean, JsonSerializer.Serialize(o.Mean));
-        yield return (OnnxMetadataKeys.Std, JsonSerializer.Serialize(o.Std));
+        yield return (OnnxMetadataKeys.Mean, HarnessJson.Serialize(o.Mean, indented: false));
+        yield return (OnnxMetadataKeys.Std, HarnessJson.Serialize(o.Std, indented: false));
         yield return (OnnxMetadataKeys.SourceSha256, o.SourceSha256);
         yield return (OnnxMetadataKeys.HarnessVersion, o.HarnessVersion);
         yield return (OnnxMetadataKeys.BatchNorm, o.FoldBatchNorm ? "folded" : "unfolded");

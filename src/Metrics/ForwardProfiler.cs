@@ -1,3 +1,4 @@
+using Harness.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -29,15 +30,13 @@ public static class ForwardProfiler
     {
         ArgumentNullException.ThrowIfNull(model);
         bool wasTraining = model.training;
-        var device = model.parameters().FirstOrDefault()?.device ?? CPU;
-        var dtype = model.parameters().FirstOrDefault()?.dtype ?? ScalarType.Float32;
+        var placement = Placement.Of(model);
         model.eval();
         try
         {
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
-            using var generator = new Generator(0, device);
-            var input = rand(inputShape, dtype: dtype, device: device, generator: generator);
+            var input = placement.SeededInput(inputShape, 0);
             var trace = ForwardTrace.Record(model, input);
             return new ForwardProfile(Build(inputShape, trace), ActivationLiveness.Analyse(trace));
         }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Harness.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -21,18 +22,16 @@ public static class LatencyMeter
         if (warmup < 0)
             throw new ArgumentOutOfRangeException(nameof(warmup), warmup, "warm-up passes cannot be negative");
 
-        var device = model.parameters().FirstOrDefault()?.device ?? CPU;
-        var dtype = model.parameters().FirstOrDefault()?.dtype ?? ScalarType.Float32;
-        bool cuda = device.type == DeviceType.CUDA;
+        var placement = Placement.Of(model);
+        var device = placement.Device;
+        bool cuda = placement.IsCuda;
         bool wasTraining = model.training;
         model.eval();
         var times = new double[runs];
         try
         {
             using var noGrad = no_grad();
-            using var generator = new Generator(0, device);
-            using var input = rand([batchSize, 3, imageSize, imageSize], dtype: dtype, device: device,
-                generator: generator);
+            using var input = placement.SeededInput([batchSize, 3, imageSize, imageSize], 0);
             for (int i = 0; i < warmup; i++)
             {
                 using var scope = NewDisposeScope();

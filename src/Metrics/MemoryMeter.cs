@@ -1,4 +1,5 @@
 using System.Globalization;
+using Harness.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -23,9 +24,8 @@ public static class MemoryMeter
         int imageSize = 224, int batchSize = 1)
     {
         var (growth, method) = ResidentGrowth(model, imageSize, batchSize);
-        var device = model.parameters().FirstOrDefault()?.device ?? CPU;
         return new MemoryFigures(ParameterBytes(model), activations.PeakBytes, activations.PeakAt, growth, method,
-            null, device.type == DeviceType.CUDA ? CudaUnavailable : null);
+            null, Placement.Of(model).IsCuda ? CudaUnavailable : null);
     }
 
     /// <summary>Growth of resident memory across one forward pass. On Linux the peak resident size is reset
@@ -34,16 +34,13 @@ public static class MemoryMeter
     public static (long Bytes, string Method) ResidentGrowth(nn.Module<Tensor, Tensor> model, int imageSize,
         int batchSize)
     {
-        var device = model.parameters().FirstOrDefault()?.device ?? CPU;
-        var dtype = model.parameters().FirstOrDefault()?.dtype ?? ScalarType.Float32;
+        var placement = Placement.Of(model);
         bool wasTraining = model.training;
         model.eval();
         try
         {
             using var noGrad = no_grad();
-            using var generator = new Generator(1, device);
-            using var input = rand([batchSize, 3, imageSize, imageSize], dtype: dtype, device: device,
-                generator: generator);
+            using var input = placement.SeededInput([batchSize, 3, imageSize, imageSize], 1);
             bool peakReset = OperatingSystem.IsLinux() && TryResetPeak();
             long before = ReadStatus("VmRSS") ?? Environment.WorkingSet;
             using (NewDisposeScope())

@@ -3,21 +3,14 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Harness.Model.Files;
 
 namespace Harness.Metrics;
 
 /// <summary>JSON and CSV forms of <see cref="ModelMetrics"/>, written atomically.</summary>
 public static class MetricsFiles
 {
-    /// <summary>Options used for every metrics JSON: camelCase, indented, enums as strings.</summary>
-    public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web)
-    {
-        WriteIndented = true,
-        Converters = { new JsonStringEnumConverter() },
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
-
-    public static string ToJson<T>(T value) => JsonSerializer.Serialize(value, JsonOptions);
+    public static string ToJson<T>(T value) => HarnessJson.Serialize(value);
 
     public static IReadOnlyList<ModelMetrics> ReadJson(string path)
     {
@@ -25,7 +18,7 @@ public static class MetricsFiles
             throw new FileNotFoundException($"metrics file '{path}' does not exist", path);
         try
         {
-            return JsonSerializer.Deserialize<List<ModelMetrics>>(File.ReadAllText(path), JsonOptions)
+            return HarnessJson.Deserialize<List<ModelMetrics>>(File.ReadAllText(path))
                 ?? throw new InvalidDataException($"metrics file '{path}' holds null, expected a list of models");
         }
         catch (JsonException ex)
@@ -48,12 +41,7 @@ public static class MetricsFiles
         "test_accuracy", "onnx_latency_threads", "onnx_latency_mean_ms", "onnx_latency_median_ms", "onnx_latency_p95_ms",
     ];
 
-    public static string ToCsv(IReadOnlyList<ModelMetrics> models)
-    {
-        var inv = CultureInfo.InvariantCulture;
-        var sb = new StringBuilder();
-        sb.AppendJoin(',', CsvHeader).Append('\n');
-        foreach (var m in models)
+    public static string ToCsv(IReadOnlyList<ModelMetrics> models) => CsvTable.Format(CsvHeader, models.Select(m =>
         {
             var l = m.Latency;
             var mem = m.Memory;
@@ -67,20 +55,9 @@ public static class MetricsFiles
                 mem?.ActivationPeakAt, mem?.ResidentGrowthBytes, mem?.ResidentMethod, m.TestLoss, m.TestAccuracy,
                 m.OnnxLatency?.Threads, m.OnnxLatency?.MeanMs, m.OnnxLatency?.MedianMs, m.OnnxLatency?.P95Ms,
             ];
-            sb.AppendJoin(',', cells.Select(c => Escape(c switch
-            {
-                null => "",
-                double d => d.ToString("R", inv),
-                IFormattable f => f.ToString(null, inv),
-                _ => c.ToString() ?? "",
-            }))).Append('\n');
-        }
-        return sb.ToString();
-    }
+            return (IReadOnlyList<object?>)cells;
+        }));
 
     public static void WriteCsv(string path, IReadOnlyList<ModelMetrics> models) =>
         AtomicFile.WriteAllText(path, ToCsv(models));
-
-    private static string Escape(string cell) =>
-        cell.IndexOfAny([',', '"', '\n', '\r']) < 0 ? cell : $"\"{cell.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
 }

@@ -28,13 +28,12 @@ public static class BatchNormFolding
             throw new InvalidOperationException(
                 "BatchNorm folding needs a model in eval mode (it uses the running statistics): call eval() first");
         if (IsFolded(model)) throw new InvalidOperationException("the model's BatchNorms are already folded");
-        var first = model.PrunableLayers().First().Layer.Weight;
-        var (device, dtype) = (first.device, first.dtype);
+        var placement = Placement.Of(model.Module);
         var source = model.PrunableLayers().ToDictionary(l => l.Name, l => l.Layer);
         var folded = model.Rebuild(new Dictionary<string, int>());
         try
         {
-            folded.Module.to(dtype).to(device);
+            placement.Apply(folded.Module);
             folded.Module.eval();
             using var _ = no_grad();
             // The copy takes the source's masks and then its every tensor, so it computes what the source computes.

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
+using Harness.Model.Files;
 
 namespace Harness.Model;
 
@@ -302,22 +303,13 @@ public sealed record EfficientNetWidths(int Stem, IReadOnlyList<BlockWidths> Blo
         return h.ToHashCode();
     }
 
-    private static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-        RespectRequiredConstructorParameters = true,
-        RespectNullableAnnotations = true,
-    };
-
-    public string ToJson() => JsonSerializer.Serialize(new WidthsDocument(Stem, Blocks.ToList(), Head, NumClasses, Dropout), JsonOptions);
+    public string ToJson() => HarnessJson.Serialize(new WidthsDocument(Stem, Blocks.ToList(), Head, NumClasses, Dropout));
 
     /// <summary>Reads <see cref="ToJson"/>'s document; a missing field, a null or a value of the wrong JSON type is a
     /// <see cref="JsonException"/>. The numbers are not checked here: call <see cref="Validate"/>.</summary>
     public static EfficientNetWidths FromJson(string json)
     {
-        var doc = JsonSerializer.Deserialize<WidthsDocument>(json, JsonOptions)
+        var doc = HarnessJson.Deserialize<WidthsDocument>(json)
                   ?? throw new InvalidDataException("widths JSON is empty");
         return new EfficientNetWidths(doc.Stem, doc.Blocks, doc.Head, doc.NumClasses, doc.Dropout);
     }

@@ -1,10 +1,17 @@
+using System.Text.Json.Serialization;
 using Harness.Model.Layers;
 using static TorchSharp.torch;
 
 namespace Harness.Model;
 
-/// <summary>One row of the layer table: a leaf module with its state-dict name, type, weight shape and parameters.</summary>
-public sealed record LayerRow(string Name, string Type, string WeightShape, long Parameters);
+/// <summary>One row of the layer table: a leaf module with its state-dict name, type, weight shape (empty for a
+/// module without a weight) and parameters.</summary>
+public sealed record LayerRow(string Name, string Type, long[] WeightShape, long Parameters)
+{
+    /// <summary>The shape as the table prints it (<c>32×3×3×3</c>).</summary>
+    [JsonIgnore]
+    public string ShapeText => string.Join("×", WeightShape);
+}
 
 /// <summary>What <c>summary</c> prints: parameter and tensor counts and the layer table.</summary>
 public sealed record ModelSummary(string Architecture, long Parameters, long TrainableParameters, int StateDictTensors, bool Masked,
@@ -19,7 +26,7 @@ public sealed record ModelSummary(string Architecture, long Parameters, long Tra
             if (module.named_children().Any()) continue;
             var parameters = module.named_parameters(recurse: false).ToList();
             Tensor? weight = module is PrunableLayer p ? p.Weight : parameters.FirstOrDefault(x => x.name == "weight").parameter;
-            string shape = weight is null ? "" : string.Join("×", weight.shape);
+            long[] shape = weight is null ? [] : weight.shape;
             string type = module switch
             {
                 PrunableConv2d c => c.Groups > 1 ? "Conv2d (depthwise)" : "Conv2d",

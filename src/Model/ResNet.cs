@@ -63,7 +63,7 @@ public sealed class ResNet : ExplicitModule, IPrunableNetwork, INormFolding
     {
         if (numClasses < 1) throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "must be at least 1");
         var fresh = NewClassifier(Classifier.InFeatures, numClasses);
-        fresh.to(Classifier.Weight.dtype).to(Classifier.Weight.device);
+        Placement.Of(Classifier.Weight).Apply(fresh);
         register_module("fc", null!);
         register_module("fc", fresh);
         Classifier.Dispose();

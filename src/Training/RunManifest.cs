@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Harness.Model.Checkpoints;
+using Harness.Model.Files;
 using static TorchSharp.torch;
 
 namespace Harness.Training;
@@ -14,11 +15,6 @@ namespace Harness.Training;
 public sealed record RunManifest(SortedDictionary<string, string> Settings, SortedDictionary<string, string> Environment)
 {
     public const string FileName = "manifest.json";
-
-    private static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
 
     /// <summary>A manifest of <paramref name="settings"/> (null values are recorded as "none") with this
     /// process's environment.</summary>
@@ -70,14 +66,14 @@ public sealed record RunManifest(SortedDictionary<string, string> Settings, Sort
 
     private static string Short(string v) => v.Length > 24 && v.All(Uri.IsHexDigit) ? v[..12] + "…" : v;
 
-    public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, JsonOptions));
+    public void Save(string path) => AtomicFile.WriteAllText(path, HarnessJson.Serialize(this));
 
     public static RunManifest? Load(string path)
     {
         if (!File.Exists(path)) return null;
         try
         {
-            return JsonSerializer.Deserialize<RunManifest>(File.ReadAllText(path), JsonOptions)
+            return HarnessJson.Deserialize<RunManifest>(File.ReadAllText(path))
                    ?? throw new InvalidDataException($"{path}: empty manifest");
         }
         catch (JsonException ex)

@@ -2,25 +2,21 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Harness.Model.Checkpoints;
+using Harness.Model.Files;
 
 namespace Harness.Training;
 
 /// <summary>Per-epoch history, saved as JSON and CSV (atomically) for the curve plots.</summary>
 public static class TrainingHistory
 {
-    private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web) { WriteIndented = true };
-
     public static void Save(string pathWithoutExtension, IReadOnlyList<EpochRecord> history)
     {
-        AtomicFile.WriteAllText(pathWithoutExtension + ".json", JsonSerializer.Serialize(history, Options));
-        var csv = new StringBuilder("epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds\n");
-        foreach (var e in history)
-            csv.AppendLine(string.Join(",", new object[] { e.Epoch, e.TrainLoss, e.TrainAccuracy, e.ValidationLoss, e.ValidationAccuracy, e.LearningRate, e.Seconds }
-                .Select(v => Convert.ToString(v, CultureInfo.InvariantCulture))));
-        AtomicFile.WriteAllText(pathWithoutExtension + ".csv", csv.ToString());
+        AtomicFile.WriteAllText(pathWithoutExtension + ".json", HarnessJson.Serialize(history));
+        CsvTable.Write(pathWithoutExtension + ".csv", ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"],
+            history.Select(e => new object?[] { e.Epoch, e.TrainLoss, e.TrainAccuracy, e.ValidationLoss, e.ValidationAccuracy, e.LearningRate, e.Seconds }));
     }
 
     public static List<EpochRecord> Load(string jsonPath) =>
-        JsonSerializer.Deserialize<List<EpochRecord>>(File.ReadAllText(jsonPath), Options)
+        HarnessJson.Deserialize<List<EpochRecord>>(File.ReadAllText(jsonPath))
         ?? throw new InvalidDataException($"{jsonPath}: empty history");
 }

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Harness.Model;
 using Harness.Model.Channels;
 using Harness.Model.Checkpoints;
+using Harness.Model.Files;
 
 namespace Harness.Training;
 
@@ -106,11 +107,11 @@ internal sealed partial class TrainingStateStore(TrainingRun run, TextWriter out
         });
         Stage(name, HistoryStem + ".json/.csv", () => TrainingHistory.Save(Path.Combine(staging, HistoryStem), progress.History));
         Stage(name, ProgressFile, () => AtomicFile.WriteAllText(Path.Combine(staging, ProgressFile),
-            JsonSerializer.Serialize(new ProgressRecord(progress.CompletedEpochs, progress.BestValidationAccuracy, progress.BestEpoch))));
+            HarnessJson.Serialize(new ProgressRecord(progress.CompletedEpochs, progress.BestValidationAccuracy, progress.BestEpoch))));
 
         var manifest = new Manifest(progress.CompletedEpochs, StateFiles.Select(f => Describe(staging, f)).ToList());
         Hit($"{name}: before writing {ManifestFile}");
-        AtomicFile.Write(Path.Combine(staging, ManifestFile), s => JsonSerializer.Serialize(s, manifest),
+        AtomicFile.Write(Path.Combine(staging, ManifestFile), s => JsonSerializer.Serialize(s, manifest, HarnessJson.Options),
             _ => Hit($"{name}: before renaming {ManifestFile} into place"));
         Hit($"{name}: after writing {ManifestFile}");
 
@@ -200,7 +201,7 @@ internal sealed partial class TrainingStateStore(TrainingRun run, TextWriter out
         if (!File.Exists(path)) return $"{ManifestFile} is missing";
         try
         {
-            manifest = JsonSerializer.Deserialize<Manifest>(File.ReadAllText(path));
+            manifest = HarnessJson.Deserialize<Manifest>(File.ReadAllText(path));
         }
         catch (JsonException ex)
         {
@@ -224,7 +225,7 @@ internal sealed partial class TrainingStateStore(TrainingRun run, TextWriter out
     private static TrainingProgress ReadProgress(string folder, int epoch)
     {
         string path = Path.Combine(folder, ProgressFile);
-        var p = JsonSerializer.Deserialize<ProgressRecord>(File.ReadAllText(path))
+        var p = HarnessJson.Deserialize<ProgressRecord>(File.ReadAllText(path))
                 ?? throw new InvalidDataException($"{path}: empty training progress");
         if (p.CompletedEpochs != epoch)
             throw new InvalidDataException($"{path}: records {p.CompletedEpochs} completed epochs, its folder {epoch}");

@@ -28,7 +28,7 @@ public class FullStudyTests
             Assert.Ignore($"Skipped: ImageNet weights unavailable ({ex.Message}).");
         }
         string output = Environment.GetEnvironmentVariable("HARNESS_STUDY_OUT") ?? Path.Combine(SharedData.RepoRoot, "gpu-study");
-        return new StudyRunner(new StudyConfig { Data = data, Device = "cuda", Output = output }, CUDA, TestContext.Out);
+        return new StudyRunner(new StudyConfig { Data = data, Weights = "imagenet", Device = "cuda", Output = output }, CUDA, TestContext.Out);
     }
 
     private static ModelMetrics RunExperiment(string name)

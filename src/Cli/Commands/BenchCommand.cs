@@ -3,6 +3,8 @@ using System.Diagnostics;
 using Harness.Data;
 using Harness.Metrics;
 using Harness.Model;
+using Harness.Model.Channels;
+using Harness.Model.Files;
 using Harness.Pruning.Channels;
 using Harness.Pruning.FineGrained;
 using Harness.Training;
@@ -13,7 +15,7 @@ namespace Harness.Cli.Commands;
 /// <summary><c>bench</c>: the speed figures the issues ask for, measured in one run so ratios are comparable.</summary>
 public static class BenchCommand
 {
-    public static Command Create() => new("bench", "Benchmarks: data pipeline vs training, pruning speed, pruned latency")
+    public static Command Create() => new("bench", "Benchmarks (any --arch): data pipeline vs training, pruning speed, pruned latency, ONNX Runtime, Harness against PyTorch")
     {
         Data(), Prune(), Onnx(), BenchCompareCommand.Create(),
     };
@@ -23,17 +25,22 @@ public static class BenchCommand
         var sizes = new Option<int[]>("--sizes") { Description = "image sides", DefaultValueFactory = _ => [32, 224], AllowMultipleArgumentsPerToken = true }.ImageSides();
         var steps = new Option<int>("--steps") { Description = "training steps timed per size", DefaultValueFactory = _ => 3 }.AtLeast(1);
         var batch = new Option<int>("--batch-size") { Description = "images per training step", DefaultValueFactory = _ => 128 }.AtLeast(1);
-        var cmd = new Command("data", "Data-pipeline images/s against training-step images/s (B0, CPU)") { sizes, steps, batch };
+        var arch = CommonOptions.Arch();
+        var json = CommonOptions.Json();
+        var cmd = new Command("data", "Data-pipeline images/s against training-step images/s (stages 0-2 frozen, CPU)") { sizes, steps, batch, arch, json };
         cmd.SetAction(parse =>
         {
-            var output = parse.InvocationConfiguration.Output;
+            var stdout = parse.InvocationConfiguration.Output;
+            var output = parse.GetValue(json) ? TextWriter.Null : stdout;
+            var rows = new List<object>();
             int b = parse.GetValue(batch);
             foreach (int size in parse.GetValue(sizes)!) InputRules.CheckActivationMemory(size, b, training: true, "--sizes");
             var rng = new Random(1);
             var pixels = new byte[b * 8 * 3072];
             rng.NextBytes(pixels);
             var data = new ImageDataset(pixels, Enumerable.Range(0, b * 8).Select(i => (byte)(i % 10)).ToArray(), 32, 32, Harness.Data.Cifar.CifarClasses.Names, "random");
-            output.WriteLine($"threads {get_num_threads()}, batch {b}");
+            string variant = parse.GetValue(arch) ?? ModelLoader.DefaultVariant;
+            output.WriteLine($"{variant}, threads {get_num_threads()}, batch {b}");
             foreach (int size in parse.GetValue(sizes)!)
             {
                 var loader = new BatchLoader(data, b, true, new BatchTransform { ImageSize = size, Train = true }, CPU);
@@ -44,8 +51,9 @@ public static class BenchCommand
                 for (int i = 0; i < loader.BatchesPerEpoch; i++) using (loader.Make(order, flips, i)) { }
                 double pipeline = data.Count / sw.Elapsed.TotalSeconds;
 
-                using var model = EfficientNet.Create(EfficientNetConfig.B0(10));
-                var sgd = new SgdMomentum(Trainer.Freeze(model, [0, 1, 2]), 0.9, 5e-4) { LearningRate = 0.01 };
+                using var network = ModelLoader.LoadNetwork("none", variant);
+                var model = network.Module;
+                var sgd = new SgdMomentum(Trainer.Freeze(network, [0, 1, 2]), 0.9, 5e-4) { LearningRate = 0.01 };
                 model.train();
                 using var batchData = loader.Make(order, flips, 0);
                 void Step()
@@ -62,7 +70,10 @@ public static class BenchCommand
                 double training = n * b / sw.Elapsed.TotalSeconds;
                 sgd.Dispose();
                 output.WriteLine($"{size}px: pipeline {pipeline:N0} img/s, training step {training:N1} img/s, ratio {pipeline / training:N1}×");
+                rows.Add(new { imageSize = size, pipelineImagesPerSecond = pipeline, trainingStepImagesPerSecond = training });
             }
+            if (parse.GetValue(json))
+                stdout.WriteLine(HarnessJson.Serialize(new { bench = "data", arch = variant, threads = get_num_threads(), batchSize = b, rows }));
             return 0;
         });
         return cmd;
@@ -70,30 +81,38 @@ public static class BenchCommand
 
     private static Command Prune()
     {
-        var cmd = new Command("prune", "Time of global fine-grained and channel pruning of B0; latency of channel-pruned models");
+        var cmd = new Command("prune", "Time of global fine-grained and channel pruning; latency of channel-pruned models");
         var runs = new Option<int>("--runs") { Description = "timed passes per latency figure", DefaultValueFactory = _ => 20 }.AtLeast(1);
+        var arch = CommonOptions.Arch();
+        var json = CommonOptions.Json();
         cmd.Options.Add(runs);
+        cmd.Options.Add(arch);
+        cmd.Options.Add(json);
         cmd.SetAction(parse =>
         {
-            var output = parse.InvocationConfiguration.Output;
-            manual_seed(0);
-            using var model = EfficientNet.Create(EfficientNetConfig.B0(10));
-            using (var warm = ModelLoaderCopy(model)) FineGrainedPruner.Prune(warm, new FineGrainedOptions { Amount = 0.5 });
-            using (var copy = ModelLoaderCopy(model))
+            var stdout = parse.InvocationConfiguration.Output;
+            var output = parse.GetValue(json) ? TextWriter.Null : stdout;
+            var channel = new List<object>();
+            double fineGrainedMs;
+            string variant = parse.GetValue(arch) ?? ModelLoader.DefaultVariant;
+            using var model = ModelLoader.LoadNetwork("none", variant);
+            using (var warm = Copy(model)) FineGrainedPruner.Prune(warm.Module, new FineGrainedOptions { Amount = 0.5 });
+            using (var copy = Copy(model))
             {
                 var sw = Stopwatch.StartNew();
-                FineGrainedPruner.Prune(copy, new FineGrainedOptions { Amount = 0.5 });
-                output.WriteLine($"fine-grained global L1 0.5 on B0: {sw.Elapsed.TotalMilliseconds:F0} ms");
+                FineGrainedPruner.Prune(copy.Module, new FineGrainedOptions { Amount = 0.5 });
+                fineGrainedMs = sw.Elapsed.TotalMilliseconds;
+                output.WriteLine($"fine-grained global L1 0.5 on {variant}: {sw.Elapsed.TotalMilliseconds:F0} ms");
             }
-            long baseMacs = MacCounter.Count(model, 224).Total(MacConvention.Thop);
-            var baseLatency = new[] { 1, 32 }.Select(b => LatencyMeter.Measure(model, 224, b, b == 1 ? parse.GetValue(runs) : 3, b == 1 ? 10 : 1)).ToArray();
+            long baseMacs = MacCounter.Count(model.Module, 224).Total(MacConvention.Thop);
+            var baseLatency = new[] { 1, 32 }.Select(b => LatencyMeter.Measure(model.Module, 224, b, b == 1 ? parse.GetValue(runs) : 3, b == 1 ? 10 : 1)).ToArray();
             output.WriteLine($"base: MACs {baseMacs / 1e9:F3} G, latency b1 {baseLatency[0].MeanMs:F1} ms, b32 {baseLatency[1].MeanMs:F0} ms");
             foreach (var ratio in new[] { 0.2, 0.8 })
             {
                 // The first call in the process includes JIT compilation and libtorch's lazy set-up; then the median
                 // of five warm calls.
                 var times = new List<double>();
-                EfficientNet? pruned = null;
+                IPrunableNetwork? pruned = null;
                 for (int i = 0; i < 6; i++)
                 {
                     pruned?.Dispose();
@@ -104,31 +123,43 @@ public static class BenchCommand
                 double cold = times[0], ms = times.Skip(1).Order().ElementAt(2);
                 using (var last = pruned!)
                 {
-                    long macs = MacCounter.Count(last, 224).Total(MacConvention.Thop);
-                    var l1 = LatencyMeter.Measure(last, 224, 1, parse.GetValue(runs), 10);
-                    var l32 = LatencyMeter.Measure(last, 224, 32, 3, 1);
+                    long macs = MacCounter.Count(last.Module, 224).Total(MacConvention.Thop);
+                    var l1 = LatencyMeter.Measure(last.Module, 224, 1, parse.GetValue(runs), 10);
+                    var l32 = LatencyMeter.Measure(last.Module, 224, 32, 3, 1);
+                    channel.Add(new { ratio, pruneWarmMs = ms, pruneFirstCallMs = cold, macs, latencyB1Ms = l1.MeanMs, latencyB32Ms = l32.MeanMs });
                     output.WriteLine($"channel {ratio}: graph+prune {ms:F0} ms warm (median of 5), {cold:F0} ms first call; MACs {macs / 1e9:F3} G ({(double)macs / baseMacs:P1} of base); latency b1 {l1.MeanMs:F1} ms ({l1.MeanMs / baseLatency[0].MeanMs:P0}), b32 {l32.MeanMs:F0} ms ({l32.MeanMs / baseLatency[1].MeanMs:P0})");
                 }
             }
+            if (parse.GetValue(json))
+                stdout.WriteLine(HarnessJson.Serialize(new
+                {
+                    bench = "prune", arch = variant, threads = get_num_threads(), imageSize = 224, fineGrainedGlobalL1HalfMs = fineGrainedMs,
+                    baseline = new { macs = baseMacs, latencyB1Ms = baseLatency[0].MeanMs, latencyB32Ms = baseLatency[1].MeanMs }, channel,
+                }));
             return 0;
         });
         return cmd;
     }
 
     /// <summary><c>bench onnx</c>: Harness's eager forward against ONNX Runtime on the exported model (BatchNorm folded),
-    /// both on <c>--threads</c> intra-op threads, at batch 1 and 32, 224 px, for B0 and B0 channel-pruned at 0.8; with
-    /// <c>--torch-onnx</c>, also a B0 exported by <c>torch.onnx.export</c> (bench/torch_onnx_export.py) in the same runtime.
+    /// both on <c>--threads</c> intra-op threads, at batch 1 and 32, 224 px, for the <c>--arch</c> network and that network
+    /// channel-pruned at 0.8; with <c>--torch-onnx</c>, also the same network exported by <c>torch.onnx.export</c>
+    /// (bench/torch_onnx_export.py) in the same runtime.
     /// The ONNX Runtime sessions of one batch size are timed interleaved (<see cref="Harness.Export.OnnxRuntimeLatency.MeasureInterleaved"/>),
     /// so the ratios between them are fair on a shared machine; every ratio is printed beside the thop MACs ratio.</summary>
     private static Command Onnx()
     {
         var runs = new Option<int>("--runs") { Description = "timed passes at batch 1 (batch 32: a fifth of them, at least 5)", DefaultValueFactory = _ => 20 }.AtLeast(1);
         var threads = new Option<int>("--threads") { Description = "intra-op threads of libtorch and ONNX Runtime", DefaultValueFactory = _ => 2 }.AtLeast(1);
-        var torchOnnx = new Option<string?>("--torch-onnx") { Description = "an ONNX B0 (input 'input' [N,3,224,224]) exported by PyTorch, timed in the same runtime" };
-        var cmd = new Command("onnx", "Latency of Harness eager against ONNX Runtime on the exported models (224 px, batch 1 and 32)") { runs, threads, torchOnnx };
+        var torchOnnx = new Option<string?>("--torch-onnx") { Description = "the same --arch network exported by PyTorch (input 'input' [N,3,224,224]; bench/torch_onnx_export.py), timed in the same runtime (default: none, Harness's exports only)" };
+        var arch = CommonOptions.Arch();
+        var json = CommonOptions.Json();
+        var cmd = new Command("onnx", "Latency of Harness eager against ONNX Runtime on the exported models (224 px, batch 1 and 32)") { runs, threads, torchOnnx, arch, json };
         cmd.SetAction(parse =>
         {
-            var output = parse.InvocationConfiguration.Output;
+            var stdout = parse.InvocationConfiguration.Output;
+            var output = parse.GetValue(json) ? TextWriter.Null : stdout;
+            var rows = new List<object>();
             int n1 = parse.GetValue(runs), n32 = Math.Max(5, n1 / 5), t = parse.GetValue(threads);
             string? torchFile = parse.GetValue(torchOnnx);
             if (torchFile is not null && !File.Exists(torchFile))
@@ -136,14 +167,15 @@ public static class BenchCommand
             set_num_threads(t);
             output.WriteLine($"threads {t} (libtorch and ONNX Runtime intra-op), 224 px; medians of {n1} runs at b1, {n32} at b32; " +
                 $"ONNX Runtime {Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString()}, ORT sessions of one batch size timed interleaved");
-            manual_seed(0);
-            using var baseModel = EfficientNet.Create(EfficientNetConfig.B0(10));
+            string variant = parse.GetValue(arch) ?? ModelLoader.DefaultVariant;
+            output.WriteLine(variant);
+            using var baseModel = ModelLoader.LoadNetwork("none", variant);
             using var pruned = ChannelPruner.Prune(baseModel, new ChannelPruningOptions { Ratio = 0.8 }).Model;
             var options = new Harness.Export.OnnxExportOptions { ClassNames = Harness.Data.Cifar.CifarClasses.Names };
-            baseModel.eval();
-            pruned.eval();
-            double baseMacs = MacCounter.Count(baseModel, 224).Total(MacConvention.Thop);
-            double prunedMacs = MacCounter.Count(pruned, 224).Total(MacConvention.Thop);
+            baseModel.Module.eval();
+            pruned.Module.eval();
+            double baseMacs = MacCounter.Count(baseModel.Module, 224).Total(MacConvention.Thop);
+            double prunedMacs = MacCounter.Count(pruned.Module, 224).Total(MacConvention.Thop);
             var files = new List<byte[]> { Harness.Export.OnnxExporter.ToBytes(baseModel, options), Harness.Export.OnnxExporter.ToBytes(pruned, options) };
             if (torchFile is not null) files.Add(File.ReadAllBytes(torchFile));
             output.WriteLine($"thop MACs: base {baseMacs / 1e6:F1} M, channel 0.8 {prunedMacs / 1e6:F1} M (MACs ratio {prunedMacs / baseMacs:F3})");
@@ -152,23 +184,31 @@ public static class BenchCommand
             foreach (int b in new[] { 1, 32 })
             {
                 int n = b == 1 ? n1 : n32, warm = b == 1 ? 5 : 1;
-                double eagerBase = LatencyMeter.Measure(baseModel, 224, b, n, warm).MedianMs;
-                double eagerPruned = LatencyMeter.Measure(pruned, 224, b, n, warm).MedianMs;
+                double eagerBase = LatencyMeter.Measure(baseModel.Module, 224, b, n, warm).MedianMs;
+                double eagerPruned = LatencyMeter.Measure(pruned.Module, 224, b, n, warm).MedianMs;
                 var ort = Harness.Export.OnnxRuntimeLatency.MeasureInterleaved(files, 224, b, n, warm, t).Select(s => s.MedianMs).ToArray();
                 string torchCells = torchFile is null ? "| |" : $"| {ort[2]:F1} | {ort[0] / ort[2]:F2} |";
                 output.WriteLine($"| {b} | base | {eagerBase:F1} | {ort[0]:F1} | {eagerBase / ort[0]:F2} | 1.00 | 1.000 {torchCells}");
                 output.WriteLine($"| {b} | channel 0.8 | {eagerPruned:F1} | {ort[1]:F1} | {eagerPruned / ort[1]:F2} | {ort[1] / ort[0]:F2} | {prunedMacs / baseMacs:F3} | | |");
+                rows.Add(new { batchSize = b, model = "base", macs = baseMacs, eagerMs = eagerBase, onnxRuntimeMs = ort[0], torchExportOnnxRuntimeMs = torchFile is null ? (double?)null : ort[2] });
+                rows.Add(new { batchSize = b, model = "channel 0.8", macs = prunedMacs, eagerMs = eagerPruned, onnxRuntimeMs = ort[1], torchExportOnnxRuntimeMs = (double?)null });
             }
+            if (parse.GetValue(json))
+                stdout.WriteLine(HarnessJson.Serialize(new
+                {
+                    bench = "onnx", arch = variant, threads = t, imageSize = 224, onnxRuntime = Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString(), rows,
+                }));
             return 0;
         });
         return cmd;
     }
 
-    private static EfficientNet ModelLoaderCopy(EfficientNet model)
+    /// <summary>A copy of <paramref name="model"/> (the same widths and tensors).</summary>
+    private static IPrunableNetwork Copy(IPrunableNetwork model)
     {
-        var copy = new EfficientNet(model.Widths);
-        using var sd = Harness.Model.Checkpoints.StateDict.FromModule(model);
-        Harness.Model.Checkpoints.StateDictLoader.Load(copy, sd);
+        var copy = model.Rebuild(new Dictionary<string, int>());
+        using var sd = Harness.Model.Checkpoints.StateDict.FromModule(model.Module);
+        Harness.Model.Checkpoints.StateDictLoader.Load(copy.Module, sd);
         return copy;
     }
 }

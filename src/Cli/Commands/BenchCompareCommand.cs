@@ -5,6 +5,8 @@ using Harness.Data;
 using Harness.Data.Cifar;
 using Harness.Metrics;
 using Harness.Model;
+using Harness.Model.Channels;
+using Harness.Model.Files;
 using Harness.Pruning.Channels;
 using Harness.Training;
 using static TorchSharp.torch;
@@ -16,7 +18,8 @@ namespace Harness.Cli.Commands;
 /// one interpreter serving every request of <c>bench/torch_bench.py</c>), interleaved round by round so that both
 /// see the same machine, reported as medians over the rounds and ratios: training step and <c>train</c>-loop
 /// images/s (32 px, batch 32 and 128, all layers and stages 0–2 frozen) and eager inference latency (b1/b32 at 32 and
-/// 224 px) for the base model and the channel-pruned 0.2 and 0.8 models.
+/// 224 px) for the base model and the channel-pruned 0.2 and 0.8 models, of any <c>--arch</c> (torchvision's definition
+/// of the same network on the PyTorch side; the pruned ones rebuilt there from the checkpoints' shapes).
 /// </summary>
 public static class BenchCompareCommand
 {
@@ -31,8 +34,9 @@ public static class BenchCompareCommand
         var python = new Option<string>("--python") { Description = "interpreter with torch and torchvision", DefaultValueFactory = _ => "/usr/bin/python3" };
         var only = new Option<string?>("--only") { Description = "train or infer (default both)" };
         var json = CommonOptions.Json();
+        var arch = CommonOptions.Arch();
         var cmd = new Command("compare", "Harness against PyTorch on the same work, interleaved: training img/s and inference latency, with ratios")
-            { rounds, steps, runs, threads, python, only, json };
+            { rounds, steps, runs, threads, python, only, json, arch };
         cmd.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -47,9 +51,9 @@ public static class BenchCompareCommand
             string folder = Directory.CreateTempSubdirectory("harness-bench-compare-").FullName;
             try
             {
-                manual_seed(0);
-                using var b0 = EfficientNet.Create(EfficientNetConfig.B0(10));
-                var models = new List<(string Name, EfficientNet Model, string Spec)> { ("base", b0, "b0") };
+                string variant = parse.GetValue(arch) ?? ModelLoader.DefaultVariant;
+                using var b0 = ModelLoader.LoadNetwork("none", variant);
+                var models = new List<(string Name, IPrunableNetwork Model, string Spec)> { ("base", b0, "base") };
                 foreach (var ratio in new[] { 0.2, 0.8 })
                 {
                     var pruned = ChannelPruner.Prune(b0, new ChannelPruningOptions { Ratio = ratio }).Model;
@@ -58,7 +62,7 @@ public static class BenchCompareCommand
                     models.Add(($"channel {ratio}", pruned, path));
                 }
                 string what = parse.GetValue(only) ?? "both";
-                log.WriteLine($"Harness: TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}, libtorch {__version__}, {get_num_threads()} threads; " +
+                log.WriteLine($"{variant}; Harness: TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}, libtorch {__version__}, {get_num_threads()} threads; " +
                               $"PyTorch {versions.GetProperty("torch").GetString()}, torchvision {versions.GetProperty("torchvision").GetString()}, {versions.GetProperty("threads").GetInt32()} threads; " +
                               $"{Environment.ProcessorCount} cores, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
                 var rows = new List<Row>();
@@ -78,8 +82,9 @@ public static class BenchCompareCommand
                                 string work = $"train 32px b{batch} {frozenName}";
                                 int n = parse.GetValue(steps);
                                 double step = HarnessStep(b0, batch, frozen, n);
-                                double loop = HarnessLoop(batch, frozen, n, folder);
-                                double torchStep = torchSide.Ask(new { op = "train", model = "b0", size = 32, batch, frozen, steps = n }).GetProperty("img_per_s").GetDouble();
+                                double loop = HarnessLoop(variant, batch, frozen, n, folder);
+                                var prefixes = frozen.SelectMany(k => b0.Stages[k]).ToArray();
+                                double torchStep = torchSide.Ask(new { op = "train", arch = variant, model = "base", size = 32, batch, frozen = prefixes, steps = n }).GetProperty("img_per_s").GetDouble();
                                 RowOf(work + ": step", "base", true, "img/s").Harness.Add(step);
                                 RowOf(work + ": step", "base", true, "img/s").Torch.Add(torchStep);
                                 RowOf(work + ": Harness train loop vs PyTorch step", "base", true, "img/s").Harness.Add(loop);
@@ -92,8 +97,8 @@ public static class BenchCompareCommand
                                 foreach (var (name, model, spec) in models)
                                 {
                                     int r = batch == 1 ? parse.GetValue(runs) : Math.Max(1, parse.GetValue(runs) / 3);
-                                    double harness = LatencyMeter.Measure(model, size, batch, r, batch == 1 ? 5 : 1).MedianMs;
-                                    double torch = torchSide.Ask(new { op = "infer", model = spec, size, batch, runs = r }).GetProperty("median_ms").GetDouble();
+                                    double harness = LatencyMeter.Measure(model.Module, size, batch, r, batch == 1 ? 5 : 1).MedianMs;
+                                    double torch = torchSide.Ask(new { op = "infer", arch = variant, model = spec, size, batch, runs = r }).GetProperty("median_ms").GetDouble();
                                     RowOf($"infer {size}px b{batch}", name, false, "ms").Harness.Add(harness);
                                     RowOf($"infer {size}px b{batch}", name, false, "ms").Torch.Add(torch);
                                     log.WriteLine($"  infer {size}px b{batch} {name}: Harness {harness:F1} ms, PyTorch {torch:F1} ms");
@@ -108,7 +113,7 @@ public static class BenchCompareCommand
                     speedup = r.HigherIsBetter ? Median(r.Harness) / Median(r.Torch) : Median(r.Torch) / Median(r.Harness),
                 }).ToList();
                 if (parse.GetValue(json))
-                    output.WriteLine(Json.Serialize(new { threads = t, versions = JsonSerializer.Deserialize<object>(versions.GetRawText()), rows = report }));
+                    output.WriteLine(HarnessJson.Serialize(new { arch = variant, threads = t, versions, rows = report }));
                 else
                 {
                     output.WriteLine($"{"work",-52} {"model",-12} {"Harness",10} {"PyTorch",10} {"Harness speed ×",16}");
@@ -126,9 +131,10 @@ public static class BenchCompareCommand
     }
 
     /// <summary>Harness's bare training step (what <c>bench data</c> times): forward, cross-entropy, backward, SGD.</summary>
-    private static double HarnessStep(EfficientNet model, int batch, int[] frozen, int steps)
+    private static double HarnessStep(IPrunableNetwork network, int batch, int[] frozen, int steps)
     {
-        var sgd = new SgdMomentum(Trainer.Freeze(model, frozen), 0.9, 5e-4) { LearningRate = 0.01 };
+        var model = network.Module;
+        var sgd = new SgdMomentum(Trainer.Freeze(network, frozen), 0.9, 5e-4) { LearningRate = 0.01 };
         try
         {
             manual_seed(0);
@@ -156,7 +162,7 @@ public static class BenchCompareCommand
 
     /// <summary><c>train</c>'s loop end to end (data loading, transforms, the step, progress) for <paramref name="steps"/>
     /// batches of 32×32 images, timed by the loop itself (the epoch time, validation excluded).</summary>
-    private static double HarnessLoop(int batch, int[] frozen, int steps, string folder)
+    private static double HarnessLoop(string variant, int batch, int[] frozen, int steps, string folder)
     {
         var rng = new Random(1);
         var pixels = new byte[(steps + 1) * batch * 3 * 32 * 32];
@@ -164,7 +170,7 @@ public static class BenchCompareCommand
         var labels = Enumerable.Range(0, (steps + 1) * batch).Select(i => (byte)(i % 10)).ToArray();
         var data = new ImageDataset(pixels, labels, 32, 32, CifarClasses.Names, "random");
         var val = data.Take(batch);
-        using var model = ModelLoader.Create(EfficientNetConfig.B0(10), 0);
+        using var model = ModelLoader.LoadNetwork("none", variant);
         var options = new TrainingOptions { Epochs = 1, BatchSize = batch, ImageSize = 32, FrozenStages = frozen };
         var run = TrainingRun.For($"loop_{batch}_{frozen.Length}_{Guid.NewGuid():N}", folder);
         var result = new Trainer(options, TextWriter.Null).Train(model,
@@ -198,7 +204,7 @@ public static class BenchCompareCommand
 
         public JsonElement Ask(object request)
         {
-            _process.StandardInput.WriteLine(JsonSerializer.Serialize(request));
+            _process.StandardInput.WriteLine(HarnessJson.Serialize(request, indented: false));
             _process.StandardInput.Flush();
             string? line = _process.StandardOutput.ReadLine();
             if (line is null)

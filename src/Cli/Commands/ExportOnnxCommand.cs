@@ -4,6 +4,7 @@ using Harness.Data;
 using Harness.Data.Cifar;
 using Harness.Export;
 using Harness.Model;
+using Harness.Model.Files;
 using Harness.Training;
 
 namespace Harness.Cli.Commands;
@@ -16,10 +17,8 @@ public static class ExportOnnxCommand
 {
     public static Command Create()
     {
-        var weights = CommonOptions.Weights();
+        var weights = CommonOptions.TrainedWeights();
         var arch = CommonOptions.Arch();
-        weights.DefaultValueFactory = null; // a model to export must be named (imagenet, none or a path)
-        weights.Required = true;
         var classes = CommonOptions.Classes();
         var outPath = new Option<string>("--out") { Description = "the .onnx file to write (its folder is created if missing)", Required = true };
         var imageSize = new Option<int>("--image-size")
@@ -63,7 +62,7 @@ public static class ExportOnnxCommand
             OnnxExporter.Write(model, path, options);
             long bytes = new FileInfo(path).Length;
             if (parse.GetValue(json))
-                output.WriteLine(Json.Serialize(new
+                output.WriteLine(HarnessJson.Serialize(new
                 {
                     onnx = path, bytes, opset = OnnxExporter.Opset, irVersion = OnnxExporter.IrVersion,
                     batchNorm = options.FoldBatchNorm ? "folded" : "unfolded", options.ImageSize, options.SourceSha256,

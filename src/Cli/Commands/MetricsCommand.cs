@@ -2,6 +2,7 @@ using System.CommandLine;
 using Harness.Metrics;
 using Harness.Model;
 using Harness.Model.Checkpoints;
+using Harness.Model.Files;
 
 namespace Harness.Cli.Commands;
 
@@ -23,8 +24,11 @@ public static class MetricsCommand
         runtime.OneOf("torch", "onnx", "both");
         var name = new Option<string?>("--name") { Description = "model name in tables and file names (default: from --weights)" }.PlainName();
         var outDir = new Option<string>("--out") { Description = "folder for the table image and the metrics files", DefaultValueFactory = _ => "metrics_plots" };
-        var command = new Command("metrics", "Measure a model: size, FLOPs, latency, memory")
-            { weights, arch, classes, json, imageSize, runs, batch, runtime, convention, name, outDir };
+        var data = new Option<string?>("--data") { Description = "test data (as train/evaluate read it): fills the test loss and accuracy columns and writes the per-class accuracy and confusion matrix (default: none, no accuracy)" };
+        var testSubset = new Option<int?>("--test-subset") { Description = "with --data: N test images drawn with --seed (default: all)" }.AtLeast(1);
+        var seed = new Option<ulong>("--seed") { Description = "with --data: seed of the test subset", DefaultValueFactory = _ => 42UL };
+        var command = new Command("metrics", "Measure a model: size, FLOPs, latency, memory; with --data, test accuracy per class")
+            { weights, arch, classes, json, imageSize, runs, batch, runtime, convention, name, outDir, data, testSubset, seed };
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -32,25 +36,39 @@ public static class MetricsCommand
             int size = parse.GetValue(imageSize), n = parse.GetValue(runs), b = parse.GetValue(batch);
             InputRules.CheckActivationMemory(size, b, training: false);
             string label = parse.GetValue(name) ?? (File.Exists(w) ? Path.GetFileNameWithoutExtension(w) : $"{parse.GetValue(arch) ?? ModelLoader.DefaultVariant}_{w}");
-            using var model = ModelLoader.LoadNetwork(w, parse.GetValue(arch), parse.GetValue(classes), Downloads.Resolver());
+            var log = parse.GetValue(json) ? parse.InvocationConfiguration.Error : output;
+            string dir = parse.GetValue(outDir)!;
+            Harness.Training.ClassEvaluation? byClass = null;
+            Harness.Data.LocatedDataset? located = parse.GetValue(data) is string folder ? DataOptions.Open(folder, log) : null;
+            int numClasses = located?.Test.Classes.Count ?? parse.GetValue(classes);
+            using var model = ModelLoader.LoadNetwork(w, parse.GetValue(arch), numClasses, Downloads.Resolver());
+            if (located is not null)
+            {
+                ModelLoader.RequireClasses(model, located.Test.Classes.Count, w);
+                var test = located.Test.Sample(parse.GetValue(testSubset), parse.GetValue(seed));
+                var loader = new Harness.Data.BatchLoader(test, 128, false, new Harness.Data.BatchTransform { ImageSize = size }, TorchSharp.torch.CPU);
+                byClass = Harness.Training.Evaluator.EvaluateByClass(model.Module, loader, located.Test.Classes);
+            }
             var metrics = MetricsCollector.Collect(label, model.Module, new MetricsOptions(size, b, n),
                 m => CheckpointSize.Measure(m, (x, p) => TorchCheckpoint.Save(p, x)),
-                Harness.Pruning.FineGrained.SparseCheckpoint.MeasureBytes, null,
+                Harness.Pruning.FineGrained.SparseCheckpoint.MeasureBytes, byClass is null ? null : (byClass.Overall.Loss, byClass.Overall.Accuracy),
                 parse.GetValue(runtime) is "onnx" or "both"
                     ? (m, o) => Harness.Export.OnnxRuntimeLatency.Measure((Harness.Model.Channels.IPrunableNetwork)m, o.ImageSize, o.BatchSize, o.Runs, o.Warmup, TorchSharp.torch.get_num_threads())
                     : null,
                 eager: parse.GetValue(runtime) is "torch" or "both");
-            string dir = parse.GetValue(outDir)!;
+            var evaluation = byClass is null ? null : EvaluationReport.Write(dir, label, w, byClass).Files;
             MetricsFiles.WriteJson(Path.Combine(dir, $"{label}_metrics.json"), [metrics]);
             MetricsFiles.WriteCsv(Path.Combine(dir, $"{label}_metrics.csv"), [metrics]);
             var table = MetricsTable.Build([metrics], parse.GetValue(convention));
             MetricsPlots.SaveTable(table, MetricsPlots.TablePath(dir, label), label);
             if (parse.GetValue(json))
-                output.WriteLine(MetricsFiles.ToJson(metrics));
+                output.WriteLine(HarnessJson.Serialize(new[] { metrics })); // the same list the metrics file holds
             else
             {
                 Consoles.For(output).Write(table.ToSpectre());
-                output.WriteLine($"wrote {MetricsPlots.TablePath(dir, label)} and {label}_metrics.json/.csv in {dir}");
+                if (byClass is not null) EvaluationReport.WritePerClass(output, byClass);
+                output.WriteLine($"wrote {MetricsPlots.TablePath(dir, label)} and {label}_metrics.json/.csv in {dir}" +
+                                 (evaluation is null ? "" : $"; per class: {evaluation.Heatmap}, {evaluation.PerClass}, {evaluation.Confusion}, {evaluation.Evaluation}"));
             }
             return 0;
         });

@@ -1,3 +1,4 @@
+using Harness.Model.Files;
 using TorchSharp;
 using System.CommandLine;
 using Harness.Data;
@@ -29,7 +30,7 @@ public static class PredictCommand
             Description = "image files (JPEG, PNG) and folders (every .jpg, .jpeg, .png below them, sorted)",
             Arity = ArgumentArity.OneOrMore,
         };
-        var weights = CommonOptions.Weights("models/efficientnet_b0_base.pth");
+        var weights = CommonOptions.TrainedWeights(onnx: true);
         var arch = CommonOptions.Arch();
         var top = new Option<int>("--top") { Description = "classes shown per image, most probable first", DefaultValueFactory = _ => 5 }.AtLeast(1);
         var batchSize = new Option<int>("--batch-size") { Description = "images per forward pass", DefaultValueFactory = _ => 32 }.AtLeast(1);
@@ -111,7 +112,7 @@ public static class PredictCommand
             }
 
             if (parse.GetValue(json))
-                output.WriteLine(Json.Serialize(new PredictReport(weightsName, chosenRuntime, size, predictions, failures)));
+                output.WriteLine(HarnessJson.Serialize(new PredictReport(weightsName, chosenRuntime, size, predictions, failures)));
             return failures.Count > 0 ? UserError.ExitCode : 0;
         });
         return command;

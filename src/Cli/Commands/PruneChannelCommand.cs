@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Harness.Model;
+using Harness.Model.Files;
 using Harness.Pruning.Channels;
 
 namespace Harness.Cli.Commands;
@@ -11,7 +12,7 @@ public static class PruneChannelCommand
 {
     public static Command Create()
     {
-        var weights = CommonOptions.Weights("imagenet");
+        var weights = CommonOptions.Weights();
         var arch = CommonOptions.Arch();
         var classes = CommonOptions.Classes();
         var json = CommonOptions.Json();
@@ -21,15 +22,15 @@ public static class PruneChannelCommand
         var global = new Option<bool>("--global") { Description = "rank channels across groups instead of per group" };
         var maxRatio = new Option<double>("--max-ratio") { Description = "largest fraction any group may lose", DefaultValueFactory = _ => 1.0 };
         var never = new Option<bool>("--never-untouched") { Description = "keep round_to channels in a group that would otherwise be left untouched" };
-        var ignore = new Option<string[]>("--ignore") { Description = "layer names whose channels are kept", AllowMultipleArgumentsPerToken = true };
-        var groupRatios = new Option<string[]>("--group-ratio") { Description = "per-group ratio override ID=RATIO (group ids as printed by --graph); repeatable", AllowMultipleArgumentsPerToken = true };
+        var (include, exclude) = CommonOptions.LayerSelection("channels may be removed from the layers selected (a group is pruned only if none of its layers is left out; the classifier's outputs are always kept)");
+        var groupRatios = new Option<string[]>("--group-ratio") { Description = "per-group ratio override ID=RATIO (group ids as printed by --graph); repeatable; default: none, --ratio for every group", AllowMultipleArgumentsPerToken = true };
         var depthwise = new Option<bool>("--depthwise-importance") { Description = "count depthwise kernels in the channel scores (Torch-Pruning does not)" };
         var seed = new Option<ulong>("--seed") { Description = "seed of random importance", DefaultValueFactory = _ => 42UL };
         var graphOnly = new Option<bool>("--graph") { Description = "print the dependency graph and stop" };
         var outPath = new Option<string?>("--out") { Description = "output checkpoint (default: pruned_models/channel_pruning_<ratio>.pth)" };
         var force = CommonOptions.Force();
         var command = new Command("channel", "Channel (structural) pruning with coupled layers pruned together")
-            { weights, arch, classes, json, ratio, importance, roundTo, global, maxRatio, never, ignore, groupRatios, depthwise, seed, graphOnly, outPath, force };
+            { weights, arch, classes, json, ratio, importance, roundTo, global, maxRatio, never, include, exclude, groupRatios, depthwise, seed, graphOnly, outPath, force };
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -37,14 +38,14 @@ public static class PruneChannelCommand
             if (parse.GetValue(graphOnly))
             {
                 var graph = DependencyGraph.Build(model);
-                output.Write(parse.GetValue(json) ? Json.Serialize(graph.Groups) + "\n" : graph.ToText());
+                output.Write(parse.GetValue(json) ? HarnessJson.Serialize(graph.Groups) + "\n" : graph.ToText());
                 return 0;
             }
             var options = new ChannelPruningOptions
             {
                 Ratio = parse.GetValue(ratio), RoundTo = parse.GetValue(roundTo), Importance = parse.GetValue(importance),
                 Global = parse.GetValue(global), MaxRatio = parse.GetValue(maxRatio), NeverUntouched = parse.GetValue(never),
-                IgnoredLayers = parse.GetValue(ignore) ?? [], Seed = parse.GetValue(seed),
+                IgnoredLayers = LeftOut(model, parse.GetValue(include), parse.GetValue(exclude)), Seed = parse.GetValue(seed),
                 GroupRatios = ParseGroupRatios(parse.GetValue(groupRatios) ?? []), DepthwiseInImportance = parse.GetValue(depthwise),
             };
             var known = DependencyGraph.Build(model).Groups.Select(g => g.Id).ToHashSet();
@@ -59,7 +60,7 @@ public static class PruneChannelCommand
                 InputRules.RequireNewOrForced(path, "--out", parse.GetValue(force));
                 ModelLoader.Save(pruned, path);
                 long after = pruned.Module.parameters().Sum(p => p.numel());
-                if (parse.GetValue(json)) output.WriteLine(Json.Serialize(new { checkpoint = path, parametersBefore = before, parametersAfter = after, report }));
+                if (parse.GetValue(json)) output.WriteLine(HarnessJson.Serialize(new { checkpoint = path, parametersBefore = before, parametersAfter = after, report }));
                 else
                 {
                     output.Write(report.ToText());
@@ -85,4 +86,15 @@ public static class PruneChannelCommand
         }
         return result;
     }
+
+    /// <summary>The layers <c>--include</c>/<c>--exclude</c> leave out (<see cref="Harness.Pruning.LayerSelection"/>), as
+    /// Torch-Pruning's ignored_layers.</summary>
+    private static IReadOnlyList<string> LeftOut(Harness.Model.Channels.IPrunableNetwork model, string[]? include, string[]? exclude)
+    {
+        if (include is not { Length: > 0 } && exclude is not { Length: > 0 }) return [];
+        var names = model.PrunableLayers().Select(l => l.Name).ToList();
+        var selected = Harness.Pruning.LayerSelection.Select(names, include, exclude).ToHashSet(StringComparer.Ordinal);
+        return names.Where(n => !selected.Contains(n)).ToList();
+    }
 }
+

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Harness.Model;
 using Harness.Model.Checkpoints;
+using Harness.Model.Files;
 using Harness.Pruning.FineGrained;
 using Spectre.Console;
 
@@ -13,27 +14,27 @@ public static class PruneFineGrainedCommand
 {
     public static Command Create()
     {
-        var weights = CommonOptions.Weights("imagenet");
+        var weights = CommonOptions.Weights();
         var arch = CommonOptions.Arch();
         var classes = CommonOptions.Classes();
         var json = CommonOptions.Json();
         var method = new Option<PruningMethod>("--method") { Description = "L1 or Random", DefaultValueFactory = _ => PruningMethod.L1 };
         var scope = new Option<PruningScope>("--scope") { Description = "Global (one threshold, as the study) or Layer", DefaultValueFactory = _ => PruningScope.Global };
         var granularity = new Option<Granularity>("--granularity") { Description = "Element, Vector, Kernel, NM or Structured (whole slices along --dim, ranked by --norm, per layer: ln_structured)", DefaultValueFactory = _ => Granularity.Element };
-        var amount = new Option<double>("--amount") { Description = "fraction of unpruned units to prune (0–1), or a count with --count", DefaultValueFactory = _ => 0.2 };
-        var count = new Option<bool>("--count") { Description = "read --amount as an absolute number of units" };
+        var amount = new Option<double>("--ratio", "--amount") { Description = "fraction of unpruned units to prune (0–1; torch.nn.utils.prune's amount, also accepted as --amount), or a count with --count; not used by --granularity NM", DefaultValueFactory = _ => 0.2 };
+        var count = new Option<bool>("--count") { Description = "read --ratio as an absolute number of units" };
         var n = new Option<int>("--n") { Description = "N of an N:M pattern", DefaultValueFactory = _ => 2 };
         var m = new Option<int>("--m") { Description = "M of an N:M pattern", DefaultValueFactory = _ => 4 };
         var dim = new Option<int>("--dim") { Description = "Structured: dimension whose slices are pruned (0 output channels, 1 input channels)", DefaultValueFactory = _ => 0 };
         var norm = new Option<int>("--norm") { Description = "Structured: norm ranking the slices (1 or 2)", DefaultValueFactory = _ => 1 };
         var seed = new Option<long>("--seed") { Description = "seed of random pruning", DefaultValueFactory = _ => 42 };
-        var include = new Option<string?>("--include") { Description = "regular expression over layer names (default: every Conv2d and Linear)" };
+        var (include, exclude) = CommonOptions.LayerSelection("weights are pruned in the layers selected (default: every Conv2d and Linear)");
         var permanent = new Option<bool>("--permanent") { Description = "fold the masks into the weights before saving" };
         var sparse = new Option<bool>("--sparse") { Description = "also write the sparse checkpoint (.hsp) beside the output" };
-        var outPath = new Option<string?>("--out") { Description = "output checkpoint (default: pruned_models/fine_grained_<method>_<amount>.pth)" };
+        var outPath = new Option<string?>("--out") { Description = "output checkpoint (default: pruned_models/fine_grained_<method>_<granularity>_<ratio>.pth)" };
         var force = CommonOptions.Force();
         var command = new Command("fine-grained", "Unstructured / semi-structured pruning with torch.nn.utils.prune semantics")
-            { weights, arch, classes, json, method, scope, granularity, amount, count, n, m, dim, norm, seed, include, permanent, sparse, outPath, force };
+            { weights, arch, classes, json, method, scope, granularity, amount, count, n, m, dim, norm, seed, include, exclude, permanent, sparse, outPath, force };
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -41,7 +42,7 @@ public static class PruneFineGrainedCommand
             {
                 Method = parse.GetValue(method), Scope = parse.GetValue(scope), Granularity = parse.GetValue(granularity),
                 Amount = parse.GetValue(amount), AmountIsCount = parse.GetValue(count), N = parse.GetValue(n), M = parse.GetValue(m),
-                Seed = parse.GetValue(seed), Include = parse.GetValue(include), Dim = parse.GetValue(dim), Norm = parse.GetValue(norm),
+                Seed = parse.GetValue(seed), Include = parse.GetValue(include) ?? [], Exclude = parse.GetValue(exclude) ?? [], Dim = parse.GetValue(dim), Norm = parse.GetValue(norm),
             };
             options.Validate();
             using var model = ModelLoader.LoadNetwork(parse.GetValue(weights)!, parse.GetValue(arch), parse.GetValue(classes), Downloads.Resolver(), unchecked((ulong)parse.GetValue(seed)));
@@ -62,7 +63,7 @@ public static class PruneFineGrainedCommand
             }
             if (parse.GetValue(json))
             {
-                output.WriteLine(Json.Serialize(new { checkpoint = path, sparseCheckpoint = sparsePath, options, report.Sparsity, report.Layers, result.SkippedLayers }));
+                output.WriteLine(HarnessJson.Serialize(new { checkpoint = path, sparseCheckpoint = sparsePath, options, report.Sparsity, report.Layers, result.SkippedLayers }));
                 return 0;
             }
             var table = new Table().AddColumns("layer", "shape", "zeros", "density");

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Harness.Experiments;
 using Harness.Metrics;
+using Harness.Model.Files;
 
 namespace Harness.Cli.Commands;
 
@@ -9,23 +10,17 @@ public static class StudyCommand
 {
     public static Command Create()
     {
-        var shared = new StudyOptions("output folder (models/, pruned_models/, metrics/, metrics_plots/, report.md)");
-        var fgEpochs = new Option<int?>("--fine-grained-epochs");
-        var chEpochs = new Option<int?>("--channel-epochs");
-        var only = new Option<string[]>("--only") { Description = "run only these experiments (names)", AllowMultipleArgumentsPerToken = true };
+        var shared = new StudyOptions("output folder (models/, pruned_models/, metrics/, metrics_plots/, report.md)", new StudyConfig());
+        var only = new Option<string[]>("--only") { Description = "run only these experiments (names as in report.md; default: all)", AllowMultipleArgumentsPerToken = true };
         var printConfig = new Option<bool>("--print-config") { Description = "print the effective configuration and stop" };
         var json = CommonOptions.Json();
         var force = CommonOptions.Force();
         var command = new Command("study", "Run the study: base, fine-grained 0.2/0.5, channel 0.2/0.8; metrics, plots and report.md");
-        foreach (var o in shared.All.Concat([fgEpochs, chEpochs, only, printConfig, json, force])) command.Options.Add(o);
+        foreach (var o in shared.All.Concat([only, printConfig, json, force])) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var w = parse.InvocationConfiguration.Output;
             var c = shared.Resolve(parse);
-            c = c with
-            {
-                FineGrainedEpochs = parse.GetValue(fgEpochs) ?? c.FineGrainedEpochs, ChannelEpochs = parse.GetValue(chEpochs) ?? c.ChannelEpochs,
-            };
             c.Validate();
             if (parse.GetValue(printConfig)) { w.WriteLine(c.ToJson()); return 0; }
             var device = DeviceChoice.Parse(c.Device);
@@ -36,7 +31,7 @@ public static class StudyCommand
                 using var outputLock = OutputLock.Acquire(c.Output, parse.GetValue(json) ? TextWriter.Null : w);
                 var onlyNames = parse.GetValue(only) is { Length: > 0 } o ? o : null;
                 var results = runner.Run(onlyNames, token);
-                if (parse.GetValue(json)) w.WriteLine(MetricsFiles.ToJson(results));
+                if (parse.GetValue(json)) w.WriteLine(HarnessJson.Serialize(results));
                 else w.WriteLine($"report: {runner.ReportPath}");
                 return 0;
             });

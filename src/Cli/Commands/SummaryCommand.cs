@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Harness.Model;
+using Harness.Model.Files;
 using Spectre.Console;
 
 namespace Harness.Cli.Commands;
@@ -22,14 +23,14 @@ public static class SummaryCommand
             var summary = ModelSummary.Of(model);
             if (parse.GetValue(json))
             {
-                output.WriteLine(Json.Serialize(summary));
+                output.WriteLine(HarnessJson.Serialize(summary));
                 return 0;
             }
             var console = Consoles.For(output);
             var table = new Table().AddColumns("layer", "type", "weight", "parameters");
             table.Columns[3].RightAligned();
             foreach (var row in summary.Layers)
-                table.AddRow(Markup.Escape(row.Name), row.Type, row.WeightShape, row.Parameters.ToString("N0"));
+                table.AddRow(Markup.Escape(row.Name), row.Type, row.ShapeText, row.Parameters.ToString("N0"));
             console.Write(table);
             console.WriteLine($"{summary.Architecture}, {summary.NumClasses} classes{(summary.Masked ? ", masked" : "")}");
             console.WriteLine($"parameters: {summary.Parameters:N0} (trainable {summary.TrainableParameters:N0})");

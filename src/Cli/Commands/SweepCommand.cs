@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Harness.Experiments;
+using Harness.Model.Files;
 
 namespace Harness.Cli.Commands;
 
@@ -10,30 +11,30 @@ public static class SweepCommand
 {
     public static Command Create()
     {
-        var shared = new StudyOptions("output folder (sweep.csv, sweep.md, metrics/, metrics_plots/, pruned_models/); default: sweep");
-        var method = new Option<string[]>("--method")
+        var shared = new StudyOptions("output folder (sweep.csv, sweep.md, metrics/, metrics_plots/, pruned_models/)",
+            new StudyConfig { Output = "sweep", LatencyRuns = 20, FineGrainedEpochs = 0, ChannelEpochs = 0 });
+        var pruning = new Option<string[]>("--pruning")
         {
-            Description = "fine-grained, channel or both (default both)", AllowMultipleArgumentsPerToken = true,
+            Description = "fine-grained, channel or both (default: both)", AllowMultipleArgumentsPerToken = true,
         };
         var ratios = new Option<string>("--ratios")
         {
-            Description = "comma-separated ratios in (0, 1): the fine-grained amount and the channel pruning ratio",
+            Description = "comma-separated ratios in (0, 1): the fine-grained ratio (amount) and the channel pruning ratio",
             DefaultValueFactory = _ => "0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9",
         };
-        var epochs = new Option<int>("--epochs") { Description = "fine-tuning epochs per point (0: one-shot pruning, a sensitivity curve)", DefaultValueFactory = _ => 0 };
         var printConfig = new Option<bool>("--print-config") { Description = "print the effective configuration and stop" };
         var json = CommonOptions.Json();
         var force = CommonOptions.Force();
         var command = new Command("sweep", "Prune one base model at each of a list of ratios (fine-grained and channel); accuracy vs FLOPs and size chart");
-        foreach (var o in shared.All.Concat([method, ratios, epochs, printConfig, json, force])) command.Options.Add(o);
+        foreach (var o in shared.All.Concat([pruning, ratios, printConfig, json, force])) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var w = parse.InvocationConfiguration.Output;
-            var c = shared.Resolve(parse, new StudyConfig { Output = "sweep", LatencyRuns = 20 });
+            var c = shared.Resolve(parse);
             c.Validate();
             var device = DeviceChoice.Parse(c.Device);
             if (device.type == TorchSharp.DeviceType.CPU) InputRules.CheckActivationMemory(c.ImageSize, c.BatchSize, training: true);
-            var sweep = new SweepRunner(c, ParseMethods(parse.GetValue(method) ?? []), ParseRatios(parse.GetValue(ratios)!), parse.GetValue(epochs),
+            var sweep = new SweepRunner(c, ParseMethods(parse.GetValue(pruning) ?? []), ParseRatios(parse.GetValue(ratios)!),
                 device, parse.GetValue(json) ? TextWriter.Null : w, parse.GetValue(force));
             if (parse.GetValue(printConfig)) { w.WriteLine(sweep.Config.ToJson()); return 0; }
             return CliRunner.WithCancellation(token =>
@@ -41,7 +42,7 @@ public static class SweepCommand
                 using var outputLock = OutputLock.Acquire(c.Output, parse.GetValue(json) ? TextWriter.Null : w);
                 var points = sweep.Run(token);
                 if (parse.GetValue(json))
-                    w.WriteLine(Json.Serialize(points.Select(p => new { method = p.Method?.ToString(), p.Ratio, metrics = p.Metrics })));
+                    w.WriteLine(HarnessJson.Serialize(points.Select(p => new { method = p.Method?.ToString(), p.Ratio, metrics = p.Metrics })));
                 else
                     w.Write(File.Exists(sweep.CsvPath) ? File.ReadAllText(sweep.CsvPath) : "");
                 return 0;
@@ -59,7 +60,7 @@ public static class SweepCommand
             "fine-grained" or "finegrained" or "unstructured" => new[] { SweepMethod.FineGrained },
             "channel" or "structured" => [SweepMethod.Channel],
             "both" => [SweepMethod.FineGrained, SweepMethod.Channel],
-            _ => throw new ArgumentException($"--method '{v}': expected fine-grained, channel or both"),
+            _ => throw new ArgumentException($"--pruning '{v}': expected fine-grained, channel or both"),
         }).Distinct().ToList();
     }
 

@@ -1,3 +1,4 @@
+using Harness.Model.Files;
 using TorchSharp;
 using System.CommandLine;
 using Harness.Data;
@@ -12,7 +13,7 @@ public static class TrainCommand
     public static Command Create()
     {
         var data = new DataOptions();
-        var weights = CommonOptions.Weights("imagenet");
+        var weights = CommonOptions.Weights();
         var arch = CommonOptions.Arch();
         var device = CommonOptions.Device();
         var json = CommonOptions.Json();
@@ -24,18 +25,20 @@ public static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "continue from the run's last completed epoch (its settings must match; --epochs may grow)" };
         var force = CommonOptions.Force();
         var command = new Command("train", "Fine-tune a network (EfficientNet-B0 unless --arch says otherwise) with the study's recipe") { weights, arch, device, json, epochs, freeze, name, outDir, lr, resume, force };
-        foreach (var o in data.All) command.Options.Add(o);
+        foreach (var o in data.ForTraining) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
+            // With --json, stdout holds the one JSON document; everything said on the way goes to stderr.
+            var log = parse.GetValue(json) ? parse.InvocationConfiguration.Error : output;
             var dev = DeviceChoice.Parse(parse.GetValue(device)!);
             InputRules.CheckActivationMemory(parse.GetValue(data.ImageSize), parse.GetValue(data.BatchSize), training: true);
             var run = TrainingRun.For(parse.GetValue(name) ?? $"{parse.GetValue(arch) ?? ModelLoader.DefaultVariant}_base", parse.GetValue(outDir)!);
-            using var outputLock = OutputLock.Acquire(parse.GetValue(outDir)!, output);
+            using var outputLock = OutputLock.Acquire(parse.GetValue(outDir)!, log);
             bool resuming = parse.GetValue(resume), forced = parse.GetValue(force);
             if (!resuming && !forced && (File.Exists(run.BestModelPath) || File.Exists(Path.Combine(run.StateFolder, RunManifest.FileName))))
                 throw new IOException($"{run.BestModelPath} or its run state already exists (from an earlier run): pass --resume to continue it or --force to replace it");
-            var located = DataOptions.Open(parse.GetValue(data.Data)!, output, parse.GetValue(data.Download));
+            var located = DataOptions.Open(parse.GetValue(data.Data)!, log, parse.GetValue(data.Download));
             var options = new TrainingOptions
             {
                 Epochs = parse.GetValue(epochs), BatchSize = parse.GetValue(data.BatchSize), FrozenStages = ParseStages(parse.GetValue(freeze)!),
@@ -60,7 +63,7 @@ public static class TrainCommand
                 ["gamma"] = $"{options.Gamma}", ["freeze"] = string.Join(",", options.FrozenStages),
             }, dev.ToString());
             string manifestPath = Path.Combine(run.StateFolder, RunManifest.FileName);
-            if (resuming && !RunManifest.Matches(manifestPath, manifest, forced, output, $"training run '{run.Name}'")) resuming = false;
+            if (resuming && !RunManifest.Matches(manifestPath, manifest, forced, log, $"training run '{run.Name}'")) resuming = false;
             using var model = ModelLoader.LoadNetwork(w, variant, located.Train.Classes.Count, resolver, options.Seed);
             ModelLoader.RequireClasses(model, located.Train.Classes.Count, w);
             model.Module.to(dev);
@@ -72,7 +75,7 @@ public static class TrainCommand
             {
                 var trainer = new Trainer(options, parse.GetValue(json) ? TextWriter.Null : output);
                 var result = trainer.Train(model, trainLoader, valLoader, run, resuming, token);
-                if (parse.GetValue(json)) output.WriteLine(Json.Serialize(new { run, result }));
+                if (parse.GetValue(json)) output.WriteLine(HarnessJson.Serialize(new { run, result }));
                 else output.WriteLine($"best Val Acc {100 * result.BestValidationAccuracy:F2}%; best model {run.BestModelPath}; history {run.HistoryBase}.json/.csv");
                 return result.Interrupted ? 130 : 0;
             });

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Harness.Model.Files;
 
 namespace Harness.Model.Channels;
 
@@ -8,17 +9,8 @@ namespace Harness.Model.Channels;
 /// <see cref="JsonException"/>).</summary>
 public static class NetworkMetadata
 {
-    private static readonly JsonSerializerOptions Options = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-        RespectRequiredConstructorParameters = true,
-        RespectNullableAnnotations = true,
-        Converters = { new JsonStringEnumConverter() },
-    };
-
     public static string ToJson<TWidths>(string family, TWidths widths) =>
-        JsonSerializer.Serialize(new Document<TWidths>(family, widths), Options);
+        HarnessJson.Serialize(new Document<TWidths>(family, widths), indented: false);
 
     public static TWidths FromJson<TWidths>(string family, string json)
     {
@@ -29,7 +21,7 @@ public static class NetworkMetadata
             if (named != family)
                 throw new JsonException($"the metadata record is of a {named ?? "unnamed"} network, not a {family}");
         }
-        var doc = JsonSerializer.Deserialize<Document<TWidths>>(json, Options) ?? throw new JsonException("the metadata record is empty");
+        var doc = HarnessJson.Deserialize<Document<TWidths>>(json) ?? throw new JsonException("the metadata record is empty");
         return doc.Widths ?? throw new JsonException("the metadata record has no widths");
     }
 

@@ -51,7 +51,17 @@ public sealed class WeightsResolver
         string target = Path.Combine(CacheDirectory, file);
         if (File.Exists(target)) return target;
         string stem = Path.GetFileNameWithoutExtension(file);
-        Download(BaseUrl.TrimEnd('/') + "/" + file, target, stem[(stem.LastIndexOf('-') + 1)..]);
+        string url = BaseUrl.TrimEnd('/') + "/" + file;
+        try
+        {
+            Download(url, target, stem[(stem.LastIndexOf('-') + 1)..]);
+        }
+        catch (IOException ex)
+        {
+            // Offline, the user needs to know where torchvision's file goes, or that none runs without it.
+            throw new IOException($"--weights imagenet: {file} is not in the torch hub cache and could not be downloaded " +
+                                  $"({ex.Message}); place {url} at {target}, or pass --weights none", ex);
+        }
         return target;
     }
 

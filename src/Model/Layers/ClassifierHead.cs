@@ -1,3 +1,4 @@
+using Harness.Model;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -23,11 +24,11 @@ public sealed class ClassifierHead : ExplicitModule
         return Linear.call(Dropout.call(input)).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Swaps in a freshly initialised Linear with <paramref name="numClasses"/> outputs on the same device.</summary>
+    /// <summary>Swaps in a freshly initialised Linear with <paramref name="numClasses"/> outputs on the same device, in the same dtype.</summary>
     public void Replace(long numClasses)
     {
         var fresh = new PrunableLinear(Linear.InFeatures, numClasses);
-        fresh.to(Linear.Weight.device);
+        Placement.Of(Linear.Weight).Apply(fresh);
         register_module("1", null!);
         register_module("1", fresh);
         Linear.Dispose();

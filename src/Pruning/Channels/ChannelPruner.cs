@@ -1,3 +1,4 @@
+using Harness.Model;
 using Harness.Model.Channels;
 using Harness.Model.Layers;
 using TorchSharp;
@@ -20,6 +21,10 @@ public static class ChannelPruner
     {
         options.Validate();
         var graph = DependencyGraph.Build(model);
+        var known = graph.Groups.SelectMany(g => g.Members).Select(m => m.Layer).Concat(model.PrunableLayers().Select(l => l.Name)).ToHashSet(StringComparer.Ordinal);
+        foreach (var name in options.IgnoredLayers)
+            if (!known.Contains(name))
+                throw new ArgumentException($"ignored layer '{name}' is not a layer of this {model.Architecture} network");
         using var generator = new Generator(options.Seed);
         var modules = ChannelImportance.Modules(model);
         var scores = graph.Groups.ToDictionary(g => g.Id, g => ChannelImportance.Score(modules, g, options.Importance, generator, options.DepthwiseInImportance));
@@ -102,6 +107,8 @@ public static class ChannelPruner
         }
         try
         {
+            // The pruned network lives where the source does, in its precision.
+            Placement.Of(model.Module).Apply(pruned.Module);
             var source = model.Module.named_modules().ToDictionary(m => m.name, m => m.module);
             foreach (var (name, layer) in pruned.PrunableLayers())
                 if (source[name] is PrunableLayer { IsMasked: true })

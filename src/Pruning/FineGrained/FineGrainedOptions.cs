@@ -1,11 +1,10 @@
-using System.Text.RegularExpressions;
-
 namespace Harness.Pruning.FineGrained;
 
 /// <summary>
 /// One fine-grained pruning step. <see cref="Amount"/> is a fraction of the units still unpruned (rounded as
 /// PyTorch rounds, half to even) or, with <see cref="AmountIsCount"/>, an absolute number of units.
-/// <see cref="Include"/> is a regular expression over layer names (default: every Conv2d and Linear weight).
+/// <see cref="Include"/> and <see cref="Exclude"/> choose the layers by <see cref="LayerSelection"/>'s rule
+/// (names or regular expressions; default: every Conv2d and Linear weight).
 /// </summary>
 public sealed record FineGrainedOptions
 {
@@ -17,13 +16,12 @@ public sealed record FineGrainedOptions
     public int N { get; init; } = 2;
     public int M { get; init; } = 4;
     public long Seed { get; init; } = 42;
-    public string? Include { get; init; }
+    public IReadOnlyList<string> Include { get; init; } = [];
+    public IReadOnlyList<string> Exclude { get; init; } = [];
     /// <summary>Structured granularity: the dimension whose slices are pruned (0 output, 1 input channels).</summary>
     public int Dim { get; init; }
     /// <summary>Structured granularity: the norm that ranks slices (1 or 2; ln_structured's <c>n</c>).</summary>
     public int Norm { get; init; } = 1;
-
-    public Regex? IncludeRegex => Include is null ? null : new Regex(Include, RegexOptions.CultureInvariant);
 
     /// <summary>How many of <paramref name="available"/> units to prune: PyTorch's
     /// <c>_compute_nparams_toprune</c> with its validation.</summary>

@@ -14,14 +14,14 @@ namespace Harness.Pruning.FineGrained;
 /// </summary>
 public static class FineGrainedPruner
 {
-    /// <summary>Every Conv2d and Linear layer of the model whose name matches <see cref="FineGrainedOptions.Include"/>.</summary>
+    /// <summary>Every Conv2d and Linear layer of the model that <see cref="FineGrainedOptions.Include"/> and
+    /// <see cref="FineGrainedOptions.Exclude"/> select (<see cref="LayerSelection"/>).</summary>
     public static List<(string Name, PrunableLayer Layer)> SelectLayers(nn.Module model, FineGrainedOptions options)
     {
-        var regex = options.IncludeRegex;
-        var layers = AllLayers(model).Where(l => regex is null || regex.IsMatch(l.Name)).ToList();
-        if (layers.Count == 0)
-            throw new ArgumentException($"no Conv2d or Linear layer matches the include pattern '{options.Include}'");
-        return layers;
+        var all = AllLayers(model).ToList();
+        if (options.Include.Count == 0 && options.Exclude.Count == 0) return all;
+        var selected = LayerSelection.Select(all.Select(l => l.Name).ToList(), options.Include, options.Exclude).ToHashSet(StringComparer.Ordinal);
+        return all.Where(l => selected.Contains(l.Name)).ToList();
     }
 
     public static FineGrainedResult Prune(nn.Module model, FineGrainedOptions options)

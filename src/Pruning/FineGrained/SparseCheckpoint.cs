@@ -3,6 +3,7 @@ using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using Harness.Model.Checkpoints;
+using Harness.Model.Files;
 using static TorchSharp.torch;
 
 namespace Harness.Pruning.FineGrained;
@@ -80,7 +81,7 @@ public static class SparseCheckpoint
             }
             entries.Add(new Entry(name, dtype, cpu.shape, best, nnz, start, blob.Position - start));
         }
-        byte[] header = JsonSerializer.SerializeToUtf8Bytes(new Header(Version, entries), JsonOptions);
+        byte[] header = HarnessJson.SerializeToUtf8Bytes(new Header(Version, entries));
         AtomicFile.Write(path, s =>
         {
             s.Write(Magic);
@@ -115,7 +116,7 @@ public static class SparseCheckpoint
         Header header;
         try
         {
-            header = JsonSerializer.Deserialize<Header>(file.AsSpan(16, (int)headerLen), JsonOptions)
+            header = HarnessJson.Deserialize<Header>(file.AsSpan(16, (int)headerLen))
                      ?? throw new CheckpointFormatException($"{path}: empty header");
         }
         catch (JsonException ex)
@@ -278,7 +279,6 @@ public static class SparseCheckpoint
         }
     }
 
-    private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     /// <summary>Bytes the sparse file of a model would take (written to a temporary file, measured, deleted).</summary>
     public static long MeasureBytes(nn.Module model)

@@ -9,6 +9,7 @@ import sys
 
 import torch
 import torch.nn as nn
+import torchvision
 from torchvision.models import efficientnet as tv_efficientnet
 from torchvision.ops.misc import Conv2dNormActivation, SqueezeExcitation
 
@@ -56,12 +57,25 @@ def _conv_like(conv, weight_shape, has_bias):
     return nn.Conv2d(in_ch, out_ch, conv.kernel_size, conv.stride, conv.padding, groups=groups, bias=has_bias)
 
 
-def rebuild_from_shapes(state_dict, variant="b0", num_classes=None):
-    """A torchvision EfficientNet whose Conv2d, BatchNorm2d and Linear layers are replaced by ones with the
-    shapes of a (channel-pruned) state dict; strides, kernels, padding and the module tree stay torchvision's."""
-    if num_classes is None:
-        num_classes = state_dict["classifier.1.weight"].shape[0]
-    model = efficientnet(variant, num_classes=num_classes)
+def torchvision_model(arch, num_classes=10):
+    """torchvision's definition of a Harness architecture name (efficientnet_b0, resnet18, resnet50, mobilenet_v2)."""
+    if arch == "efficientnet_b0":
+        return efficientnet("b0", num_classes=num_classes)
+    if arch in ("resnet18", "resnet50", "mobilenet_v2"):
+        return getattr(torchvision.models, arch)(num_classes=num_classes)
+    raise ValueError(f"unknown architecture {arch!r}")
+
+
+def rebuild_from_shapes(state_dict, variant="b0", num_classes=None, arch="efficientnet"):
+    """A torchvision model (EfficientNet at `variant`, or torchvision's `arch`) whose Conv2d, BatchNorm2d and Linear
+    layers are replaced by ones with the shapes of a (channel-pruned) state dict; strides, kernels, padding and the
+    module tree stay torchvision's."""
+    if arch == "efficientnet":
+        if num_classes is None:
+            num_classes = state_dict["classifier.1.weight"].shape[0]
+        model = efficientnet(variant, num_classes=num_classes)
+    else:
+        model = torchvision_model(arch)
     for name, module in list(model.named_modules()):
         for child_name, child in list(module.named_children()):
             full = f"{name}.{child_name}" if name else child_name

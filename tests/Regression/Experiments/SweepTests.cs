@@ -28,9 +28,9 @@ public class SweepTests : TempDirectoryTest
         var config = new StudyConfig
         {
             Data = data, BaseModel = basePath, Device = "cpu", Output = Path.Combine(Dir, "sweep"), ImageSize = 32, BatchSize = 20,
-            TestSubset = 40, LatencyRuns = 2, FrozenStages = [],
+            TestSubset = 40, LatencyRuns = 2, FrozenStages = [], FineGrainedEpochs = 0, ChannelEpochs = 0,
         };
-        var sweep = new SweepRunner(config, [SweepMethod.FineGrained, SweepMethod.Channel], [0.7, 0.3], 0, CPU, TestContext.Out);
+        var sweep = new SweepRunner(config, [SweepMethod.FineGrained, SweepMethod.Channel], [0.7, 0.3], CPU, TestContext.Out);
 
         var points = sweep.Run();
 
@@ -71,7 +71,7 @@ public class SweepTests : TempDirectoryTest
         }).ToList());
 
         var log = new StringWriter();
-        new SweepRunner(config, [SweepMethod.FineGrained, SweepMethod.Channel], [0.3, 0.7], 0, CPU, log).Run();
+        new SweepRunner(config, [SweepMethod.FineGrained, SweepMethod.Channel], [0.3, 0.7], CPU, log).Run();
         Assert.That(log.ToString().Split('\n').Count(l => l.Contains("finished earlier")), Is.EqualTo(5));
     }
 
@@ -79,13 +79,13 @@ public class SweepTests : TempDirectoryTest
     public void BadSweepArgumentsAreRejectedWithTheOptionName()
     {
         var config = new StudyConfig { Output = Dir };
-        Assert.That(() => new SweepRunner(config, [SweepMethod.Channel], [0.5, 1.0], 0, CPU, TextWriter.Null),
+        Assert.That(() => new SweepRunner(config, [SweepMethod.Channel], [0.5, 1.0], CPU, TextWriter.Null),
             Throws.ArgumentException.With.Message.Contains("--ratios").And.Message.Contains("(0, 1)"));
-        Assert.That(() => new SweepRunner(config, [SweepMethod.Channel], [0.5, 0.5], 0, CPU, TextWriter.Null),
+        Assert.That(() => new SweepRunner(config, [SweepMethod.Channel], [0.5, 0.5], CPU, TextWriter.Null),
             Throws.ArgumentException.With.Message.Contains("twice"));
-        Assert.That(() => new SweepRunner(config, [], [0.5], 0, CPU, TextWriter.Null),
-            Throws.ArgumentException.With.Message.Contains("--method"));
-        Assert.That(() => new SweepRunner(config, [SweepMethod.Channel], [0.5], -1, CPU, TextWriter.Null),
-            Throws.ArgumentException.With.Message.Contains("--epochs"));
+        Assert.That(() => new SweepRunner(config, [], [0.5], CPU, TextWriter.Null),
+            Throws.ArgumentException.With.Message.Contains("--pruning"));
+        Assert.That(() => new SweepRunner(config with { ChannelEpochs = -1 }, [SweepMethod.Channel], [0.5], CPU, TextWriter.Null),
+            Throws.ArgumentException.With.Message.Contains("--channel-epochs"));
     }
 }

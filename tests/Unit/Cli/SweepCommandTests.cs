@@ -16,7 +16,7 @@ public class SweepCommandTests
         Assert.That(SweepCommand.ParseRatios("0.1, 0.5,0.9"), Is.EqualTo(new[] { 0.1, 0.5, 0.9 }));
     }
 
-    [TestCase("--method", "pruned", "--method 'pruned'")]
+    [TestCase("--pruning", "pruned", "--pruning 'pruned'")]
     [TestCase("--ratios", "0.1,x", "--ratios: 'x' is not a number")]
     [TestCase("--ratios", "0.5,1", "--ratios: 1 must lie in (0, 1)")]
     public void BadArgumentIsAOneLineError(string option, string value, string message)
@@ -29,7 +29,7 @@ public class SweepCommandTests
     [Test]
     public void PrintConfigShowsTheSweepAsStudyExperiments()
     {
-        var (code, output, _) = CliHarness.Run(SweepCommand.Create(), "sweep", "--method", "channel", "--ratios", "0.5,0.25", "--epochs", "2",
+        var (code, output, _) = CliHarness.Run(SweepCommand.Create(), "sweep", "--pruning", "channel", "--ratios", "0.5,0.25", "--channel-epochs", "2",
             "--base-model", "b.pth", "--print-config");
         Assert.That(code, Is.Zero);
         var config = System.Text.Json.JsonSerializer.Deserialize<StudyConfig>(output, StudyConfig.JsonOptions)!;

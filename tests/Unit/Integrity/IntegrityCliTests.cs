@@ -61,7 +61,7 @@ public sealed class IntegrityCliTests : TempDirectoryTest
     [TestCase("--lr", "-0.1", "study")]
     [TestCase("--runs", "-1", "metrics")]
     [TestCase("--epochs", "abc", "train")]
-    [TestCase("--latency-runs", "0", "sweep")]
+    [TestCase("--runs", "0", "sweep")]
     public void AnOptionOutsideItsRangeIsOneLineNamingIt(string option, string value, string command) =>
         AssertOneLineError(Harness(command, option, value), option);
 
