@@ -6,7 +6,7 @@ namespace Harness.Cli;
 /// gets <c>--threads</c> (<see cref="CommonOptions.Threads"/>) unless it has its own.</summary>
 public static class CommandCatalog
 {
-    public static IEnumerable<Command> All() => Created().Select(WithThreads);
+    public static IEnumerable<Command> All() => Created().Select(c => c.Name == "cache" ? c : WithThreads(c)); // cache computes nothing
 
     private static Command WithThreads(Command command)
     {
@@ -27,5 +27,6 @@ public static class CommandCatalog
         yield return Commands.StudyCommand.Create();
         yield return Commands.SweepCommand.Create();
         yield return Commands.ExportCommand.Create();
+        yield return Commands.CacheCommand.Create();
     }
 }

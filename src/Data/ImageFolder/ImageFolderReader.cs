@@ -1,15 +1,15 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Security.Cryptography;
-using System.Text;
 using Harness.Model.Checkpoints;
 
 namespace Harness.Data.ImageFolder;
 
 /// <summary>
 /// torchvision's ImageFolder layout: <c>&lt;split&gt;/&lt;class&gt;/&lt;image&gt;</c>, classes = sorted folder names.
-/// Images are decoded with SkiaSharp once, in parallel, into a compact uint8 array that is cached on disk (keyed by
-/// the file list, sizes and times; the cache carries a SHA-256 of its content, checked on load).
+/// Images are decoded with SkiaSharp once, in parallel, into a compact uint8 array that is cached on disk
+/// (<see cref="ImageFolderCache"/>: keyed by the relative file list, sizes and times; the cache carries a SHA-256 of
+/// its content, checked on load).
 /// </summary>
 public static class ImageFolderReader
 {
@@ -46,8 +46,7 @@ public static class ImageFolderReader
             if (images.Count == 0) throw new InvalidDataException($"{dir}: class folder has no images");
             files.AddRange(images.Select(f => (f, (byte)c)));
         }
-        string key = CacheKey(files);
-        string cachePath = CachePath(split, key);
+        string cachePath = ImageFolderCache.PathFor(split, ImageFolderCache.Key(split, files));
         var sw = Stopwatch.StartNew();
         if (TryLoadCache(cachePath, files.Count, classes, split, out var cached))
         {
@@ -80,21 +79,6 @@ public static class ImageFolderReader
         return set;
     }
 
-    private static string CacheKey(List<(string Path, byte Label)> files)
-    {
-        var sb = new StringBuilder();
-        foreach (var (path, label) in files)
-        {
-            var info = new FileInfo(path);
-            sb.Append(path).Append('|').Append(label).Append('|').Append(info.Length).Append('|').Append(info.LastWriteTimeUtc.Ticks).Append('\n');
-        }
-        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())))[..24].ToLowerInvariant();
-    }
-
-    private static string CachePath(string split, string key)
-    {
-        return Path.Combine(Harness.Model.Checkpoints.CacheFolders.User(), "harness", "image-folders", $"{Path.GetFileName(split)}-{key}.bin");
-    }
 
     private static bool TryLoadCache(string path, int count, IReadOnlyList<string> classes, string split, out ImageDataset? set)
     {

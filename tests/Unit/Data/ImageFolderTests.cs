@@ -37,6 +37,46 @@ public class ImageFolderTests
     }
 
     [Test]
+    public void TheSameDataSetUnderAnotherPathUsesTheSameCacheAndCacheClearRemovesIt()
+    {
+        foreach (var split in new[] { "train", "test" })
+        {
+            Image(split, "cat", "1.png", 8, 10);
+            Image(split, "dog", "1.png", 8, 30);
+        }
+        DatasetLocator.Open(Path.Combine(_dir, "data"));
+        Assert.That(ImageFolderCache.List(), Has.Count.EqualTo(2), "one file per split");
+        string copy = Path.Combine(_dir, "elsewhere", "copy");
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(_dir, "data"), "*", SearchOption.AllDirectories))
+        {
+            string target = Path.Combine(copy, Path.GetRelativePath(Path.Combine(_dir, "data"), file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+            File.SetLastWriteTimeUtc(target, File.GetLastWriteTimeUtc(file)); // as cp -p or rsync -t keep it
+        }
+        var logs = new List<string>();
+        DatasetLocator.Open(copy, logs.Add);
+        Assert.That(logs.Count(l => l.Contains("from cache")), Is.EqualTo(2), string.Join("\n", logs));
+        Assert.That(ImageFolderCache.List(), Has.Count.EqualTo(2), "the copy is not cached a second time");
+
+        File.SetLastWriteTimeUtc(Path.Combine(copy, "train", "cat", "1.png"), DateTime.UtcNow.AddDays(1));
+        DatasetLocator.Open(copy);
+        Assert.That(ImageFolderCache.List(), Has.Count.EqualTo(3), "a changed file is a new key");
+
+        File.WriteAllText(Path.Combine(ImageFolderCache.Folder, "notes.txt"), "not a cache file");
+        var (code, output, _) = Harness.Tests.Unit.Cli.CliHarness.Run(Harness.Cli.Commands.CacheCommand.Create(), "cache", "list", "--json");
+        Assert.That(code, Is.EqualTo(0));
+        var listed = System.Text.Json.JsonDocument.Parse(output).RootElement;
+        Assert.That(listed.GetProperty("files").GetArrayLength(), Is.EqualTo(3));
+        Assert.That(listed.GetProperty("totalBytes").GetInt64(), Is.EqualTo(ImageFolderCache.List().Sum(e => e.Bytes)));
+        (code, output, _) = Harness.Tests.Unit.Cli.CliHarness.Run(Harness.Cli.Commands.CacheCommand.Create(), "cache", "clear");
+        Assert.That(code, Is.EqualTo(0));
+        Assert.That(output, Does.StartWith("removed 3 file(s)"));
+        Assert.That(ImageFolderCache.List(), Is.Empty);
+        Assert.That(File.Exists(Path.Combine(ImageFolderCache.Folder, "notes.txt")), "only cache files are removed");
+    }
+
+    [Test]
     public void ReadsClassesInSortedOrderWithExactPixelsAndUsesTheCache()
     {
         foreach (var split in new[] { "train", "test" })
