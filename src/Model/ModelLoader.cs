@@ -113,8 +113,9 @@ public static class ModelLoader
     /// disagree with the tensors (or masks that disagree with their weights) a <see cref="CheckpointMismatchException"/>.</summary>
     public static IPrunableNetwork LoadNetwork(string path)
     {
-        using var sd = TorchCheckpoint.Load(path);
-        var widths = ReadWidths(path, sd);
+        var (sd, meta) = CheckpointFile.Load(path);
+        using var _ = sd;
+        var widths = ReadWidths(path, sd, meta);
         var model = widths.Build();
         try
         {
@@ -139,11 +140,10 @@ public static class ModelLoader
     }
 
     /// <summary>The checked widths of the network a checkpoint holds.</summary>
-    private static INetworkWidths ReadWidths(string path, StateDict sd)
+    private static INetworkWidths ReadWidths(string path, StateDict sd, string? meta)
     {
         // Harness's metadata records the widths exactly (residual flags included); a file from elsewhere is
         // rebuilt from its tensor shapes alone.
-        string? meta = TorchCheckpoint.ReadMetadata(path);
         string origin = meta is null ? "its tensor shapes" : "its metadata";
         INetworkWidths widths;
         try
@@ -176,15 +176,17 @@ public static class ModelLoader
         return widths;
     }
 
-    /// <summary>Saves a model (masked or not, pruned or not) so that <see cref="LoadCheckpoint"/> and
-    /// <c>torch.load</c> both read it; the widths go into the metadata record. A folded model (no BatchNorms) is
+    /// <summary>Saves a model (masked or not, pruned or not) so that <see cref="LoadNetwork(string)"/> reads it back, in
+    /// the format the extension names (<see cref="CheckpointFile"/>: <c>.safetensors</c>, <c>.hsp</c>, else PyTorch's, which
+    /// <c>torch.load</c> reads); the widths go into the metadata record. A folded model (no BatchNorms) is
     /// refused: its tensors are not those of torchvision's EfficientNet, so no checkpoint reader could load it.</summary>
     public static void Save(IPrunableNetwork model, string path)
     {
         if (BatchNormFolding.IsFolded(model))
             throw new InvalidOperationException(
                 $"{path}: a model with folded BatchNorms is for inference only and is not saved as a checkpoint (save the unfolded model)");
-        TorchCheckpoint.Save(path, model.Module, model.MetadataJson());
+        using var sd = StateDict.FromModule(model.Module);
+        CheckpointFile.Save(path, sd, model.MetadataJson());
     }
 
     /// <summary>True when any layer of the model is masked.</summary>

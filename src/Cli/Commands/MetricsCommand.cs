@@ -51,7 +51,7 @@ public static class MetricsCommand
             }
             var metrics = MetricsCollector.Collect(label, model.Module, new MetricsOptions(size, b, n),
                 m => CheckpointSize.Measure(m, (x, p) => TorchCheckpoint.Save(p, x)),
-                Harness.Pruning.FineGrained.SparseCheckpoint.MeasureBytes, byClass is null ? null : (byClass.Overall.Loss, byClass.Overall.Accuracy),
+                SparseCheckpoint.MeasureBytes, byClass is null ? null : (byClass.Overall.Loss, byClass.Overall.Accuracy),
                 parse.GetValue(runtime) is "onnx" or "both"
                     ? (m, o) => Harness.Export.OnnxRuntimeLatency.Measure((Harness.Model.Channels.IPrunableNetwork)m, o.ImageSize, o.BatchSize, o.Runs, o.Warmup, TorchSharp.torch.get_num_threads())
                     : null,

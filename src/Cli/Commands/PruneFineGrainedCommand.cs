@@ -30,7 +30,7 @@ public static class PruneFineGrainedCommand
         var seed = new Option<long>("--seed") { Description = "seed of random pruning", DefaultValueFactory = _ => 42 };
         var (include, exclude) = CommonOptions.LayerSelection("weights are pruned in the layers selected (default: every Conv2d and Linear)");
         var permanent = new Option<bool>("--permanent") { Description = "fold the masks into the weights before saving" };
-        var sparse = new Option<bool>("--sparse") { Description = "also write the sparse checkpoint (.hsp) beside the output" };
+        var sparse = new Option<bool>("--sparse") { Description = "also write the sparse checkpoint (.hsp) beside the output (with --permanent; any --weights PATH reads it back)" };
         var outPath = new Option<string?>("--out") { Description = "output checkpoint (default: pruned_models/fine_grained_<method>_<granularity>_<ratio>.pth)" };
         var force = CommonOptions.Force();
         var command = new Command("fine-grained", "Unstructured / semi-structured pruning with torch.nn.utils.prune semantics")
@@ -45,6 +45,8 @@ public static class PruneFineGrainedCommand
                 Seed = parse.GetValue(seed), Include = parse.GetValue(include) ?? [], Exclude = parse.GetValue(exclude) ?? [], Dim = parse.GetValue(dim), Norm = parse.GetValue(norm),
             };
             options.Validate();
+            if (parse.GetValue(sparse) && !parse.GetValue(permanent))
+                throw new ArgumentException("--sparse needs --permanent: a masked checkpoint keeps weight_orig and weight_mask, so its sparse file would be larger than the dense one");
             using var model = ModelLoader.LoadNetwork(parse.GetValue(weights)!, parse.GetValue(arch), parse.GetValue(classes), Downloads.Resolver(), unchecked((ulong)parse.GetValue(seed)));
             var result = FineGrainedPruner.Prune(model.Module, options);
             var report = parse.GetValue(permanent) ? FineGrainedPruner.MakePermanent(model.Module) : result.Report;
@@ -59,7 +61,7 @@ public static class PruneFineGrainedCommand
             {
                 sparsePath = Path.ChangeExtension(path, ".hsp");
                 using var sd = StateDict.FromModule(model.Module);
-                SparseCheckpoint.Save(sparsePath, sd);
+                SparseCheckpoint.Save(sparsePath, sd, model.MetadataJson());
             }
             if (parse.GetValue(json))
             {

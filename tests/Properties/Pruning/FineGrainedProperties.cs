@@ -1,5 +1,6 @@
 using FsCheck;
 using FsCheck.Fluent;
+using Harness.Model.Checkpoints;
 using Harness.Model;
 using Harness.Model.Layers;
 using Harness.Pruning.FineGrained;

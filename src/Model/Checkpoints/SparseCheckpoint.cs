@@ -2,16 +2,16 @@ using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
-using Harness.Model.Checkpoints;
 using Harness.Model.Files;
 using static TorchSharp.torch;
 
-namespace Harness.Pruning.FineGrained;
+namespace Harness.Model.Checkpoints;
 
 /// <summary>
 /// A checkpoint format whose size falls with density (layout in docs/sparse-checkpoint-format.md): per tensor the
 /// smallest of dense values, a bitmask plus the nonzero values, a deflated bitmask plus the values, or an index
-/// list plus the values. "Zero" means all bits zero, so −0.0, NaN and infinities survive bit-exactly.
+/// list plus the values. "Zero" means all bits zero, so −0.0, NaN and infinities survive bit-exactly. The header may
+/// carry Harness's metadata record (the widths), as a torch checkpoint's <c>extra/harness.json</c> does.
 /// </summary>
 public static class SparseCheckpoint
 {
@@ -27,9 +27,9 @@ public static class SparseCheckpoint
 
     public sealed record Entry(string Name, string Dtype, long[] Shape, string Encoding, long Nonzero, long Offset, long Length);
 
-    private sealed record Header(int Version, List<Entry> Tensors);
+    private sealed record Header(int Version, List<Entry> Tensors, string? Metadata = null);
 
-    public static void Save(string path, StateDict stateDict)
+    public static void Save(string path, StateDict stateDict, string? metadataJson = null)
     {
         var entries = new List<Entry>();
         var blob = new MemoryStream();
@@ -81,7 +81,7 @@ public static class SparseCheckpoint
             }
             entries.Add(new Entry(name, dtype, cpu.shape, best, nnz, start, blob.Position - start));
         }
-        byte[] header = HarnessJson.SerializeToUtf8Bytes(new Header(Version, entries));
+        byte[] header = HarnessJson.SerializeToUtf8Bytes(new Header(Version, entries, metadataJson));
         AtomicFile.Write(path, s =>
         {
             s.Write(Magic);
@@ -104,7 +104,10 @@ public static class SparseCheckpoint
     /// <summary>Reads a sparse checkpoint. Whatever the file holds, the result is a state dict or a
     /// <see cref="CheckpointFormatException"/> naming the file: every size in the header is checked against the file
     /// and <see cref="MaxDecodedBytes"/> before any buffer is sized.</summary>
-    public static StateDict Load(string path)
+    public static StateDict Load(string path) => LoadWithMetadata(path).StateDict;
+
+    /// <summary><see cref="Load"/> with the metadata record the file carries (null when none).</summary>
+    public static (StateDict StateDict, string? Metadata) LoadWithMetadata(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"sparse checkpoint '{path}' does not exist", path);
         byte[] file = File.ReadAllBytes(path);
@@ -153,7 +156,7 @@ public static class SparseCheckpoint
                 if (raw.Length > 0) t.bytes = raw;
                 sd.Add(e.Name, t);
             }
-            return sd;
+            return (sd, header.Metadata);
         }
         catch
         {
