@@ -25,6 +25,10 @@ public static class CliRunner
                 error.WriteLine($"error: {string.Join("; ", parse.Errors.Select(e => e.Message).Distinct())} (see --help)");
                 return UserError.ExitCode;
             }
+            // Progress goes to stderr when it is a terminal, never with --json (stdout then holds one document).
+            bool json = parse.CommandResult.Command.Options.OfType<Option<bool>>().FirstOrDefault(o => o.Name == "--json") is { } j && parse.GetValue(j);
+            Harness.Model.Reporting.ProgressLine.Terminal =
+                !json && ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected ? Console.Error : null;
             if (parse.CommandResult.Command.Options.OfType<Option<int?>>().FirstOrDefault(o => o.Name == "--threads") is { } threads
                 && parse.GetValue(threads) is int n)
                 TorchSharp.torch.set_num_threads(n);

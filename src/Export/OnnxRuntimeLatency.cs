@@ -55,9 +55,11 @@ public static class OnnxRuntimeLatency
             foreach (var (_, session) in sessions)
                 for (int i = 0; i < warmup; i++) using (session.Run(feed)) { }
             var times = sessions.Select(_ => new List<double>(runs)).ToArray();
+            using var bar = Harness.Model.Reporting.ProgressLine.Start($"timing ONNX Runtime {imageSize}px b{batchSize}", runs, "runs");
             for (int i = 0; i < runs; i++)
                 for (int m = 0; m < sessions.Count; m++)
                 {
+                    if (m == 0) bar.Advance();
                     var sw = Stopwatch.StartNew();
                     using (sessions[m].Session.Run(feed)) { }
                     times[m].Add(sw.Elapsed.TotalMilliseconds);

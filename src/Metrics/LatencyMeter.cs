@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Harness.Model;
 using TorchSharp;
+using Harness.Model.Reporting;
 using static TorchSharp.torch;
 
 namespace Harness.Metrics;
@@ -39,8 +40,10 @@ public static class LatencyMeter
             }
             if (cuda)
                 torch.cuda.synchronize(device);
+            using var bar = ProgressLine.Start($"timing {imageSize}px b{batchSize}", runs, "runs");
             for (int i = 0; i < runs; i++)
             {
+                bar.Advance();
                 using var scope = NewDisposeScope();
                 long start = Stopwatch.GetTimestamp();
                 model.call(input);

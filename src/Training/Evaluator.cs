@@ -1,5 +1,6 @@
 using TorchSharp;
 using Harness.Data;
+using Harness.Model.Reporting;
 using static TorchSharp.torch;
 
 namespace Harness.Training;
@@ -29,8 +30,10 @@ public static class Evaluator
         try
         {
             using var _ = no_grad();
+            using var bar = ProgressLine.Start("evaluating", loader.BatchesPerEpoch, "batches");
             foreach (var batch in loader.Epoch(0))
             {
+                bar.Advance();
                 using (batch)
                 using (var scope = NewDisposeScope())
                 {

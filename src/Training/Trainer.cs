@@ -4,6 +4,7 @@ using Harness.Data;
 using Harness.Model;
 using Harness.Model.Channels;
 using Harness.Model.Checkpoints;
+using Harness.Model.Reporting;
 using static TorchSharp.torch;
 
 namespace Harness.Training;
@@ -71,7 +72,7 @@ public sealed class Trainer(TrainingOptions options, TextWriter output)
             double lossSum = 0;
             long correct = 0, seen = 0;
             int step = 0, steps = maxStepsPerEpoch is int m ? Math.Min(m, train.BatchesPerEpoch) : train.BatchesPerEpoch;
-            var bar = new ProgressLine(output, steps);
+            using var bar = ProgressLine.Start($"epoch {epoch + 1}/{Options.Epochs}", steps, "batches");
             foreach (var batch in train.Epoch(epoch))
             {
                 using (batch)
@@ -92,10 +93,10 @@ public sealed class Trainer(TrainingOptions options, TextWriter output)
                     correct += logits.argmax(1).eq(batch.Labels).sum().item<long>();
                     seen += batch.Count;
                 }
-                bar.Report(++step, seen, sw.Elapsed);
+                bar.Advance();
+                ++step;
                 if (step >= steps) break;
             }
-            bar.Done();
             if (cancel.IsCancellationRequested)
             {
                 output.WriteLine($"Interrupted during epoch {epoch + 1}; the state after epoch {epoch} is kept in {run.StateFolder}");
