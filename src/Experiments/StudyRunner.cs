@@ -148,6 +148,15 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
         try
         {
             ModelLoader.RequireClasses(model, classes, e.Kind == ExperimentKind.Base ? config.BaseModel ?? config.Weights : BaseModelPath);
+            // For the curves of a pruned model: the base model's validation accuracy (the reference line) and the
+            // pruned model's right after pruning (epoch 0). Both are recomputed whenever the experiment runs, so a
+            // resumed run draws the same curves as an uninterrupted one.
+            Evaluation? baseValidation = null;
+            if (e.Kind != ExperimentKind.Base)
+            {
+                model.Module.to(device);
+                baseValidation = Evaluator.Evaluate(model.Module, valLoader);
+            }
             if (e.Kind == ExperimentKind.FineGrained)
                 FineGrainedPruner.Prune(model.Module, new FineGrainedOptions { Amount = e.Amount, Method = PruningMethod.L1, Scope = PruningScope.Global });
             else if (e.Kind == ExperimentKind.Channel)
@@ -162,6 +171,9 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
                               $"parameters {model.Module.parameters().Sum(p => p.numel()):N0}");
             }
             model.Module.to(device);
+            var afterPruning = e.Kind == ExperimentKind.Base ? null : Evaluator.Evaluate(model.Module, valLoader);
+            if (afterPruning is not null)
+                log.WriteLine($"  right after pruning: Val Loss {afterPruning.Loss:F4} | Val Acc {100 * afterPruning.Accuracy:F2}% (base model {100 * baseValidation!.Accuracy:F2}%)");
             // A given base model is evaluated as it is: no training state may touch (or restore over) that file.
             bool givenBase = e.Kind == ExperimentKind.Base && config.BaseModel is not null;
             var result = givenBase
@@ -190,7 +202,12 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
                 : File.Exists(run.HistoryBase + ".json") ? TrainingHistory.Load(run.HistoryBase + ".json") : [];
             if (history.Count > 0)
                 MetricsPlots.SaveTrainingCurves(new TrainingCurves(history.Select(h => h.Epoch).ToList(), history.Select(h => h.TrainLoss).ToList(),
-                    history.Select(h => h.ValidationLoss).ToList(), history.Select(h => h.TrainAccuracy).ToList(), history.Select(h => h.ValidationAccuracy).ToList()),
+                    history.Select(h => h.ValidationLoss).ToList(), history.Select(h => h.TrainAccuracy).ToList(), history.Select(h => h.ValidationAccuracy).ToList())
+                    {
+                        Initial = afterPruning is null ? null : (afterPruning.Loss, afterPruning.Accuracy),
+                        BaseAccuracy = baseValidation?.Accuracy,
+                        ChanceAccuracy = 1.0 / classes,
+                    },
                     MetricsPlots.CurvesPath(PlotsDir, e.Name), e.Name);
             // Written last: its presence marks the experiment finished.
             MetricsFiles.WriteJson(MetricsPathOf(e), [metrics]);
@@ -225,7 +242,32 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
                 if (File.Exists(curves)) md.AppendLine($"\n![training and validation]({Path.GetRelativePath(Root, curves)})");
                 md.AppendLine();
             }
+            AppendProvenance(md, all.Where(e => results.Any(r => r.Name == e.Name)).ToList());
         }
         AtomicFile.WriteAllText(ReportPath, md.ToString());
     }
+
+    /// <summary>What produced the results: each experiment's recorded settings and the environment (versions,
+    /// threads, device, machine) from its manifest.</summary>
+    private void AppendProvenance(StringBuilder md, IReadOnlyList<ExperimentSpec> experiments)
+    {
+        var manifests = experiments.Select(e => (e.Name, Manifest: File.Exists(ManifestPathOf(e)) ? RunManifest.Load(ManifestPathOf(e)) : null))
+            .Where(m => m.Manifest is not null).ToList();
+        if (manifests.Count == 0) return;
+        md.AppendLine("## Provenance\n");
+        md.AppendLine($"Recorded in each experiment's `runs/<name>/manifest.json`. Environment of {manifests[0].Name}:\n");
+        md.AppendLine("| environment | value |\n| --- | --- |");
+        foreach (var (k, v) in manifests[0].Manifest!.Environment) md.AppendLine($"| {k} | {v.Replace("|", "\\|")} |");
+        md.AppendLine();
+        var keys = manifests.SelectMany(m => m.Manifest!.Settings.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
+        md.AppendLine("| setting | " + string.Join(" | ", manifests.Select(m => m.Name)) + " |");
+        md.AppendLine("| --- |" + string.Concat(manifests.Select(_ => " --- |")));
+        foreach (var k in keys)
+            md.AppendLine($"| {k} | " + string.Join(" | ", manifests.Select(m => m.Manifest!.Settings.TryGetValue(k, out var v) ? Shorten(v).Replace("|", "\\|") : "")) + " |");
+        md.AppendLine();
+    }
+
+    /// <summary>Hashes shortened to their first 12 hex digits (the manifest keeps them whole).</summary>
+    private static string Shorten(string value) =>
+        System.Text.RegularExpressions.Regex.Replace(value, "[0-9a-f]{17,}", m => m.Value[..12] + "…");
 }

@@ -13,10 +13,15 @@ public sealed class MetricsTable
     public IReadOnlyList<string> Headers { get; }
     public IReadOnlyList<IReadOnlyList<string>> Rows { get; }
 
-    private MetricsTable(IReadOnlyList<string> headers, IReadOnlyList<IReadOnlyList<string>> rows)
+    /// <summary>What the figures were measured on: input size, latency batch, runs, warm-up, threads and device (the
+    /// line the table image prints under its title).</summary>
+    public string Caption { get; }
+
+    private MetricsTable(IReadOnlyList<string> headers, IReadOnlyList<IReadOnlyList<string>> rows, string caption)
     {
         Headers = headers;
         Rows = rows;
+        Caption = caption;
     }
 
     /// <summary>The table of <paramref name="models"/>; <paramref name="convention"/> picks which MACs come first
@@ -25,14 +30,35 @@ public sealed class MetricsTable
     public static MetricsTable Build(IReadOnlyList<ModelMetrics> models, MacConvention convention = MacConvention.Thop,
         bool deterministicOnly = false)
     {
-        var columns = Columns(convention).Where(c => !deterministicOnly || c.Deterministic).ToList();
+        var unit = UnitFor(models.Select(m => Math.Max(m.Macs(MacConvention.Thop), m.Macs(MacConvention.TorchProfile))).DefaultIfEmpty(0).Max());
+        var columns = Columns(convention, unit).Where(c => !deterministicOnly || c.Deterministic).ToList();
         var rows = models.Select(m => (IReadOnlyList<string>)columns.Select(c => c.Value(m)).ToList()).ToList();
-        return new MetricsTable(columns.Select(c => c.Header).ToList(), rows);
+        return new MetricsTable(columns.Select(c => c.Header).ToList(), rows, CaptionOf(models, convention, deterministicOnly));
     }
 
-    /// <summary>Every column, in display order.</summary>
-    public static IReadOnlyList<MetricsColumn> Columns(MacConvention convention)
+    /// <summary>The unit prefix and divisor that put the largest count at or above 1: G, M or K.</summary>
+    public static (string Prefix, double Divisor) UnitFor(double largest) =>
+        largest >= 1e9 ? ("G", 1e9) : largest >= 1e6 ? ("M", 1e6) : ("K", 1e3);
+
+    private static string CaptionOf(IReadOnlyList<ModelMetrics> models, MacConvention convention, bool deterministicOnly)
     {
+        var parts = new List<string>();
+        var sizes = models.Select(m => m.ImageSize).Distinct().ToList();
+        if (sizes.Count > 0) parts.Add($"input {string.Join("/", sizes.Select(s => $"{s}×{s}"))}");
+        parts.Add($"MACs: {Label(convention)} rules first");
+        if (!deterministicOnly)
+        {
+            var timed = models.Select(m => m.Latency).OfType<LatencyStats>().Select(l => $"batch {l.BatchSize}, {l.Runs} runs after {l.Warmup} warm-up, {l.Threads} threads, {l.Device}").Distinct().ToList();
+            parts.Add(timed.Count == 0 ? "latency not measured" : $"latency: {string.Join("; ", timed)}");
+        }
+        return string.Join(" · ", parts);
+    }
+
+    /// <summary>Every column, in display order; MAC and FLOP counts in the unit <paramref name="unit"/> (G by default).</summary>
+    public static IReadOnlyList<MetricsColumn> Columns(MacConvention convention, (string Prefix, double Divisor)? unit = null)
+    {
+        var (prefix, divisor) = unit ?? ("G", 1e9);
+        string Count(long value) => (value / divisor).ToString(prefix == "G" ? "F4" : "F2", Inv);
         var other = convention == MacConvention.Thop ? MacConvention.TorchProfile : MacConvention.Thop;
         return
         [
@@ -42,10 +68,10 @@ public sealed class MetricsTable
             new("Sparsity %", true, m => (100 * m.Sparsity).ToString("F2", Inv)),
             new("Size MB", true, m => m.SizeMB.ToString("F3", Inv)),
             new("Sparse MB", true, m => m.SparseSizeMB is double s ? s.ToString("F3", Inv) : "-"),
-            new($"GMACs {Label(convention)}", true, m => Giga(m.Macs(convention))),
-            new($"GFLOPs {Label(convention)}", true, m => Giga(m.Flops(convention))),
-            new($"GMACs {Label(other)}", true, m => Giga(m.Macs(other))),
-            new($"Eff. GMACs {Label(convention)}", true, m => Giga(m.EffectiveMacs(convention))),
+            new($"{prefix}MACs {Label(convention)}", true, m => Count(m.Macs(convention))),
+            new($"{prefix}FLOPs {Label(convention)}", true, m => Count(m.Flops(convention))),
+            new($"{prefix}MACs {Label(other)}", true, m => Count(m.Macs(other))),
+            new($"Eff. {prefix}MACs {Label(convention)}", true, m => Count(m.EffectiveMacs(convention))),
             new("Latency ms mean/med/p95", false, m => m.Latency is { } l
                 ? $"{l.MeanMs.ToString("F2", Inv)}/{l.MedianMs.ToString("F2", Inv)}/{l.P95Ms.ToString("F2", Inv)}"
                 : "-"),
@@ -64,8 +90,6 @@ public sealed class MetricsTable
     /// <summary>The name of a convention as shown in headers.</summary>
     public static string Label(MacConvention convention) =>
         convention == MacConvention.Thop ? "thop" : "torchprofile";
-
-    private static string Giga(long value) => (value / 1e9).ToString("F4", Inv);
 
     /// <summary>GitHub-flavoured Markdown.</summary>
     public string ToMarkdown()

@@ -9,6 +9,16 @@ public sealed record TrainingCurves(
     IReadOnlyList<double> TrainAccuracy,
     IReadOnlyList<double> ValidationAccuracy)
 {
+    /// <summary>Validation loss and accuracy before the first epoch (a pruned model right after pruning), drawn as
+    /// epoch 0; null when not measured.</summary>
+    public (double Loss, double Accuracy)? Initial { get; init; }
+
+    /// <summary>The unpruned base model's validation accuracy, drawn as a reference line; null for none.</summary>
+    public double? BaseAccuracy { get; init; }
+
+    /// <summary>Accuracy of guessing (1 / classes), drawn as a line; null for none.</summary>
+    public double? ChanceAccuracy { get; init; }
+
     /// <summary>Checks that every series has one value per epoch.</summary>
     public void Validate()
     {

@@ -20,20 +20,38 @@ public class MetricsPresentationTests : TempDirectoryTest
         var full = MetricsTable.Build(models);
         var lines = full.ToMarkdown().TrimEnd().Split('\n');
         Assert.That(lines, Has.Length.EqualTo(4));
-        Assert.That(lines[3], Does.StartWith("| pruned 50% | 4,000,000 | 2,000,000 | 50.00 | 16.300 | 5.000 | 0.4000 |"));
+        Assert.That(lines[3], Does.StartWith("| pruned 50% | 4,000,000 | 2,000,000 | 50.00 | 16.300 | 5.000 | 400.00 |"), "400 million MACs read in MMACs");
         Assert.That(full.Headers, Does.Contain("ms/image"));
         var deterministic = MetricsTable.Build(models, deterministicOnly: true);
         Assert.That(deterministic.Headers, Does.Not.Contain("ms/image").And.Not.Contain("RSS growth MB"));
-        Assert.That(deterministic.Headers, Does.Contain("GMACs torchprofile"));
+        Assert.That(deterministic.Headers, Does.Contain("MMACs torchprofile"));
+        Assert.That(full.Caption, Is.EqualTo("input 224×224 · MACs: thop rules first · latency: batch 4, 100 runs after 10 warm-up, 2 threads, cpu"));
+        Assert.That(deterministic.Caption, Is.EqualTo("input 224×224 · MACs: thop rules first"));
     }
 
     [Test]
     public void ConventionChoosesWhichMacsComeFirst()
     {
         var table = MetricsTable.Build([Sample("m", 4_000_000, null)], MacConvention.TorchProfile);
-        Assert.That(table.Headers[6], Is.EqualTo("GMACs torchprofile"));
-        Assert.That(table.Rows[0][6], Is.EqualTo("0.3850"));
-        Assert.That(table.Rows[0][8], Is.EqualTo("0.4000"));
+        Assert.That(table.Headers[6], Is.EqualTo("MMACs torchprofile"));
+        Assert.That(table.Rows[0][6], Is.EqualTo("385.00"));
+        Assert.That(table.Rows[0][8], Is.EqualTo("400.00"));
+    }
+
+    [TestCase(4.2e9, "G")]
+    [TestCase(1e9, "G")]
+    [TestCase(4.1e8, "M")]
+    [TestCase(1.2e6, "M")]
+    [TestCase(3e5, "K")]
+    public void CountsAreShownInTheUnitThatPutsTheLargestAtOrAboveOne(double largest, string prefix) =>
+        Assert.That(MetricsTable.UnitFor(largest).Prefix, Is.EqualTo(prefix));
+
+    [Test]
+    public void ALossSpikeOfSeventyFiveSwitchesTheLossPanelToALogScale()
+    {
+        Assert.That(MetricsPlots.LossNeedsLogScale([74.8, 2.1, 1.2, 0.9, 0.8]), Is.True);
+        Assert.That(MetricsPlots.LossNeedsLogScale([2.3, 1.9, 1.6, 1.5]), Is.False);
+        Assert.That(MetricsPlots.LossNeedsLogScale([double.NaN, 1.0]), Is.False);
     }
 
     [Test]
@@ -73,8 +91,8 @@ public class MetricsPresentationTests : TempDirectoryTest
         var table = MetricsPlots.TablePath(Dir, "unit");
         MetricsPlots.SaveTable(MetricsTable.Build(models), table, "unit test");
         var curves = MetricsPlots.CurvesPath(Dir, "unit");
-        MetricsPlots.SaveTrainingCurves(new TrainingCurves([1, 2, 3, 4], [1.2, 0.6, 0.4, 0.3], [0.9, 0.6, 0.5, 0.45],
-            [0.6, 0.8, 0.88, 0.92], [0.7, 0.81, 0.85, 0.86]), curves);
+        MetricsPlots.SaveTrainingCurves(new TrainingCurves([1, 2, 3, 4], [1.2, 0.6, 0.4, 0.3], [74.8, 0.6, 0.5, 0.45],
+            [0.6, 0.8, 0.88, 0.92], [0.7, 0.81, 0.85, 0.86]) { Initial = (2.4, 0.31), BaseAccuracy = 0.9, ChanceAccuracy = 0.1 }, curves);
         var comparison = MetricsPlots.ComparisonPath(Dir, "unit");
         MetricsPlots.SaveComparison(models, comparison);
         foreach (var path in new[] { table, curves, comparison })
