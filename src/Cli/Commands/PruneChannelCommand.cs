@@ -17,7 +17,7 @@ public static class PruneChannelCommand
         var classes = CommonOptions.Classes();
         var json = CommonOptions.Json();
         var ratio = new Option<double>("--ratio") { Description = "fraction of each group's channels to remove (Torch-Pruning's pruning_ratio)", DefaultValueFactory = _ => 0.2 };
-        var importance = new Option<ImportanceKind>("--importance") { Description = "L1 (study), L2, BatchNormScale, Random, Taylor", DefaultValueFactory = _ => ImportanceKind.L1 };
+        var importance = new Option<ImportanceKind>("--importance") { Description = "L1 (study), L2, BatchNormScale, Random, Taylor (first-order |w·∂L/∂w| from --data's calibration batches, as Torch-Pruning's GroupTaylorImportance)", DefaultValueFactory = _ => ImportanceKind.L1 };
         var roundTo = new Option<int>("--round-to") { Description = "kept widths are multiples of this", DefaultValueFactory = _ => 8 };
         var global = new Option<bool>("--global") { Description = "rank channels across groups instead of per group" };
         var maxRatio = new Option<double>("--max-ratio") { Description = "largest fraction any group may lose", DefaultValueFactory = _ => 1.0 };
@@ -29,12 +29,17 @@ public static class PruneChannelCommand
         var graphOnly = new Option<bool>("--graph") { Description = "print the dependency graph and stop" };
         var outPath = new Option<string?>("--out") { Description = "output checkpoint (default: pruned_models/channel_pruning_<ratio>.pth)" };
         var force = CommonOptions.Force();
+        var calibration = new CalibrationOptions();
         var command = new Command("channel", "Channel (structural) pruning with coupled layers pruned together")
             { weights, arch, classes, json, ratio, importance, roundTo, global, maxRatio, never, include, exclude, groupRatios, depthwise, seed, graphOnly, outPath, force };
+        foreach (var o in calibration.All) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
             using var model = ModelLoader.LoadNetwork(parse.GetValue(weights)!, parse.GetValue(arch), parse.GetValue(classes), Downloads.Resolver(), parse.GetValue(seed));
+            if (!parse.GetValue(graphOnly))
+                calibration.Prepare(parse, model, parse.GetValue(importance) == ImportanceKind.Taylor, "--importance",
+                    parse.GetValue(json) ? parse.InvocationConfiguration.Error : output);
             if (parse.GetValue(graphOnly))
             {
                 var graph = DependencyGraph.Build(model);

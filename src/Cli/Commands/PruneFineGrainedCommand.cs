@@ -18,7 +18,7 @@ public static class PruneFineGrainedCommand
         var arch = CommonOptions.Arch();
         var classes = CommonOptions.Classes();
         var json = CommonOptions.Json();
-        var method = new Option<PruningMethod>("--method") { Description = "L1 or Random", DefaultValueFactory = _ => PruningMethod.L1 };
+        var method = new Option<PruningMethod>("--method") { Description = "L1, Random or Taylor (per weight |w·∂L/∂w| from --data's calibration batches)", DefaultValueFactory = _ => PruningMethod.L1 };
         var scope = new Option<PruningScope>("--scope") { Description = "Global (one threshold, as the study) or Layer", DefaultValueFactory = _ => PruningScope.Global };
         var granularity = new Option<Granularity>("--granularity") { Description = "Element, Vector, Kernel, NM or Structured (whole slices along --dim, ranked by --norm, per layer: ln_structured)", DefaultValueFactory = _ => Granularity.Element };
         var amount = new Option<double>("--ratio", "--amount") { Description = "fraction of unpruned units to prune (0–1; torch.nn.utils.prune's amount, also accepted as --amount), or a count with --count; not used by --granularity NM", DefaultValueFactory = _ => 0.2 };
@@ -33,8 +33,10 @@ public static class PruneFineGrainedCommand
         var sparse = new Option<bool>("--sparse") { Description = "also write the sparse checkpoint (.hsp) beside the output (with --permanent; any --weights PATH reads it back)" };
         var outPath = new Option<string?>("--out") { Description = "output checkpoint (default: pruned_models/fine_grained_<method>_<granularity>_<ratio>.pth)" };
         var force = CommonOptions.Force();
+        var calibration = new CalibrationOptions();
         var command = new Command("fine-grained", "Unstructured / semi-structured pruning with torch.nn.utils.prune semantics")
             { weights, arch, classes, json, method, scope, granularity, amount, count, n, m, dim, norm, seed, include, exclude, permanent, sparse, outPath, force };
+        foreach (var o in calibration.All) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -48,6 +50,7 @@ public static class PruneFineGrainedCommand
             if (parse.GetValue(sparse) && !parse.GetValue(permanent))
                 throw new ArgumentException("--sparse needs --permanent: a masked checkpoint keeps weight_orig and weight_mask, so its sparse file would be larger than the dense one");
             using var model = ModelLoader.LoadNetwork(parse.GetValue(weights)!, parse.GetValue(arch), parse.GetValue(classes), Downloads.Resolver(), unchecked((ulong)parse.GetValue(seed)));
+            calibration.Prepare(parse, model, options.Method == PruningMethod.Taylor, "--method", parse.GetValue(json) ? parse.InvocationConfiguration.Error : output);
             var result = FineGrainedPruner.Prune(model.Module, options);
             var report = parse.GetValue(permanent) ? FineGrainedPruner.MakePermanent(model.Module) : result.Report;
             string tag = options.Granularity == Granularity.NM ? $"{options.N}of{options.M}" : options.Amount.ToString(CultureInfo.InvariantCulture);

@@ -45,7 +45,7 @@ public static class ChannelImportance
             if (kind == ImportanceKind.Taylor)
             {
                 var g = layer.Weight.grad ?? throw new ArgumentException(
-                    "--importance Taylor needs gradients of the model (a calibration batch run forward and backward first); this command computes none: use L1, L2, BatchNormScale or Random");
+                    "--importance Taylor needs gradients of the model: pass --data (and --calibration-batches) so that calibration batches run forward and backward first");
                 w = (w * g).abs();
             }
             var a = kind == ImportanceKind.L2 ? w.pow(2) : w.abs();

@@ -34,7 +34,7 @@ public static class FineGrainedPruner
             if (options.Granularity == Granularity.NM)
             {
                 foreach (var (name, layer) in layers)
-                    if (!PruneNM(layer, options.N, options.M)) skipped.Add(name);
+                    if (!PruneNM(layer, options.N, options.M, options.Method == PruningMethod.Taylor)) skipped.Add(name);
             }
             else
             {
@@ -63,6 +63,10 @@ public static class FineGrainedPruner
             ? [("", self)]
             : model.named_modules().Where(m => m.module is PrunableLayer).Select(m => (m.name, (PrunableLayer)m.module));
 
+    /// <summary>The accumulated gradient of a layer's weight, for Taylor importance.</summary>
+    private static Tensor GradientOf(PrunableLayer layer) => (layer.Weight.grad ?? throw new ArgumentException(
+        "--method Taylor needs gradients of the model: pass --data (and --calibration-batches) so that calibration batches run forward and backward first")).detach();
+
     private static Tensor AsFourD(Tensor t) => t.dim() == 2 ? t.unsqueeze(-1).unsqueeze(-1) : t;
 
     /// <summary>The reduction dims of a granularity's units, on a 4-D view of the weight.</summary>
@@ -85,7 +89,7 @@ public static class FineGrainedPruner
         {
             var w = AsFourD(layer.Weight.detach());
             var m = AsFourD(layer.Mask ?? ones_like(layer.Weight));
-            var magnitude = w.abs().to(float64);
+            var magnitude = (options.Method == PruningMethod.Taylor ? w * AsFourD(GradientOf(layer)) : w).abs().to(float64);
             var mass = m.to(float64);
             if (dims.Length > 0)
             {
@@ -148,14 +152,15 @@ public static class FineGrainedPruner
 
     /// <summary>Keeps the N largest magnitudes of every M consecutive weights along the input dimension.
     /// Returns false (layer skipped) when that dimension is not a multiple of M.</summary>
-    private static bool PruneNM(PrunableLayer layer, int n, int m)
+    private static bool PruneNM(PrunableLayer layer, int n, int m, bool taylor)
     {
         using var scope = NewDisposeScope();
         var w4 = AsFourD(layer.Weight.detach());
         long inDim = w4.shape[1];
         if (inDim % m != 0) return false;
         var mask4 = AsFourD(layer.Mask ?? ones_like(layer.Weight));
-        var grouped = (w4 * mask4).abs().permute(0, 2, 3, 1).reshape(-1, m);
+        var score = taylor ? w4 * AsFourD(GradientOf(layer)) : w4;
+        var grouped = (score * mask4).abs().permute(0, 2, 3, 1).reshape(-1, m);
         var keep = zeros_like(grouped);
         if (n > 0)
         {
