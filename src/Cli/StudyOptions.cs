@@ -29,6 +29,10 @@ public sealed class StudyOptions
     private readonly Option<int?> _roundTo;
     private readonly Option<bool> _neverUntouched = new("--never-untouched") { Description = "channel pruning: keep round_to channels in a group Torch-Pruning's rule would leave untouched (default: off, as Torch-Pruning)" };
     private readonly Option<string?> _freeze;
+    private readonly Option<string?> _teacher = new("--teacher") { Description = "distil while fine-tuning the pruned models: 'base' (the study's base model) or a checkpoint (default: none)" };
+    private readonly Option<double?> _kdTemperature;
+    private readonly Option<double?> _kdAlpha;
+    private readonly Option<double?> _bnL1;
 
     /// <param name="defaults">The command's defaults (a study or a sweep), stated in every description.</param>
     public StudyOptions(string outputDescription, StudyConfig defaults)
@@ -48,6 +52,9 @@ public sealed class StudyOptions
         _runs = new Option<int?>("--runs", "--latency-runs") { Description = "timed forward passes per model" + D(defaults.LatencyRuns) }.AtLeast(1);
         _roundTo = new Option<int?>("--round-to") { Description = "channel pruning: kept widths are multiples of this" + D(defaults.RoundTo) }.AtLeast(1);
         _freeze = new Option<string?>("--freeze") { Description = "comma-separated stage indices to freeze, or none" + D(string.Join(",", defaults.FrozenStages)) };
+        _kdTemperature = new Option<double?>("--kd-temperature") { Description = "distillation temperature T" + D(defaults.KdTemperature) };
+        _kdAlpha = new Option<double?>("--kd-alpha") { Description = "weight A of the distillation term, 1 − A for cross-entropy" + D(defaults.KdAlpha) };
+        _bnL1 = new Option<double?>("--bn-l1") { Description = "network slimming: λ of λ·Σ|γ| over BatchNorm scales while training the base model" + D(defaults.BnL1) };
         Defaults = defaults;
     }
 
@@ -58,6 +65,7 @@ public sealed class StudyOptions
     [
         _config, _data, _weights, _arch, _baseModel, _device, _output, _imageSize, _batch, _seed, _baseEpochs, _fineGrainedEpochs,
         _channelEpochs, _lr, _trainSubset, _valSubset, _testSubset, _runs, _roundTo, _neverUntouched, _freeze,
+        _teacher, _kdTemperature, _kdAlpha, _bnL1,
     ];
 
     /// <summary>The configuration file (or the defaults) with the given options applied.</summary>
@@ -77,6 +85,8 @@ public sealed class StudyOptions
             LatencyRuns = parse.GetValue(_runs) ?? c.LatencyRuns, RoundTo = parse.GetValue(_roundTo) ?? c.RoundTo,
             NeverUntouched = parse.GetValue(_neverUntouched) || c.NeverUntouched,
             FrozenStages = parse.GetValue(_freeze) is string f ? TrainCommand.ParseStages(f) : c.FrozenStages,
+            Teacher = parse.GetValue(_teacher) ?? c.Teacher, KdTemperature = parse.GetValue(_kdTemperature) ?? c.KdTemperature,
+            KdAlpha = parse.GetValue(_kdAlpha) ?? c.KdAlpha, BnL1 = parse.GetValue(_bnL1) ?? c.BnL1,
         };
     }
 }

@@ -43,6 +43,13 @@ public sealed record StudyConfig
     /// <summary>Channel pruning keeps round_to channels in a group that Torch-Pruning's rule would leave untouched
     /// (see ChannelPruningOptions.NeverUntouched); off by default, as in the study.</summary>
     public bool NeverUntouched { get; init; }
+    /// <summary>Knowledge distillation while fine-tuning the pruned experiments: <c>base</c> (the study's base model)
+    /// or a checkpoint path as teacher; null for none (Hinton et al. 2015, see Harness.Training.TrainingObjective).</summary>
+    public string? Teacher { get; init; }
+    public double KdTemperature { get; init; } = 4.0;
+    public double KdAlpha { get; init; } = 0.9;
+    /// <summary>Network slimming's λ·Σ|γ| on BatchNorm scales while training the base model (Liu et al. 2017); 0 for none.</summary>
+    public double BnL1 { get; init; }
 
     /// <summary>The JSON conventions of a study file (<see cref="HarnessJson.Options"/>; unknown members are refused).</summary>
     public static JsonSerializerOptions JsonOptions => HarnessJson.Options;
@@ -69,6 +76,10 @@ public sealed record StudyConfig
         Require(RoundTo >= 1, $"roundTo (--round-to) must be at least 1 (got {RoundTo})");
         Require(LatencyRuns >= 1, $"latencyRuns (--latency-runs) must be at least 1 (got {LatencyRuns})");
         Require(FrozenStages.All(s => s >= 0), $"frozenStages must be stage indices ≥ 0 (got {string.Join(", ", FrozenStages)})");
+        Require(Teacher is null || Teacher == "base" || File.Exists(Teacher), $"teacher (--teacher) must be 'base' or an existing checkpoint (got '{Teacher}')");
+        Require(double.IsFinite(KdTemperature) && KdTemperature > 0, $"kdTemperature (--kd-temperature) must be positive (got {KdTemperature})");
+        Require(KdAlpha is >= 0 and <= 1, $"kdAlpha (--kd-alpha) must lie in [0, 1] (got {KdAlpha})");
+        Require(double.IsFinite(BnL1) && BnL1 >= 0, $"bnL1 (--bn-l1) must be 0 or more (got {BnL1})");
     }
 
     public static StudyConfig Load(string path)

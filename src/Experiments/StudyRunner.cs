@@ -33,6 +33,9 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
 
     public string CheckpointOf(ExperimentSpec e) => e.Kind == ExperimentKind.Base ? BaseModelPath : Path.Combine(PrunedDir, e.Name + ".pth");
     public string MetricsPathOf(ExperimentSpec e) => Path.Combine(MetricsDir, e.Name + ".json");
+    /// <summary>The distillation teacher's checkpoint: the base model for <c>teacher: base</c>.</summary>
+    private string TeacherPath => config.Teacher == "base" ? BaseModelPath : config.Teacher!;
+
     public string ManifestPathOf(ExperimentSpec e) => Path.Combine(Root, "runs", e.Name, RunManifest.FileName);
 
     /// <summary>The manifest of an experiment under the current settings.</summary>
@@ -57,6 +60,14 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
         else
         {
             settings["base_model_sha256"] = RunManifest.HashOf(BaseModelPath);
+        }
+        if (e.Kind == ExperimentKind.Base && config.BnL1 > 0) settings["bn_l1"] = F(config.BnL1);
+        else if (config.Teacher is not null)
+        {
+            settings["teacher"] = config.Teacher;
+            settings["teacher_sha256"] = RunManifest.HashOf(TeacherPath);
+            settings["kd_temperature"] = F(config.KdTemperature);
+            settings["kd_alpha"] = F(config.KdAlpha);
         }
         if (e.Kind == ExperimentKind.Channel)
         {
@@ -176,9 +187,16 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
                 log.WriteLine($"  right after pruning: Val Loss {afterPruning.Loss:F4} | Val Acc {100 * afterPruning.Accuracy:F2}% (base model {100 * baseValidation!.Accuracy:F2}%)");
             // A given base model is evaluated as it is: no training state may touch (or restore over) that file.
             bool givenBase = e.Kind == ExperimentKind.Base && config.BaseModel is not null;
+            using var teacher = e.Kind != ExperimentKind.Base && config.Teacher is not null ? ModelLoader.LoadNetwork(TeacherPath) : null;
+            teacher?.Module.to(device);
+            var objective = new TrainingObjective
+            {
+                Teacher = teacher?.Module, Temperature = config.KdTemperature, Alpha = config.KdAlpha,
+                BatchNormL1 = e.Kind == ExperimentKind.Base ? config.BnL1 : 0,
+            };
             var result = givenBase
                 ? new TrainingResult([], double.NaN, Interrupted: false)
-                : new Trainer(options, log).Train(model, trainLoader, valLoader, run, resume: true, cancel);
+                : new Trainer(options, log) { Objective = objective }.Train(model, trainLoader, valLoader, run, resume: true, cancel);
             if (result.Interrupted) return;
             if (result.History.Count == 0 && !File.Exists(run.BestModelPath)) ModelLoader.Save(model, run.BestModelPath);
             model.Dispose();

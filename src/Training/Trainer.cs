@@ -26,6 +26,9 @@ public sealed class Trainer(TrainingOptions options, TextWriter output)
     /// from it to simulate a crash there.</summary>
     internal Action<string>? WriteBoundary { get; init; }
 
+    /// <summary>What each step minimises (cross-entropy unless distillation or the BatchNorm L1 term is asked for).</summary>
+    public TrainingObjective Objective { get; init; } = TrainingObjective.CrossEntropy;
+
     /// <summary>Freezes <see cref="TrainingOptions.FrozenStages"/> and returns the trainable parameters by name.</summary>
     public static List<(string Name, Tensor Parameter)> Freeze(IPrunableNetwork model, IReadOnlyList<int> frozenStages)
     {
@@ -48,6 +51,7 @@ public sealed class Trainer(TrainingOptions options, TextWriter output)
         bool resume = false, CancellationToken cancel = default, int? maxStepsPerEpoch = null)
     {
         Options.Validate();
+        Objective.Validate();
         var model = network.Module;
         var parameters = Freeze(network, Options.FrozenStages);
         using var sgd = new SgdMomentum(parameters, Options.Momentum, Options.WeightDecay);
@@ -81,7 +85,7 @@ public sealed class Trainer(TrainingOptions options, TextWriter output)
                     if (cancel.IsCancellationRequested) break;
                     sgd.ZeroGrad();
                     var logits = model.call(batch.Images);
-                    var loss = nn.functional.cross_entropy(logits, batch.Labels);
+                    var loss = Objective.Loss(model, batch.Images, logits, batch.Labels);
                     double value = loss.ToDouble();
                     if (!double.IsFinite(value))
                         throw new TrainingDivergedException(

@@ -24,7 +24,12 @@ public static class TrainCommand
         var lr = new Option<double>("--lr") { Description = "initial SGD learning rate (study: 0.01; StepLR ×0.1 every 5 epochs)", DefaultValueFactory = _ => 0.01 }.LearningRate();
         var resume = new Option<bool>("--resume") { Description = "continue from the run's last completed epoch (its settings must match; --epochs may grow)" };
         var force = CommonOptions.Force();
-        var command = new Command("train", "Fine-tune a network (EfficientNet-B0 unless --arch says otherwise) with the study's recipe") { weights, arch, device, json, epochs, freeze, name, outDir, lr, resume, force };
+        var teacher = new Option<string?>("--teacher") { Description = "a trained checkpoint to distil from (Hinton et al. 2015; default: none)" };
+        var kdTemperature = new Option<double>("--kd-temperature") { Description = "distillation temperature T", DefaultValueFactory = _ => 4.0 };
+        var kdAlpha = new Option<double>("--kd-alpha") { Description = "weight A of A·T²·KL(teacher ‖ student); 1 − A weighs the cross-entropy", DefaultValueFactory = _ => 0.9 };
+        var bnL1 = new Option<double>("--bn-l1") { Description = "network slimming (Liu et al. 2017): λ of λ·Σ|γ| over BatchNorm scales", DefaultValueFactory = _ => 0.0 };
+        var command = new Command("train", "Fine-tune a network (EfficientNet-B0 unless --arch says otherwise) with the study's recipe")
+            { weights, arch, device, json, epochs, freeze, name, outDir, lr, resume, force, teacher, kdTemperature, kdAlpha, bnL1 };
         foreach (var o in data.ForTraining) command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -61,6 +66,10 @@ public static class TrainCommand
                 ["lr"] = options.LearningRate.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
                 ["momentum"] = $"{options.Momentum}", ["weight_decay"] = $"{options.WeightDecay}", ["step_size"] = $"{options.StepSize}",
                 ["gamma"] = $"{options.Gamma}", ["freeze"] = string.Join(",", options.FrozenStages),
+                ["teacher_sha256"] = parse.GetValue(teacher) is string tp ? RunManifest.HashOf(tp) : null,
+                ["kd_temperature"] = parse.GetValue(teacher) is null ? null : parse.GetValue(kdTemperature).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+                ["kd_alpha"] = parse.GetValue(teacher) is null ? null : parse.GetValue(kdAlpha).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+                ["bn_l1"] = parse.GetValue(bnL1) > 0 ? parse.GetValue(bnL1).ToString("R", System.Globalization.CultureInfo.InvariantCulture) : null,
             }, dev.ToString());
             string manifestPath = Path.Combine(run.StateFolder, RunManifest.FileName);
             if (resuming && !RunManifest.Matches(manifestPath, manifest, forced, log, $"training run '{run.Name}'")) resuming = false;
@@ -71,9 +80,20 @@ public static class TrainCommand
             var valLoader = new BatchLoader(val, options.BatchSize, false, new BatchTransform { ImageSize = options.ImageSize }, dev, options.Seed);
             Directory.CreateDirectory(run.StateFolder);
             manifest.Save(manifestPath);
+            using var teacherModel = parse.GetValue(teacher) is string teacherPath ? ModelLoader.LoadNetwork(teacherPath) : null;
+            if (teacherModel is not null)
+            {
+                ModelLoader.RequireClasses(teacherModel, located.Train.Classes.Count, "--teacher");
+                teacherModel.Module.to(dev);
+            }
+            var objective = new TrainingObjective
+            {
+                Teacher = teacherModel?.Module, Temperature = parse.GetValue(kdTemperature), Alpha = parse.GetValue(kdAlpha), BatchNormL1 = parse.GetValue(bnL1),
+            };
+            objective.Validate();
             return CliRunner.WithCancellation(token =>
             {
-                var trainer = new Trainer(options, parse.GetValue(json) ? TextWriter.Null : output);
+                var trainer = new Trainer(options, parse.GetValue(json) ? TextWriter.Null : output) { Objective = objective };
                 var result = trainer.Train(model, trainLoader, valLoader, run, resuming, token);
                 if (parse.GetValue(json)) output.WriteLine(HarnessJson.Serialize(new { run, result }));
                 else output.WriteLine($"best Val Acc {100 * result.BestValidationAccuracy:F2}%; best model {run.BestModelPath}; history {run.HistoryBase}.json/.csv");
