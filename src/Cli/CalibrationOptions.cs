@@ -14,7 +14,7 @@ public sealed class CalibrationOptions
     public Option<string?> Data { get; } = new("--data") { Description = "with Taylor importance: the data set whose training split gives the calibration batches (default: none; required for Taylor)" };
     public Option<int> Batches { get; } = new Option<int>("--calibration-batches") { Description = "with Taylor importance: batches whose loss gradients are summed", DefaultValueFactory = _ => 8 }.AtLeast(1);
     public Option<int> BatchSize { get; } = new Option<int>("--batch-size") { Description = "with Taylor importance: images per calibration batch", DefaultValueFactory = _ => 32 }.AtLeast(1);
-    public Option<int> ImageSize { get; } = new Option<int>("--image-size") { Description = "with Taylor importance: side the calibration images are resized to", DefaultValueFactory = _ => 224 }.ImageSide();
+    public Option<int> ImageSize { get; } = new Option<int>("--image-size") { Description = "with Taylor importance: side the calibration images are resized to; with --target-macs: the input side the MACs are counted at", DefaultValueFactory = _ => 224 }.ImageSide();
     public Option<ulong> DataSeed { get; } = new("--data-seed") { Description = "with Taylor importance: seed of the train/validation split", DefaultValueFactory = _ => 42UL };
 
     public IEnumerable<Option> All => [Data, Batches, BatchSize, ImageSize, DataSeed];

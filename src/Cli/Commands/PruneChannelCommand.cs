@@ -30,9 +30,13 @@ public static class PruneChannelCommand
         var outPath = new Option<string?>("--out") { Description = "output checkpoint (default: pruned_models/channel_pruning_<ratio>.pth)" };
         var force = CommonOptions.Force();
         var calibration = new CalibrationOptions();
+        var targetMacs = new Option<string?>("--target-macs") { Description = "prune to a MACs budget (thop rules at --image-size): a fraction of the model's (0.5) or a count (200M); the per-group ratio is searched under --never-untouched's monotone rule (default: none, use --ratio)" };
+        var targetParams = new Option<string?>("--target-params") { Description = "prune to a parameter budget: a fraction of the model's (0.5) or a count (1.2M), searched like --target-macs (default: none)" };
         var command = new Command("channel", "Channel (structural) pruning with coupled layers pruned together")
             { weights, arch, classes, json, ratio, importance, roundTo, global, maxRatio, never, include, exclude, groupRatios, depthwise, seed, graphOnly, outPath, force };
         foreach (var o in calibration.All) command.Options.Add(o);
+        command.Options.Add(targetMacs);
+        command.Options.Add(targetParams);
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -57,6 +61,23 @@ public static class PruneChannelCommand
             foreach (var id in options.GroupRatios.Keys.Where(id => !known.Contains(id)))
                 throw new ArgumentException($"--group-ratio {id}=…: the model has no group {id} (groups 0..{known.Max()}; see --graph)");
             long before = model.Module.parameters().Sum(p => p.numel());
+            BudgetResult? budget = null;
+            string? budgetWhat = null;
+            if (parse.GetValue(targetMacs) is not null || parse.GetValue(targetParams) is not null)
+            {
+                if (parse.GetValue(targetMacs) is not null && parse.GetValue(targetParams) is not null)
+                    throw new ArgumentException("--target-macs and --target-params: give one budget");
+                if (parse.GetResult(ratio) is { Implicit: false }) throw new ArgumentException("--ratio and a --target-… budget: give one (the budget chooses the ratio)");
+                int size = parse.GetValue(calibration.ImageSize);
+                Func<Harness.Model.Channels.IPrunableNetwork, long> measure = parse.GetValue(targetMacs) is not null
+                    ? n => Harness.Metrics.MacCounter.Count(n.Module, size).Total(Harness.Metrics.MacConvention.Thop)
+                    : n => n.Module.parameters().Sum(p => p.numel());
+                budgetWhat = parse.GetValue(targetMacs) is not null ? "--target-macs" : "--target-params";
+                long baseline = measure(model);
+                long target = BudgetSearch.ParseTarget((parse.GetValue(targetMacs) ?? parse.GetValue(targetParams))!, baseline, budgetWhat);
+                budget = BudgetSearch.ForTarget(model, options, target, measure, budgetWhat);
+                options = options with { Ratio = budget.Ratio, NeverUntouched = true };
+            }
             var (pruned, report) = ChannelPruner.Prune(model, options);
             using (pruned)
             {
@@ -65,10 +86,12 @@ public static class PruneChannelCommand
                 InputRules.RequireNewOrForced(path, "--out", parse.GetValue(force));
                 ModelLoader.Save(pruned, path);
                 long after = pruned.Module.parameters().Sum(p => p.numel());
-                if (parse.GetValue(json)) output.WriteLine(HarnessJson.Serialize(new { checkpoint = path, parametersBefore = before, parametersAfter = after, report }));
+                if (parse.GetValue(json)) output.WriteLine(HarnessJson.Serialize(new { checkpoint = path, parametersBefore = before, parametersAfter = after, budget, report }));
                 else
                 {
                     output.Write(report.ToText());
+                    if (budget is not null)
+                        output.WriteLine($"{budgetWhat} {budget.Target:N0}: ratio {budget.Ratio:F6} (never untouched) reaches {budget.Achieved:N0} of the model's {budget.Baseline:N0} ({(double)budget.Achieved / budget.Baseline:P2})");
                     output.WriteLine($"parameters {before:N0} → {after:N0}; wrote {path}");
                 }
             }

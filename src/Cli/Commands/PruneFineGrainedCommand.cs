@@ -34,9 +34,11 @@ public static class PruneFineGrainedCommand
         var outPath = new Option<string?>("--out") { Description = "output checkpoint (default: pruned_models/fine_grained_<method>_<granularity>_<ratio>.pth)" };
         var force = CommonOptions.Force();
         var calibration = new CalibrationOptions();
+        var targetNonzero = new Option<string?>("--target-nonzero") { Description = "prune until the model has this many nonzero parameters: a fraction of its nonzero count (0.3) or a count (1.5M); global element pruning by L1 or Taylor (default: none, use --ratio)" };
         var command = new Command("fine-grained", "Unstructured / semi-structured pruning with torch.nn.utils.prune semantics")
             { weights, arch, classes, json, method, scope, granularity, amount, count, n, m, dim, norm, seed, include, exclude, permanent, sparse, outPath, force };
         foreach (var o in calibration.All) command.Options.Add(o);
+        command.Options.Add(targetNonzero);
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -51,6 +53,32 @@ public static class PruneFineGrainedCommand
                 throw new ArgumentException("--sparse needs --permanent: a masked checkpoint keeps weight_orig and weight_mask, so its sparse file would be larger than the dense one");
             using var model = ModelLoader.LoadNetwork(parse.GetValue(weights)!, parse.GetValue(arch), parse.GetValue(classes), Downloads.Resolver(), unchecked((ulong)parse.GetValue(seed)));
             calibration.Prepare(parse, model, options.Method == PruningMethod.Taylor, "--method", parse.GetValue(json) ? parse.InvocationConfiguration.Error : output);
+            (long Target, long Before)? budget = null;
+            if (parse.GetValue(targetNonzero) is string targetText)
+            {
+                if (parse.GetResult(amount) is { Implicit: false }) throw new ArgumentException("--ratio and --target-nonzero: give one (the target chooses the amount)");
+                if (options.Scope != PruningScope.Global || options.Granularity != Granularity.Element || options.Method == PruningMethod.Random)
+                    throw new ArgumentException("--target-nonzero prunes globally by element with L1 or Taylor (drop --scope/--granularity, and --method Random)");
+                long nonzero = Harness.Metrics.ParameterCounter.Count(model.Module).Nonzero;
+                long target = Harness.Pruning.Channels.BudgetSearch.ParseTarget(targetText, nonzero, "--target-nonzero");
+                // Units still alive in the selected layers; the zeros among them rank first and take no nonzero away.
+                long alive = 0, aliveZeros = 0;
+                using (TorchSharp.torch.no_grad())
+                    foreach (var (_, layer) in FineGrainedPruner.SelectLayers(model.Module, options))
+                    {
+                        using var keep = layer.Mask is null ? TorchSharp.torch.ones_like(layer.Weight) : layer.Mask.clone();
+                        using var a = keep.ne(0);
+                        alive += a.sum().item<long>();
+                        using var z = a.logical_and(layer.Weight.detach().eq(0));
+                        aliveZeros += z.sum().item<long>();
+                    }
+                long removable = alive - aliveZeros;
+                if (nonzero - removable > target)
+                    throw new ArgumentException($"--target-nonzero {target:N0} is unreachable: the smallest reachable is {nonzero - removable:N0} nonzero parameters (every selected weight pruned; the rest are biases, BatchNorm and layers left out)");
+                long k = Math.Max(0, nonzero - target);
+                options = options with { Amount = k == 0 ? 0 : k + aliveZeros, AmountIsCount = true };
+                budget = (target, nonzero);
+            }
             var result = FineGrainedPruner.Prune(model.Module, options);
             var report = parse.GetValue(permanent) ? FineGrainedPruner.MakePermanent(model.Module) : result.Report;
             string tag = options.Granularity == Granularity.NM ? $"{options.N}of{options.M}" : options.Amount.ToString(CultureInfo.InvariantCulture);
@@ -68,7 +96,11 @@ public static class PruneFineGrainedCommand
             }
             if (parse.GetValue(json))
             {
-                output.WriteLine(HarnessJson.Serialize(new { checkpoint = path, sparseCheckpoint = sparsePath, options, report.Sparsity, report.Layers, result.SkippedLayers }));
+                output.WriteLine(HarnessJson.Serialize(new
+                {
+                    checkpoint = path, sparseCheckpoint = sparsePath, options, report.Sparsity, report.Layers, result.SkippedLayers,
+                    budget = budget is { } bud ? new { target = bud.Target, before = bud.Before, achieved = Harness.Metrics.ParameterCounter.Count(model.Module).Nonzero } : null,
+                }));
                 return 0;
             }
             var table = new Table().AddColumns("layer", "shape", "zeros", "density");
@@ -77,6 +109,8 @@ public static class PruneFineGrainedCommand
             var console = Consoles.For(output);
             console.Write(table);
             output.WriteLine($"sparsity over {report.Layers.Count} layers: {report.Sparsity:P2} ({report.Zeros:N0} of {report.Elements:N0} weights)");
+            if (budget is { } b)
+                output.WriteLine($"--target-nonzero {b.Target:N0}: {Harness.Metrics.ParameterCounter.Count(model.Module).Nonzero:N0} nonzero parameters (was {b.Before:N0})");
             if (result.SkippedLayers.Count > 0)
                 output.WriteLine($"N:M not applicable (input dimension not a multiple of {options.M}): {string.Join(", ", result.SkippedLayers)}");
             output.WriteLine($"wrote {path}{(sparsePath is null ? "" : $" and {sparsePath}")}");

@@ -51,6 +51,19 @@ public static class ChannelPruner
         }
     }
 
+    /// <summary>The space widths per-group pruning with <paramref name="options"/> gives (no importance is needed for
+    /// widths), for <see cref="IPrunableNetwork.Rebuild"/>: what <see cref="Prune{TNet}"/> would build, without weights.</summary>
+    public static IReadOnlyDictionary<string, int> PlannedWidths(DependencyGraph graph, ChannelPruningOptions options)
+    {
+        if (options.Global) throw new ArgumentException("planned widths are those of per-group pruning; global ranking depends on the scores");
+        var widths = graph.Groups.ToDictionary(g => g.Space, g =>
+        {
+            double ratio = options.GroupRatios.TryGetValue(g.Id, out var r) ? r : options.Ratio;
+            return IsIgnored(g, options) ? g.Channels : options.KeptWidth(g.Channels, ratio);
+        }, StringComparer.Ordinal);
+        return graph.SpaceWidths(widths);
+    }
+
     /// <summary>Global ranking: one threshold over the normalised scores of all groups, then each group's count is
     /// rounded like local pruning (multiple of round_to, never empty, capped by the maximum ratio).</summary>
     private static Dictionary<int, int> GlobalCounts(DependencyGraph graph, Dictionary<int, Tensor> scores, ChannelPruningOptions options)
