@@ -33,6 +33,8 @@ public sealed class StudyOptions
     private readonly Option<double?> _kdTemperature;
     private readonly Option<double?> _kdAlpha;
     private readonly Option<double?> _bnL1;
+    private readonly Option<int?> _steps;
+    private readonly Option<int?> _epochsPerStep = new Option<int?>("--epochs-per-step") { Description = "iterative pruning: fine-tuning epochs after each step (default: the kind's --fine-grained-epochs / --channel-epochs)" }.AtLeast(0);
 
     /// <param name="defaults">The command's defaults (a study or a sweep), stated in every description.</param>
     public StudyOptions(string outputDescription, StudyConfig defaults)
@@ -55,6 +57,7 @@ public sealed class StudyOptions
         _kdTemperature = new Option<double?>("--kd-temperature") { Description = "distillation temperature T" + D(defaults.KdTemperature) };
         _kdAlpha = new Option<double?>("--kd-alpha") { Description = "weight A of the distillation term, 1 − A for cross-entropy" + D(defaults.KdAlpha) };
         _bnL1 = new Option<double?>("--bn-l1") { Description = "network slimming: λ of λ·Σ|γ| over BatchNorm scales while training the base model" + D(defaults.BnL1) };
+        _steps = new Option<int?>("--steps") { Description = "iterative pruning: prune → fine-tune steps per pruned experiment (channel: Torch-Pruning's linear scheduler; fine-grained: Zhu & Gupta's gradual schedule)" + D(defaults.PruningSteps) }.AtLeast(1);
         Defaults = defaults;
     }
 
@@ -65,7 +68,7 @@ public sealed class StudyOptions
     [
         _config, _data, _weights, _arch, _baseModel, _device, _output, _imageSize, _batch, _seed, _baseEpochs, _fineGrainedEpochs,
         _channelEpochs, _lr, _trainSubset, _valSubset, _testSubset, _runs, _roundTo, _neverUntouched, _freeze,
-        _teacher, _kdTemperature, _kdAlpha, _bnL1,
+        _teacher, _kdTemperature, _kdAlpha, _bnL1, _steps, _epochsPerStep,
     ];
 
     /// <summary>The configuration file (or the defaults) with the given options applied.</summary>
@@ -87,6 +90,7 @@ public sealed class StudyOptions
             FrozenStages = parse.GetValue(_freeze) is string f ? TrainCommand.ParseStages(f) : c.FrozenStages,
             Teacher = parse.GetValue(_teacher) ?? c.Teacher, KdTemperature = parse.GetValue(_kdTemperature) ?? c.KdTemperature,
             KdAlpha = parse.GetValue(_kdAlpha) ?? c.KdAlpha, BnL1 = parse.GetValue(_bnL1) ?? c.BnL1,
+            PruningSteps = parse.GetValue(_steps) ?? c.PruningSteps, EpochsPerStep = parse.GetValue(_epochsPerStep) ?? c.EpochsPerStep,
         };
     }
 }

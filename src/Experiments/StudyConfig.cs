@@ -50,6 +50,12 @@ public sealed record StudyConfig
     public double KdAlpha { get; init; } = 0.9;
     /// <summary>Network slimming's λ·Σ|γ| on BatchNorm scales while training the base model (Liu et al. 2017); 0 for none.</summary>
     public double BnL1 { get; init; }
+    /// <summary>Iterative pruning: K prune → fine-tune steps per pruned experiment (1: one-shot, the study). Channel
+    /// pruning follows Torch-Pruning's linear scheduler (step k prunes to ratio·k/K of the original widths), fine-grained
+    /// the automated gradual pruning schedule of Zhu and Gupta 2017 (sparsity s·(1 − (1 − k/K)³)).</summary>
+    public int PruningSteps { get; init; } = 1;
+    /// <summary>Fine-tuning epochs after each step of an iterative experiment (null: the kind's epochs).</summary>
+    public int? EpochsPerStep { get; init; }
 
     /// <summary>The JSON conventions of a study file (<see cref="HarnessJson.Options"/>; unknown members are refused).</summary>
     public static JsonSerializerOptions JsonOptions => HarnessJson.Options;
@@ -80,6 +86,8 @@ public sealed record StudyConfig
         Require(double.IsFinite(KdTemperature) && KdTemperature > 0, $"kdTemperature (--kd-temperature) must be positive (got {KdTemperature})");
         Require(KdAlpha is >= 0 and <= 1, $"kdAlpha (--kd-alpha) must lie in [0, 1] (got {KdAlpha})");
         Require(double.IsFinite(BnL1) && BnL1 >= 0, $"bnL1 (--bn-l1) must be 0 or more (got {BnL1})");
+        Require(PruningSteps is >= 1 and <= 100, $"pruningSteps (--steps) must lie in 1..100 (got {PruningSteps})");
+        Require(EpochsPerStep is null or >= 0, $"epochsPerStep (--epochs-per-step) must be 0 or more (got {EpochsPerStep})");
     }
 
     public static StudyConfig Load(string path)
@@ -96,14 +104,17 @@ public sealed record StudyConfig
         }
     }
 
+    /// <summary>The name suffix of iterative experiments (<c>_iter3</c>), so their files never mix with one-shot ones.</summary>
+    private string Iterative => PruningSteps > 1 ? $"_iter{PruningSteps}" : "";
+
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
     /// <summary>The study's experiments in order: base, fine-grained, channel.</summary>
     public IReadOnlyList<ExperimentSpec> Experiments() =>
     [
         new(ExperimentSpec.BaseNameOf(Arch), ExperimentKind.Base, 0, BaseModel is null ? BaseEpochs : 0),
-        .. FineGrainedAmounts.Select(a => new ExperimentSpec($"fine_grained_prune_{Fmt(a)}", ExperimentKind.FineGrained, a, FineGrainedEpochs)),
-        .. ChannelRatios.Select(r => new ExperimentSpec($"channel_pruning_{Fmt(r)}", ExperimentKind.Channel, r, ChannelEpochs)),
+        .. FineGrainedAmounts.Select(a => new ExperimentSpec($"fine_grained_prune_{Fmt(a)}{Iterative}", ExperimentKind.FineGrained, a, FineGrainedEpochs)),
+        .. ChannelRatios.Select(r => new ExperimentSpec($"channel_pruning_{Fmt(r)}{Iterative}", ExperimentKind.Channel, r, ChannelEpochs)),
     ];
 
     private static string Fmt(double v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);

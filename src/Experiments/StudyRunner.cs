@@ -4,6 +4,7 @@ using Harness.Metrics;
 using Harness.Model;
 using Harness.Model.Channels;
 using Harness.Model.Checkpoints;
+using Harness.Model.Files;
 using Harness.Pruning.Channels;
 using Harness.Pruning.FineGrained;
 using Harness.Training;
@@ -62,6 +63,11 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
             settings["base_model_sha256"] = RunManifest.HashOf(BaseModelPath);
         }
         if (e.Kind == ExperimentKind.Base && config.BnL1 > 0) settings["bn_l1"] = F(config.BnL1);
+        if (e.Kind != ExperimentKind.Base && config.PruningSteps > 1)
+        {
+            settings["pruning_steps"] = $"{config.PruningSteps}";
+            settings["epochs_per_step"] = $"{config.EpochsPerStep ?? e.Epochs}";
+        }
         else if (config.Teacher is not null)
         {
             settings["teacher"] = config.Teacher;
@@ -121,7 +127,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
     /// base model), so that it is recomputed from scratch.</summary>
     private void Discard(ExperimentSpec e)
     {
-        foreach (var f in new[] { MetricsPathOf(e), Path.Combine(MetricsDir, e.Name + ".csv") })
+        foreach (var f in new[] { MetricsPathOf(e), Path.Combine(MetricsDir, e.Name + ".csv"), Path.Combine(MetricsDir, e.Name + "_steps.csv") })
             if (File.Exists(f)) File.Delete(f);
         string runFolder = Path.Combine(Root, "runs", e.Name);
         if (Directory.Exists(runFolder)) Directory.Delete(runFolder, recursive: true);
@@ -133,7 +139,9 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
     {
         ExperimentKind.Base when config.BaseModel is not null => $"evaluate the given base model {config.BaseModel}",
         ExperimentKind.Base => $"fine-tune {config.Arch} ({config.Weights}) for {e.Epochs} epochs",
+        ExperimentKind.FineGrained when config.PruningSteps > 1 => $"global L1 unstructured pruning to {e.Amount} in {config.PruningSteps} gradual steps (Zhu & Gupta), {config.EpochsPerStep ?? e.Epochs} epochs after each, then permanent",
         ExperimentKind.FineGrained => $"global L1 unstructured pruning {e.Amount} of the base model, {e.Epochs} epochs with masks, then permanent",
+        ExperimentKind.Channel when config.PruningSteps > 1 => $"channel pruning to {e.Amount} (L1, round_to {config.RoundTo}) in {config.PruningSteps} linear steps, {config.EpochsPerStep ?? e.Epochs} epochs after each",
         _ => $"channel pruning {e.Amount} (L1, round_to {config.RoundTo}) of the base model, {e.Epochs} epochs",
     };
 
@@ -147,7 +155,6 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
         var trainLoader = new BatchLoader(train, config.BatchSize, true, new BatchTransform { ImageSize = config.ImageSize, Train = true }, device, config.Seed);
         var valLoader = new BatchLoader(val, config.BatchSize, false, new BatchTransform { ImageSize = config.ImageSize }, device, config.Seed);
         var testLoader = new BatchLoader(test, config.BatchSize, false, new BatchTransform { ImageSize = config.ImageSize }, device, config.Seed);
-        var run = new TrainingRun(e.Name, CheckpointOf(e), Path.Combine(Root, "runs", e.Name));
 
         if (config.BaseModel is not null && !File.Exists(config.BaseModel))
             throw new FileNotFoundException($"--base-model '{config.BaseModel}': no such file", config.BaseModel);
@@ -168,23 +175,6 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
                 model.Module.to(device);
                 baseValidation = Evaluator.Evaluate(model.Module, valLoader);
             }
-            if (e.Kind == ExperimentKind.FineGrained)
-                FineGrainedPruner.Prune(model.Module, new FineGrainedOptions { Amount = e.Amount, Method = PruningMethod.L1, Scope = PruningScope.Global });
-            else if (e.Kind == ExperimentKind.Channel)
-            {
-                var (pruned, report) = ChannelPruner.Prune(model, new ChannelPruningOptions
-                {
-                    Ratio = e.Amount, RoundTo = config.RoundTo, Importance = ImportanceKind.L1, NeverUntouched = config.NeverUntouched,
-                });
-                model.Dispose();
-                model = pruned;
-                log.WriteLine($"  pruned: {report.Groups.Count(g => g.After < g.Before)} of {report.Groups.Count} channel groups narrowed, " +
-                              $"parameters {model.Module.parameters().Sum(p => p.numel()):N0}");
-            }
-            model.Module.to(device);
-            var afterPruning = e.Kind == ExperimentKind.Base ? null : Evaluator.Evaluate(model.Module, valLoader);
-            if (afterPruning is not null)
-                log.WriteLine($"  right after pruning: Val Loss {afterPruning.Loss:F4} | Val Acc {100 * afterPruning.Accuracy:F2}% (base model {100 * baseValidation!.Accuracy:F2}%)");
             // A given base model is evaluated as it is: no training state may touch (or restore over) that file.
             bool givenBase = e.Kind == ExperimentKind.Base && config.BaseModel is not null;
             using var teacher = e.Kind != ExperimentKind.Base && config.Teacher is not null ? ModelLoader.LoadNetwork(TeacherPath) : null;
@@ -194,11 +184,79 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
                 Teacher = teacher?.Module, Temperature = config.KdTemperature, Alpha = config.KdAlpha,
                 BatchNormL1 = e.Kind == ExperimentKind.Base ? config.BnL1 : 0,
             };
-            var result = givenBase
-                ? new TrainingResult([], double.NaN, Interrupted: false)
-                : new Trainer(options, log) { Objective = objective }.Train(model, trainLoader, valLoader, run, resume: true, cancel);
-            if (result.Interrupted) return;
-            if (result.History.Count == 0 && !File.Exists(run.BestModelPath)) ModelLoader.Save(model, run.BestModelPath);
+            // One step for the base model and one-shot pruning; K prune → fine-tune steps for iterative experiments,
+            // each resumable on its own (its state under runs/<name>/step-k/), each starting from the previous step's
+            // best model.
+            int steps = e.Kind == ExperimentKind.Base ? 1 : config.PruningSteps;
+            int epochsPerStep = steps == 1 ? e.Epochs : config.EpochsPerStep ?? e.Epochs;
+            var originalWidths = e.Kind == ExperimentKind.Channel && steps > 1
+                ? DependencyGraph.Build(model).Groups.ToDictionary(g => g.Space, g => g.Channels, StringComparer.Ordinal)
+                : null;
+            Evaluation? afterPruning = null;
+            var history = new List<EpochRecord>();
+            var stepRows = new List<IReadOnlyList<object?>>();
+            double previousSparsity = 0;
+            TrainingRun run = null!;
+            for (int k = 1; k <= steps; k++)
+            {
+                if (k > 1)
+                {
+                    model.Dispose();
+                    model = ModelLoader.LoadNetwork(run.BestModelPath);
+                }
+                double target = e.Amount;
+                if (e.Kind == ExperimentKind.FineGrained)
+                {
+                    // Zhu and Gupta's automated gradual pruning: s_k = s·(1 − (1 − k/K)³); each step prunes the share of the
+                    // surviving weights that brings the sparsity from s_{k−1} to s_k (masks compound, as torch.nn.utils.prune's).
+                    target = e.Amount * (1 - Math.Pow(1 - (double)k / steps, 3));
+                    double amount = previousSparsity >= 1 ? 0 : (target - previousSparsity) / (1 - previousSparsity);
+                    previousSparsity = target;
+                    FineGrainedPruner.Prune(model.Module, new FineGrainedOptions { Amount = Math.Clamp(amount, 0, 1), Method = PruningMethod.L1, Scope = PruningScope.Global });
+                }
+                else if (e.Kind == ExperimentKind.Channel)
+                {
+                    // Torch-Pruning's linear scheduler: step k prunes to ratio·k/K of the original widths.
+                    target = e.Amount * k / steps;
+                    var (pruned, report) = ChannelPruner.Prune(model, new ChannelPruningOptions
+                    {
+                        Ratio = target, RoundTo = config.RoundTo, Importance = ImportanceKind.L1, NeverUntouched = config.NeverUntouched,
+                        OriginalWidths = originalWidths,
+                    });
+                    model.Dispose();
+                    model = pruned;
+                    log.WriteLine($"  {(steps > 1 ? $"step {k}/{steps} (ratio {target:0.####}): " : "")}pruned: {report.Groups.Count(g => g.After < g.Before)} of {report.Groups.Count} channel groups narrowed, " +
+                                  $"parameters {model.Module.parameters().Sum(p => p.numel()):N0}");
+                }
+                model.Module.to(device);
+                var after = e.Kind == ExperimentKind.Base ? null : Evaluator.Evaluate(model.Module, valLoader);
+                if (k == 1) afterPruning = after;
+                if (after is not null)
+                    log.WriteLine($"  right after pruning{(steps > 1 ? $" (step {k}/{steps})" : "")}: Val Loss {after.Loss:F4} | Val Acc {100 * after.Accuracy:F2}% (base model {100 * baseValidation!.Accuracy:F2}%)");
+                run = steps == 1
+                    ? new TrainingRun(e.Name, CheckpointOf(e), Path.Combine(Root, "runs", e.Name))
+                    : new TrainingRun($"{e.Name}_step{k}", k == steps ? CheckpointOf(e) : Path.Combine(Root, "runs", e.Name, $"step-{k}", "best.pth"),
+                        Path.Combine(Root, "runs", e.Name, $"step-{k}"));
+                var result = givenBase
+                    ? new TrainingResult([], double.NaN, Interrupted: false)
+                    : new Trainer(options with { Epochs = epochsPerStep }, log) { Objective = objective }.Train(model, trainLoader, valLoader, run, resume: true, cancel);
+                if (result.Interrupted) return;
+                if (result.History.Count == 0 && !File.Exists(run.BestModelPath)) ModelLoader.Save(model, run.BestModelPath);
+                var stepHistory = result.History.Count > 0 || givenBase ? result.History
+                    : File.Exists(run.HistoryBase + ".json") ? TrainingHistory.Load(run.HistoryBase + ".json") : [];
+                history.AddRange(stepHistory.Select(h => h with { Epoch = h.Epoch + (k - 1) * epochsPerStep }));
+                if (steps > 1)
+                {
+                    model.Module.to(CPU);
+                    var (parameters, nonzero) = ParameterCounter.Count(model.Module);
+                    stepRows.Add([k, target, parameters, nonzero, MacCounter.Count(model.Module, config.ImageSize).Total(MacConvention.Thop),
+                        after?.Accuracy, stepHistory.Count > 0 ? stepHistory.Max(h => h.ValidationAccuracy) : (double?)null]);
+                }
+            }
+            if (steps > 1)
+                CsvTable.Write(Path.Combine(MetricsDir, e.Name + "_steps.csv"),
+                    ["step", e.Kind == ExperimentKind.Channel ? "ratio" : "sparsity", "parameters", "nonzero_parameters", "macs_thop",
+                     "val_accuracy_after_pruning", "best_val_accuracy_after_fine_tuning"], stepRows);
             model.Dispose();
             model = ModelLoader.LoadNetwork(run.BestModelPath);
             model.Module.to(device);
@@ -216,8 +274,6 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
                 (m, o) => Harness.Export.OnnxRuntimeLatency.Measure((IPrunableNetwork)m, o.ImageSize, o.BatchSize, o.Runs, o.Warmup, get_num_threads()));
             MetricsFiles.WriteCsv(Path.Combine(MetricsDir, e.Name + ".csv"), [metrics]);
             MetricsPlots.SaveTable(MetricsTable.Build([metrics]), MetricsPlots.TablePath(PlotsDir, e.Name), e.Name);
-            var history = result.History.Count > 0 || givenBase ? result.History
-                : File.Exists(run.HistoryBase + ".json") ? TrainingHistory.Load(run.HistoryBase + ".json") : [];
             if (history.Count > 0)
                 MetricsPlots.SaveTrainingCurves(new TrainingCurves(history.Select(h => h.Epoch).ToList(), history.Select(h => h.TrainLoss).ToList(),
                     history.Select(h => h.ValidationLoss).ToList(), history.Select(h => h.TrainAccuracy).ToList(), history.Select(h => h.ValidationAccuracy).ToList())

@@ -34,7 +34,8 @@ public static class ChannelPruner
             foreach (var g in graph.Groups)
             {
                 double ratio = options.GroupRatios.TryGetValue(g.Id, out var r) ? r : options.Ratio;
-                keepCounts[g.Id] = IsIgnored(g, options) ? g.Channels : options.KeptWidth(g.Channels, ratio);
+                int original = options.OriginalWidths is { } o && o.TryGetValue(g.Space, out int w) ? w : g.Channels;
+                keepCounts[g.Id] = IsIgnored(g, options) ? g.Channels : Math.Min(g.Channels, options.KeptWidth(original, ratio));
             }
             if (options.Global) keepCounts = GlobalCounts(graph, scores, options);
             var removed = new Dictionary<int, int[]>();

@@ -22,6 +22,10 @@ public sealed record ChannelPruningOptions
     /// <summary>Layers (state-dict module names) whose channels must not be pruned: any group holding one is skipped.
     /// The classifier's outputs are never pruned whatever this says.</summary>
     public IReadOnlyList<string> IgnoredLayers { get; init; } = [];
+    /// <summary>Iterative pruning: the widths of the original (unpruned) network by space name. When given, a group
+    /// keeps <see cref="KeptWidth"/> of its original width (Torch-Pruning's scheduler measures every step's ratio
+    /// against the initial channels), or what it has if that is fewer.</summary>
+    public IReadOnlyDictionary<string, int>? OriginalWidths { get; init; }
 
     public void Validate()
     {
