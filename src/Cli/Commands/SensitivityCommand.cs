@@ -1,0 +1,67 @@
+using System.CommandLine;
+using Harness.Data;
+using Harness.Experiments;
+using Harness.Model;
+using Harness.Model.Checkpoints;
+using Harness.Model.Files;
+
+namespace Harness.Cli.Commands;
+
+/// <summary><c>sensitivity</c>: every channel group (or layer) pruned alone at each ratio, evaluated on a seeded test
+/// subset: <c>sensitivity.csv</c>, <c>sensitivity_heatmap.png</c> and the ranking.</summary>
+public static class SensitivityCommand
+{
+    public static Command Create()
+    {
+        var weights = CommonOptions.TrainedWeights();
+        var arch = CommonOptions.Arch();
+        var json = CommonOptions.Json();
+        var data = new Option<string>("--data") { Description = "data folder (its test split is evaluated)", Required = true };
+        var ratios = new Option<string>("--ratios") { Description = "comma-separated ratios in (0, 1)", DefaultValueFactory = _ => "0.1,0.3,0.5,0.7" };
+        var fineGrained = new Option<bool>("--fine-grained") { Description = "prune each layer alone by L1 (fine-grained) instead of each channel group" };
+        var roundTo = new Option<int>("--round-to") { Description = "channel pruning: kept widths are multiples of this", DefaultValueFactory = _ => 8 }.AtLeast(1);
+        var testSubset = new Option<int>("--test-subset") { Description = "test images drawn with --seed", DefaultValueFactory = _ => 1000 }.AtLeast(1);
+        var seed = new Option<ulong>("--seed") { Description = "seed of the test subset", DefaultValueFactory = _ => 42UL };
+        var imageSize = new Option<int>("--image-size") { Description = "side the images are resized to (the model's training size)", DefaultValueFactory = _ => 224 }.ImageSide();
+        var batch = new Option<int>("--batch-size") { Description = "images per evaluation batch", DefaultValueFactory = _ => 128 }.AtLeast(1);
+        var outDir = new Option<string>("--out") { Description = "folder for sensitivity.csv, sensitivity_ranking.csv and sensitivity_heatmap.png", DefaultValueFactory = _ => "sensitivity" };
+        var command = new Command("sensitivity", "Accuracy drop of each channel group (or layer) pruned alone at each ratio: CSV, heatmap and ranking")
+            { weights, arch, json, data, ratios, fineGrained, roundTo, testSubset, seed, imageSize, batch, outDir };
+        command.SetAction(parse =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            var log = parse.GetValue(json) ? parse.InvocationConfiguration.Error : output;
+            var list = SweepCommand.ParseRatios(parse.GetValue(ratios)!);
+            if (list.Count == 0 || list.Any(r => !(r > 0 && r < 1))) throw new ArgumentException("--ratios: give ratios in (0, 1), e.g. 0.1,0.3,0.5");
+            if (list.Distinct().Count() != list.Count) throw new ArgumentException("--ratios: a ratio is given twice");
+            int size = parse.GetValue(imageSize), b = parse.GetValue(batch);
+            InputRules.CheckActivationMemory(size, b, training: false);
+            var located = DataOptions.Open(parse.GetValue(data)!, log);
+            using var model = ModelLoader.LoadNetwork(parse.GetValue(weights)!, parse.GetValue(arch), located.Test.Classes.Count, Downloads.Resolver());
+            ModelLoader.RequireClasses(model, located.Test.Classes.Count, parse.GetValue(weights)!);
+            if (ModelLoader.IsMasked(model)) throw new ArgumentException($"--weights {parse.GetValue(weights)}: a masked checkpoint; make it permanent first (prune fine-grained --permanent)");
+            var test = located.Test.Sample(parse.GetValue(testSubset), parse.GetValue(seed));
+            var loader = new BatchLoader(test, b, false, new BatchTransform { ImageSize = size }, TorchSharp.torch.CPU);
+            bool fg = parse.GetValue(fineGrained);
+            var (baseAccuracy, baseLoss, rows) = SensitivityScan.Run(model, list, loader, size, parse.GetValue(roundTo), fg, log);
+            string dir = parse.GetValue(outDir)!;
+            Directory.CreateDirectory(dir);
+            AtomicFile.WriteAllText(Path.Combine(dir, "sensitivity.csv"), SensitivityScan.ToCsv(rows, fg));
+            var ranking = SensitivityScan.Ranking(rows);
+            AtomicFile.WriteAllText(Path.Combine(dir, "sensitivity_ranking.csv"), CsvTable.Format(["rank", fg ? "layer" : "group", "mean_drop"],
+                ranking.Select((r, i) => (IReadOnlyList<object?>)new object?[] { i + 1, r.Unit, r.MeanDrop })));
+            string heatmap = Path.Combine(dir, "sensitivity_heatmap.png");
+            SensitivityScan.SaveHeatmap(rows, list, baseAccuracy, fg, heatmap);
+            if (parse.GetValue(json))
+                output.WriteLine(HarnessJson.Serialize(new { baseAccuracy, baseLoss, rows, ranking = ranking.Select(r => new { unit = r.Unit, meanDrop = r.MeanDrop }) }));
+            else
+            {
+                output.WriteLine($"base accuracy {100 * baseAccuracy:F2}% on {test.Count} test images; most sensitive first:");
+                foreach (var (unit, drop) in ranking.Take(10)) output.WriteLine($"  {(fg ? "" : "group ")}{unit}: mean drop {100 * drop:F2} pp");
+                output.WriteLine($"wrote {Path.Combine(dir, "sensitivity.csv")}, sensitivity_ranking.csv and {heatmap}");
+            }
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,69 @@
+using Harness.Cli.Commands;
+using Harness.Data;
+using Harness.Experiments;
+using Harness.Model;
+using Harness.Model.Layers;
+using Harness.Pruning.Channels;
+using Harness.Tests.TestSupport;
+using Harness.Tests.Unit.Cli;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Harness.Tests.Unit.Pruning;
+
+/// <summary>Sensitivity analysis: a group whose channels contribute nothing costs nothing to prune; any other group's
+/// pruning changes the loss; the command writes the CSV, the ranking and the heatmap.</summary>
+public class SensitivityTests : TempDirectoryTest
+{
+    [Test]
+    public void AGroupWhoseChannelsWereZeroedBeforehandHasZeroSensitivity()
+    {
+        string data = SyntheticCifar.WriteBinary(Path.Combine(Dir, "data"), 4, 30);
+        var located = DatasetLocator.Open(data);
+        using var model = ModelLoader.LoadNetwork("none", "resnet18");
+        var graph = DependencyGraph.Build(model);
+        var group = graph.Groups.Single(g => g.Members.Any(m => m.Layer == "layer1.0.conv1" && m.Role == Harness.Model.Channels.ChannelRole.Out));
+        Assert.That(group.Channels, Is.EqualTo(64));
+        // Ratio 0.25 removes 64 − 48 = 16 channels: zero channels 0..15 of conv1 and of its BatchNorm, so they output
+        // ReLU(0) = 0 and have the group's lowest L1 scores.
+        var modules = model.Module.named_modules().ToDictionary(m => m.name, m => m.module);
+        using (no_grad())
+        {
+            ((PrunableConv2d)modules["layer1.0.conv1"]).Weight.narrow(0, 0, 16).zero_();
+            var bn = (BatchNorm2d)modules["layer1.0.bn1"];
+            bn.weight!.narrow(0, 0, 16).zero_();
+            bn.bias!.narrow(0, 0, 16).zero_();
+        }
+        var loader = new BatchLoader(located.Test, 10, false, new BatchTransform { ImageSize = 32 }, CPU);
+        var (baseAccuracy, baseLoss, rows) = SensitivityScan.Run(model, [0.25], loader, 32, 8, fineGrained: false, TextWriter.Null);
+        var zeroed = rows.Single(r => r.Unit == $"{group.Id}");
+        Assert.That(zeroed.Removed, Is.EqualTo(16));
+        Assert.That(zeroed.Drop, Is.EqualTo(0), "removing channels that output zeros changes no prediction");
+        Assert.That(zeroed.Loss, Is.EqualTo(baseLoss).Within(1e-5));
+        Assert.That(zeroed.MacsShare, Is.GreaterThan(0));
+        var live = graph.Groups.Single(g => g.Members.Any(m => m.Layer == "layer2.0.conv1" && m.Role == Harness.Model.Channels.ChannelRole.Out));
+        var other = rows.Single(r => r.Unit == $"{live.Id}");
+        Assert.That(Math.Abs(other.Loss - baseLoss), Is.GreaterThan(1e-6), "pruning live channels changes the loss");
+    }
+
+    [Test]
+    public void TheCommandWritesTheCsvRankingAndHeatmap()
+    {
+        string data = SyntheticCifar.WriteBinary(Path.Combine(Dir, "data"), 4, 20);
+        string weights = Path.Combine(Dir, "m.pth");
+        using (var m = ModelLoader.LoadNetwork("none", "mobilenet_v2")) ModelLoader.Save(m, weights);
+        string outDir = Path.Combine(Dir, "s");
+        var (code, output, error) = CliHarness.Run(SensitivityCommand.Create(), "sensitivity", "--weights", weights, "--data", data, "--image-size", "32",
+            "--ratios", "0.3,0.6", "--test-subset", "20", "--out", outDir);
+        Assert.That(code, Is.EqualTo(0), error);
+        var csv = File.ReadAllLines(Path.Combine(outDir, "sensitivity.csv"));
+        Assert.That(csv[0], Is.EqualTo("group,members,ratio,removed,macs_share,accuracy,loss,drop"));
+        using var m2 = ModelLoader.LoadNetwork(weights);
+        Assert.That(csv, Has.Length.EqualTo(1 + 2 * DependencyGraph.Build(m2).Groups.Count), "one row per group × ratio");
+        Assert.That(File.ReadAllLines(Path.Combine(outDir, "sensitivity_ranking.csv"))[0], Is.EqualTo("rank,group,mean_drop"));
+        using var png = SkiaSharp.SKBitmap.Decode(Path.Combine(outDir, "sensitivity_heatmap.png"));
+        Assert.That(png, Is.Not.Null);
+        Assert.That(output, Does.Contain("most sensitive first"));
+    }
+}
