@@ -75,6 +75,47 @@ public static class SensitivityScan
         return (baseEval.Accuracy, baseEval.Loss, rows);
     }
 
+    /// <summary>Per-group ratios that meet a MACs budget, lower for sensitive groups: starting from nothing pruned,
+    /// repeatedly move the group whose next scanned ratio costs the least accuracy per MAC it saves (the scan's drop and
+    /// MACs share, each group measured alone) one ratio up, until the network those ratios give measures at most
+    /// <paramref name="targetMacs"/> (thop MACs at <paramref name="imageSize"/>). An unreachable budget is an
+    /// <see cref="ArgumentException"/> naming the MACs with every group at the largest scanned ratio.</summary>
+    public static (Dictionary<int, double> GroupRatios, long Achieved) RatiosFor(IPrunableNetwork model, IReadOnlyList<SensitivityRow> rows,
+        IReadOnlyList<double> ratios, long targetMacs, int imageSize, int roundTo)
+    {
+        var graph = DependencyGraph.Build(model);
+        var sorted = ratios.Order().ToArray();
+        var level = graph.Groups.ToDictionary(g => g.Id, _ => -1);
+        var byUnit = rows.ToLookup(r => r.Unit);
+        (double Drop, double Share) At(int group, int lvl) =>
+            lvl < 0 ? (0, 0) : byUnit[$"{group}"].Where(r => r.Ratio == sorted[lvl]).Select(r => (r.Drop, r.MacsShare)).First();
+        Dictionary<int, double> Current() => level.Where(kv => kv.Value >= 0).ToDictionary(kv => kv.Key, kv => sorted[kv.Value]);
+        long Measure()
+        {
+            var options = new ChannelPruningOptions { Ratio = 0, RoundTo = roundTo, GroupRatios = Current() };
+            using var n = model.Rebuild(ChannelPruner.PlannedWidths(graph, options));
+            return MacCounter.Count(n.Module, imageSize).Total(MacConvention.Thop);
+        }
+        long macs = Measure();
+        while (macs > targetMacs)
+        {
+            var next = graph.Groups.Where(g => level[g.Id] + 1 < sorted.Length)
+                .Select(g =>
+                {
+                    var (d0, s0) = At(g.Id, level[g.Id]);
+                    var (d1, s1) = At(g.Id, level[g.Id] + 1);
+                    double saved = s1 - s0;
+                    return (g.Id, Cost: saved > 0 ? Math.Max(0, d1 - d0) / saved : double.PositiveInfinity, Saved: saved);
+                })
+                .Where(x => x.Saved > 0).OrderBy(x => x.Cost).ThenBy(x => x.Id).ToList();
+            if (next.Count == 0)
+                throw new ArgumentException($"--target-macs {targetMacs:N0} is unreachable with the scanned ratios: every group at {sorted[^1]} gives {macs:N0} MACs");
+            level[next[0].Id]++;
+            macs = Measure();
+        }
+        return (Current(), macs);
+    }
+
     /// <summary>Units by mean drop over the ratios, most sensitive first (ties by unit order).</summary>
     public static IReadOnlyList<(string Unit, double MeanDrop)> Ranking(IReadOnlyList<SensitivityRow> rows) =>
         rows.GroupBy(r => r.Unit).Select((g, i) => (g.Key, g.Average(r => r.Drop), i)).OrderByDescending(x => x.Item2).ThenBy(x => x.i)

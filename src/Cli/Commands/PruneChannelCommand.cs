@@ -24,6 +24,7 @@ public static class PruneChannelCommand
         var never = new Option<bool>("--never-untouched") { Description = "keep round_to channels in a group that would otherwise be left untouched" };
         var (include, exclude) = CommonOptions.LayerSelection("channels may be removed from the layers selected (a group is pruned only if none of its layers is left out; the classifier's outputs are always kept)");
         var groupRatios = new Option<string[]>("--group-ratio") { Description = "per-group ratio override ID=RATIO (group ids as printed by --graph); repeatable; default: none, --ratio for every group", AllowMultipleArgumentsPerToken = true };
+        var groupRatiosFile = new Option<string?>("--group-ratios") { Description = "a JSON file of per-group ratios ({\"groupRatios\": {\"ID\": RATIO}}; sensitivity --to-ratios writes one; default: none)" };
         var depthwise = new Option<bool>("--depthwise-importance") { Description = "count depthwise kernels in the channel scores (Torch-Pruning does not)" };
         var seed = new Option<ulong>("--seed") { Description = "seed of random importance", DefaultValueFactory = _ => 42UL };
         var graphOnly = new Option<bool>("--graph") { Description = "print the dependency graph and stop" };
@@ -33,7 +34,7 @@ public static class PruneChannelCommand
         var targetMacs = new Option<string?>("--target-macs") { Description = "prune to a MACs budget (thop rules at --image-size): a fraction of the model's (0.5) or a count (200M); the per-group ratio is searched under --never-untouched's monotone rule (default: none, use --ratio)" };
         var targetParams = new Option<string?>("--target-params") { Description = "prune to a parameter budget: a fraction of the model's (0.5) or a count (1.2M), searched like --target-macs (default: none)" };
         var command = new Command("channel", "Channel (structural) pruning with coupled layers pruned together")
-            { weights, arch, classes, json, ratio, importance, roundTo, global, maxRatio, never, include, exclude, groupRatios, depthwise, seed, graphOnly, outPath, force };
+            { weights, arch, classes, json, ratio, importance, roundTo, global, maxRatio, never, include, exclude, groupRatios, groupRatiosFile, depthwise, seed, graphOnly, outPath, force };
         foreach (var o in calibration.All) command.Options.Add(o);
         command.Options.Add(targetMacs);
         command.Options.Add(targetParams);
@@ -55,7 +56,7 @@ public static class PruneChannelCommand
                 Ratio = parse.GetValue(ratio), RoundTo = parse.GetValue(roundTo), Importance = parse.GetValue(importance),
                 Global = parse.GetValue(global), MaxRatio = parse.GetValue(maxRatio), NeverUntouched = parse.GetValue(never),
                 IgnoredLayers = LeftOut(model, parse.GetValue(include), parse.GetValue(exclude)), Seed = parse.GetValue(seed),
-                GroupRatios = ParseGroupRatios(parse.GetValue(groupRatios) ?? []), DepthwiseInImportance = parse.GetValue(depthwise),
+                GroupRatios = MergeGroupRatios(ParseGroupRatios(parse.GetValue(groupRatios) ?? []), parse.GetValue(groupRatiosFile)), DepthwiseInImportance = parse.GetValue(depthwise),
             };
             var known = DependencyGraph.Build(model).Groups.Select(g => g.Id).ToHashSet();
             foreach (var id in options.GroupRatios.Keys.Where(id => !known.Contains(id)))
@@ -98,6 +99,25 @@ public static class PruneChannelCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The <c>--group-ratios</c> file's ratios with the <c>--group-ratio</c> pairs over them.</summary>
+    private static IReadOnlyDictionary<int, double> MergeGroupRatios(IReadOnlyDictionary<int, double> pairs, string? file)
+    {
+        if (file is null) return pairs;
+        if (!File.Exists(file)) throw new FileNotFoundException($"--group-ratios '{file}': no such file", file);
+        SensitivityCommand.GroupRatioFile? doc;
+        try { doc = HarnessJson.Deserialize<SensitivityCommand.GroupRatioFile>(File.ReadAllText(file)); }
+        catch (System.Text.Json.JsonException ex) { throw new InvalidDataException($"--group-ratios '{file}': not a group-ratio file ({ex.Message})", ex); }
+        var result = new Dictionary<int, double>();
+        foreach (var (id, r) in doc?.GroupRatios ?? new Dictionary<string, double>())
+        {
+            if (!int.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out int g))
+                throw new InvalidDataException($"--group-ratios '{file}': '{id}' is not a group id");
+            result[g] = r;
+        }
+        foreach (var (g, r) in pairs) result[g] = r;
+        return result;
     }
 
     /// <summary>Parses <c>ID=RATIO</c> pairs such as <c>5=0.5</c>.</summary>

@@ -25,8 +25,10 @@ public static class SensitivityCommand
         var imageSize = new Option<int>("--image-size") { Description = "side the images are resized to (the model's training size)", DefaultValueFactory = _ => 224 }.ImageSide();
         var batch = new Option<int>("--batch-size") { Description = "images per evaluation batch", DefaultValueFactory = _ => 128 }.AtLeast(1);
         var outDir = new Option<string>("--out") { Description = "folder for sensitivity.csv, sensitivity_ranking.csv and sensitivity_heatmap.png", DefaultValueFactory = _ => "sensitivity" };
+        var toRatios = new Option<string?>("--to-ratios") { Description = "write per-group ratios meeting --target-macs to this JSON file, for prune channel --group-ratios (default: none)" };
+        var targetMacs = new Option<string?>("--target-macs") { Description = "with --to-ratios: the MACs budget, a fraction of the model's (0.5) or a count (200M)" };
         var command = new Command("sensitivity", "Accuracy drop of each channel group (or layer) pruned alone at each ratio: CSV, heatmap and ranking")
-            { weights, arch, json, data, ratios, fineGrained, roundTo, testSubset, seed, imageSize, batch, outDir };
+            { weights, arch, json, data, ratios, fineGrained, roundTo, testSubset, seed, imageSize, batch, outDir, toRatios, targetMacs };
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -52,8 +54,23 @@ public static class SensitivityCommand
                 ranking.Select((r, i) => (IReadOnlyList<object?>)new object?[] { i + 1, r.Unit, r.MeanDrop })));
             string heatmap = Path.Combine(dir, "sensitivity_heatmap.png");
             SensitivityScan.SaveHeatmap(rows, list, baseAccuracy, fg, heatmap);
+            object? allocation = null;
+            if (parse.GetValue(toRatios) is string ratiosFile)
+            {
+                if (fg) throw new ArgumentException("--to-ratios gives per-group channel ratios: drop --fine-grained");
+                string target = parse.GetValue(targetMacs) ?? throw new ArgumentException("--to-ratios needs --target-macs (the budget the ratios must meet)");
+                long baseMacs = Harness.Metrics.MacCounter.Count(model.Module, size).Total(Harness.Metrics.MacConvention.Thop);
+                long budget = Harness.Pruning.Channels.BudgetSearch.ParseTarget(target, baseMacs, "--target-macs");
+                var (groupRatios, achieved) = SensitivityScan.RatiosFor(model, rows, list, budget, size, parse.GetValue(roundTo));
+                var document = new GroupRatioFile(groupRatios.OrderBy(kv => kv.Key).ToDictionary(kv => kv.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), kv => kv.Value),
+                    budget, achieved, baseMacs, size);
+                AtomicFile.WriteAllText(ratiosFile, HarnessJson.Serialize(document) + "\n");
+                allocation = document;
+                log.WriteLine($"per-group ratios for {budget:N0} MACs ({achieved:N0} reached, the model has {baseMacs:N0}): {ratiosFile}; use prune channel --group-ratios {ratiosFile} --ratio 0");
+            }
+            else if (parse.GetValue(targetMacs) is not null) throw new ArgumentException("--target-macs is read with --to-ratios FILE");
             if (parse.GetValue(json))
-                output.WriteLine(HarnessJson.Serialize(new { baseAccuracy, baseLoss, rows, ranking = ranking.Select(r => new { unit = r.Unit, meanDrop = r.MeanDrop }) }));
+                output.WriteLine(HarnessJson.Serialize(new { baseAccuracy, baseLoss, rows, allocation, ranking = ranking.Select(r => new { unit = r.Unit, meanDrop = r.MeanDrop }) }));
             else
             {
                 output.WriteLine($"base accuracy {100 * baseAccuracy:F2}% on {test.Count} test images; most sensitive first:");
@@ -64,4 +81,7 @@ public static class SensitivityCommand
         });
         return command;
     }
+
+    /// <summary>The file <c>--to-ratios</c> writes and <c>prune channel --group-ratios</c> reads.</summary>
+    public sealed record GroupRatioFile(IReadOnlyDictionary<string, double> GroupRatios, long TargetMacs = 0, long AchievedMacs = 0, long ModelMacs = 0, int ImageSize = 0);
 }

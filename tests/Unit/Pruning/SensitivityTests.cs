@@ -66,4 +66,27 @@ public class SensitivityTests : TempDirectoryTest
         Assert.That(png, Is.Not.Null);
         Assert.That(output, Does.Contain("most sensitive first"));
     }
+
+    [Test]
+    public void ToRatiosMeetsTheMacsBudgetAndPruneChannelReadsTheFile()
+    {
+        string data = SyntheticCifar.WriteBinary(Path.Combine(Dir, "data"), 4, 20);
+        string weights = Path.Combine(Dir, "r.pth");
+        using (var m = ModelLoader.LoadNetwork("none", "resnet18")) ModelLoader.Save(m, weights);
+        string file = Path.Combine(Dir, "ratios.json");
+        var (code, _, error) = CliHarness.Run(SensitivityCommand.Create(), "sensitivity", "--weights", weights, "--data", data, "--image-size", "32",
+            "--ratios", "0.25,0.5,0.75", "--test-subset", "20", "--out", Path.Combine(Dir, "s"), "--to-ratios", file, "--target-macs", "0.6");
+        Assert.That(code, Is.EqualTo(0), error);
+        var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(file)).RootElement;
+        long target = doc.GetProperty("targetMacs").GetInt64(), achieved = doc.GetProperty("achievedMacs").GetInt64();
+        Assert.That(achieved, Is.LessThanOrEqualTo(target));
+        Assert.That(target, Is.EqualTo((long)Math.Floor(0.6 * doc.GetProperty("modelMacs").GetInt64())));
+        Assert.That(doc.GetProperty("groupRatios").EnumerateObject().Select(p => p.Value.GetDouble()), Has.All.AnyOf(0.25, 0.5, 0.75));
+
+        string pruned = Path.Combine(Dir, "p.pth");
+        (code, _, error) = CliHarness.Run(PruneCommand.Create(), "prune", "channel", "--weights", weights, "--group-ratios", file, "--ratio", "0", "--out", pruned);
+        Assert.That(code, Is.EqualTo(0), error);
+        using var p2 = ModelLoader.LoadNetwork(pruned);
+        Assert.That(Harness.Metrics.MacCounter.Count(p2.Module, 32).Total(Harness.Metrics.MacConvention.Thop), Is.EqualTo(achieved), "the file's ratios prune to the reported MACs");
+    }
 }
