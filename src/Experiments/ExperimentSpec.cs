@@ -1,6 +1,9 @@
 namespace Harness.Experiments;
 
-public enum ExperimentKind { Base, FineGrained, Channel }
+/// <summary>Base: the (fine-tuned) base model. FineGrained: global L1 masks. Channel: channel pruning by L1 group
+/// importance. Slimming: network slimming's pruning step (Liu et al. 2017) — channel pruning by BatchNorm scale, best
+/// after a base model trained with <see cref="StudyConfig.BnL1"/>.</summary>
+public enum ExperimentKind { Base, FineGrained, Channel, Slimming }
 
 /// <summary>One experiment of the study: its name (used for every file it writes), kind, pruning amount and epochs.</summary>
 public sealed record ExperimentSpec(string Name, ExperimentKind Kind, double Amount, int Epochs)

@@ -34,6 +34,9 @@ public sealed record StudyConfig
     public int ChannelEpochs { get; init; } = 20;
     public double[] FineGrainedAmounts { get; init; } = [0.2, 0.5];
     public double[] ChannelRatios { get; init; } = [0.2, 0.8];
+    /// <summary>Network slimming presets: channel pruning by BatchNorm scale at these ratios (pair with <see cref="BnL1"/>
+    /// so that the base model is trained with the sparsity term); none by default.</summary>
+    public double[] SlimmingRatios { get; init; } = [];
     public int RoundTo { get; init; } = 8;
     public int[] FrozenStages { get; init; } = [0, 1, 2];
     public int LatencyRuns { get; init; } = 100;
@@ -78,6 +81,7 @@ public sealed record StudyConfig
         Require(BaseEpochs >= 0 && FineGrainedEpochs >= 0 && ChannelEpochs >= 0,
             $"epochs must not be negative (base {BaseEpochs}, fine-grained {FineGrainedEpochs}, channel {ChannelEpochs})");
         Require(FineGrainedAmounts.All(a => a is >= 0 and < 1), $"fineGrainedAmounts must lie in [0, 1) (got {string.Join(", ", FineGrainedAmounts)})");
+        Require(SlimmingRatios.All(r => r is >= 0 and < 1), $"slimmingRatios must lie in [0, 1) (got {string.Join(", ", SlimmingRatios)})");
         Require(ChannelRatios.All(r => r is >= 0 and < 1), $"channelRatios must lie in [0, 1) (got {string.Join(", ", ChannelRatios)})");
         Require(RoundTo >= 1, $"roundTo (--round-to) must be at least 1 (got {RoundTo})");
         Require(LatencyRuns >= 1, $"latencyRuns (--latency-runs) must be at least 1 (got {LatencyRuns})");
@@ -115,6 +119,7 @@ public sealed record StudyConfig
         new(ExperimentSpec.BaseNameOf(Arch), ExperimentKind.Base, 0, BaseModel is null ? BaseEpochs : 0),
         .. FineGrainedAmounts.Select(a => new ExperimentSpec($"fine_grained_prune_{Fmt(a)}{Iterative}", ExperimentKind.FineGrained, a, FineGrainedEpochs)),
         .. ChannelRatios.Select(r => new ExperimentSpec($"channel_pruning_{Fmt(r)}{Iterative}", ExperimentKind.Channel, r, ChannelEpochs)),
+        .. SlimmingRatios.Select(r => new ExperimentSpec($"slimming_{Fmt(r)}{Iterative}", ExperimentKind.Slimming, r, ChannelEpochs)),
     ];
 
     private static string Fmt(double v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -75,7 +75,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
             settings["kd_temperature"] = F(config.KdTemperature);
             settings["kd_alpha"] = F(config.KdAlpha);
         }
-        if (e.Kind == ExperimentKind.Channel)
+        if (e.Kind is ExperimentKind.Channel or ExperimentKind.Slimming)
         {
             settings["round_to"] = $"{config.RoundTo}";
             settings["never_untouched"] = config.NeverUntouched ? "true" : "false";
@@ -141,6 +141,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
         ExperimentKind.Base => $"fine-tune {config.Arch} ({config.Weights}) for {e.Epochs} epochs",
         ExperimentKind.FineGrained when config.PruningSteps > 1 => $"global L1 unstructured pruning to {e.Amount} in {config.PruningSteps} gradual steps (Zhu & Gupta), {config.EpochsPerStep ?? e.Epochs} epochs after each, then permanent",
         ExperimentKind.FineGrained => $"global L1 unstructured pruning {e.Amount} of the base model, {e.Epochs} epochs with masks, then permanent",
+        ExperimentKind.Slimming => $"network slimming: channel pruning {e.Amount} by BatchNorm scale (round_to {config.RoundTo}){(config.BnL1 > 0 ? $" of the base model trained with λ = {config.BnL1}" : "")}, {e.Epochs} epochs{(config.PruningSteps > 1 ? $" per step × {config.PruningSteps} steps" : "")}",
         ExperimentKind.Channel when config.PruningSteps > 1 => $"channel pruning to {e.Amount} (L1, round_to {config.RoundTo}) in {config.PruningSteps} linear steps, {config.EpochsPerStep ?? e.Epochs} epochs after each",
         _ => $"channel pruning {e.Amount} (L1, round_to {config.RoundTo}) of the base model, {e.Epochs} epochs",
     };
@@ -189,7 +190,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
             // best model.
             int steps = e.Kind == ExperimentKind.Base ? 1 : config.PruningSteps;
             int epochsPerStep = steps == 1 ? e.Epochs : config.EpochsPerStep ?? e.Epochs;
-            var originalWidths = e.Kind == ExperimentKind.Channel && steps > 1
+            var originalWidths = e.Kind is ExperimentKind.Channel or ExperimentKind.Slimming && steps > 1
                 ? DependencyGraph.Build(model).Groups.ToDictionary(g => g.Space, g => g.Channels, StringComparer.Ordinal)
                 : null;
             Evaluation? afterPruning = null;
@@ -214,13 +215,14 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
                     previousSparsity = target;
                     FineGrainedPruner.Prune(model.Module, new FineGrainedOptions { Amount = Math.Clamp(amount, 0, 1), Method = PruningMethod.L1, Scope = PruningScope.Global });
                 }
-                else if (e.Kind == ExperimentKind.Channel)
+                else if (e.Kind is ExperimentKind.Channel or ExperimentKind.Slimming)
                 {
                     // Torch-Pruning's linear scheduler: step k prunes to ratio·k/K of the original widths.
                     target = e.Amount * k / steps;
                     var (pruned, report) = ChannelPruner.Prune(model, new ChannelPruningOptions
                     {
-                        Ratio = target, RoundTo = config.RoundTo, Importance = ImportanceKind.L1, NeverUntouched = config.NeverUntouched,
+                        Ratio = target, RoundTo = config.RoundTo, NeverUntouched = config.NeverUntouched,
+                        Importance = e.Kind == ExperimentKind.Slimming ? ImportanceKind.BatchNormScale : ImportanceKind.L1,
                         OriginalWidths = originalWidths,
                     });
                     model.Dispose();
@@ -255,7 +257,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
             }
             if (steps > 1)
                 CsvTable.Write(Path.Combine(MetricsDir, e.Name + "_steps.csv"),
-                    ["step", e.Kind == ExperimentKind.Channel ? "ratio" : "sparsity", "parameters", "nonzero_parameters", "macs_thop",
+                    ["step", e.Kind == ExperimentKind.FineGrained ? "sparsity" : "ratio", "parameters", "nonzero_parameters", "macs_thop",
                      "val_accuracy_after_pruning", "best_val_accuracy_after_fine_tuning"], stepRows);
             model.Dispose();
             model = ModelLoader.LoadNetwork(run.BestModelPath);

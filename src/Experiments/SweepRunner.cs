@@ -67,7 +67,7 @@ public sealed class SweepRunner
             SweepMethod? method = e.Kind switch
             {
                 ExperimentKind.FineGrained => SweepMethod.FineGrained,
-                ExperimentKind.Channel => SweepMethod.Channel,
+                ExperimentKind.Channel or ExperimentKind.Slimming => SweepMethod.Channel,
                 _ => null,
             };
             points.Add(new SweepPoint(method, e.Amount, m));

@@ -101,4 +101,25 @@ public class IterativePruningTests : TempDirectoryTest
         new StudyRunner(config, CPU, log).Run();
         Assert.That(log.ToString().Split('\n').Count(l => l.Contains("finished earlier")), Is.EqualTo(3), "resumable: nothing is redone");
     }
+
+    [Test]
+    public void ASlimmingPresetPrunesByBatchNormScaleAndTheBaseIsTrainedWithTheL1Term()
+    {
+        string data = SyntheticCifar.WriteBinary(Path.Combine(Dir, "data"), 8, 16);
+        var config = new StudyConfig
+        {
+            Data = data, Arch = "resnet18", Device = "cpu", Output = Path.Combine(Dir, "slim"), ImageSize = 32, BatchSize = 8, BaseEpochs = 1,
+            FineGrainedAmounts = [], ChannelRatios = [], SlimmingRatios = [0.5], ChannelEpochs = 0, BnL1 = 1e-3, LatencyRuns = 1, FrozenStages = [],
+        };
+        Assert.That(config.Experiments().Select(e => e.Name), Is.EqualTo(new[] { "resnet18_base", "slimming_0.5" }));
+        var runner = new StudyRunner(config, CPU, TextWriter.Null);
+        var results = runner.Run();
+        Assert.That(File.ReadAllText(runner.ManifestPathOf(config.Experiments()[0])), Does.Contain("\"bn_l1\": \"0.001\""), "the base model was trained with λ");
+        using var baseModel = ModelLoader.LoadNetwork(runner.BaseModelPath);
+        using var expected = ChannelPruner.Prune(baseModel, new ChannelPruningOptions { Ratio = 0.5, Importance = ImportanceKind.BatchNormScale }).Model;
+        using var slimmed = ModelLoader.LoadNetwork(runner.CheckpointOf(config.Experiments()[1]));
+        var e = expected.Module.state_dict();
+        foreach (var (k, v) in slimmed.Module.state_dict()) TensorAssert.AreIdentical(e[k], v, k);
+        Assert.That(results[1].Parameters, Is.EqualTo(expected.Module.parameters().Sum(p => p.numel())));
+    }
 }
