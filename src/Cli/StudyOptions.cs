@@ -34,6 +34,8 @@ public sealed class StudyOptions
     private readonly Option<double?> _kdAlpha;
     private readonly Option<double?> _bnL1;
     private readonly Option<int?> _steps;
+    private readonly Option<Harness.Pruning.Channels.ImportanceKind?> _importance = new("--importance") { Description = "importance of the channel experiments: L1, L2, BatchNormScale, Random or Taylor (gradients of --calibration-batches training batches) (default: L1)" };
+    private readonly Option<int?> _calibration = new Option<int?>("--calibration-batches") { Description = "with --importance Taylor: training batches whose gradients are summed (default: 8)" }.AtLeast(1);
     private readonly Option<int?> _epochsPerStep = new Option<int?>("--epochs-per-step") { Description = "iterative pruning: fine-tuning epochs after each step (default: the kind's --fine-grained-epochs / --channel-epochs)" }.AtLeast(0);
 
     /// <param name="defaults">The command's defaults (a study or a sweep), stated in every description.</param>
@@ -68,7 +70,7 @@ public sealed class StudyOptions
     [
         _config, _data, _weights, _arch, _baseModel, _device, _output, _imageSize, _batch, _seed, _baseEpochs, _fineGrainedEpochs,
         _channelEpochs, _lr, _trainSubset, _valSubset, _testSubset, _runs, _roundTo, _neverUntouched, _freeze,
-        _teacher, _kdTemperature, _kdAlpha, _bnL1, _steps, _epochsPerStep,
+        _teacher, _kdTemperature, _kdAlpha, _bnL1, _steps, _epochsPerStep, _importance, _calibration,
     ];
 
     /// <summary>The configuration file (or the defaults) with the given options applied.</summary>
@@ -90,6 +92,7 @@ public sealed class StudyOptions
             FrozenStages = parse.GetValue(_freeze) is string f ? TrainCommand.ParseStages(f) : c.FrozenStages,
             Teacher = parse.GetValue(_teacher) ?? c.Teacher, KdTemperature = parse.GetValue(_kdTemperature) ?? c.KdTemperature,
             KdAlpha = parse.GetValue(_kdAlpha) ?? c.KdAlpha, BnL1 = parse.GetValue(_bnL1) ?? c.BnL1,
+            ChannelImportance = parse.GetValue(_importance) ?? c.ChannelImportance, CalibrationBatches = parse.GetValue(_calibration) ?? c.CalibrationBatches,
             PruningSteps = parse.GetValue(_steps) ?? c.PruningSteps, EpochsPerStep = parse.GetValue(_epochsPerStep) ?? c.EpochsPerStep,
         };
     }

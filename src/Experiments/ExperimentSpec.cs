@@ -3,7 +3,9 @@ namespace Harness.Experiments;
 /// <summary>Base: the (fine-tuned) base model. FineGrained: global L1 masks. Channel: channel pruning by L1 group
 /// importance. Slimming: network slimming's pruning step (Liu et al. 2017) — channel pruning by BatchNorm scale, best
 /// after a base model trained with <see cref="StudyConfig.BnL1"/>.</summary>
-public enum ExperimentKind { Base, FineGrained, Channel, Slimming }
+/// ChannelBudget: channel pruning to a fraction of the base model's thop MACs (the ratio found by
+/// <c>BudgetSearch</c>; <see cref="ExperimentSpec.Amount"/> is that fraction).
+public enum ExperimentKind { Base, FineGrained, Channel, Slimming, ChannelBudget }
 
 /// <summary>One experiment of the study: its name (used for every file it writes), kind, pruning amount and epochs.</summary>
 public sealed record ExperimentSpec(string Name, ExperimentKind Kind, double Amount, int Epochs)

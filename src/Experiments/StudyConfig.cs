@@ -37,6 +37,13 @@ public sealed record StudyConfig
     /// <summary>Network slimming presets: channel pruning by BatchNorm scale at these ratios (pair with <see cref="BnL1"/>
     /// so that the base model is trained with the sparsity term); none by default.</summary>
     public double[] SlimmingRatios { get; init; } = [];
+    /// <summary>Channel pruning to MACs budgets: fractions of the base model's thop MACs at the image size, each an
+    /// experiment <c>channel_macs_&lt;f&gt;</c> whose ratio is searched under the monotone rule; none by default.</summary>
+    public double[] ChannelTargetMacs { get; init; } = [];
+    /// <summary>Importance of the channel (and budget) experiments: L1 (the study), L2, BatchNormScale, Random or Taylor
+    /// (gradients of <see cref="CalibrationBatches"/> training batches, recomputed before every pruning step).</summary>
+    public Harness.Pruning.Channels.ImportanceKind ChannelImportance { get; init; } = Harness.Pruning.Channels.ImportanceKind.L1;
+    public int CalibrationBatches { get; init; } = 8;
     public int RoundTo { get; init; } = 8;
     public int[] FrozenStages { get; init; } = [0, 1, 2];
     public int LatencyRuns { get; init; } = 100;
@@ -81,6 +88,8 @@ public sealed record StudyConfig
         Require(BaseEpochs >= 0 && FineGrainedEpochs >= 0 && ChannelEpochs >= 0,
             $"epochs must not be negative (base {BaseEpochs}, fine-grained {FineGrainedEpochs}, channel {ChannelEpochs})");
         Require(FineGrainedAmounts.All(a => a is >= 0 and < 1), $"fineGrainedAmounts must lie in [0, 1) (got {string.Join(", ", FineGrainedAmounts)})");
+        Require(ChannelTargetMacs.All(f => f is > 0 and <= 1), $"channelTargetMacs must lie in (0, 1] (got {string.Join(", ", ChannelTargetMacs)})");
+        Require(CalibrationBatches >= 1, $"calibrationBatches must be at least 1 (got {CalibrationBatches})");
         Require(SlimmingRatios.All(r => r is >= 0 and < 1), $"slimmingRatios must lie in [0, 1) (got {string.Join(", ", SlimmingRatios)})");
         Require(ChannelRatios.All(r => r is >= 0 and < 1), $"channelRatios must lie in [0, 1) (got {string.Join(", ", ChannelRatios)})");
         Require(RoundTo >= 1, $"roundTo (--round-to) must be at least 1 (got {RoundTo})");
@@ -111,6 +120,9 @@ public sealed record StudyConfig
     /// <summary>The name suffix of iterative experiments (<c>_iter3</c>), so their files never mix with one-shot ones.</summary>
     private string Iterative => PruningSteps > 1 ? $"_iter{PruningSteps}" : "";
 
+    /// <summary>The name suffix of channel experiments ranked by another importance than the study's L1 (<c>_taylor</c>).</summary>
+    private string ImportanceTag => ChannelImportance == Harness.Pruning.Channels.ImportanceKind.L1 ? "" : "_" + ChannelImportance.ToString().ToLowerInvariant();
+
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
     /// <summary>The study's experiments in order: base, fine-grained, channel.</summary>
@@ -118,8 +130,9 @@ public sealed record StudyConfig
     [
         new(ExperimentSpec.BaseNameOf(Arch), ExperimentKind.Base, 0, BaseModel is null ? BaseEpochs : 0),
         .. FineGrainedAmounts.Select(a => new ExperimentSpec($"fine_grained_prune_{Fmt(a)}{Iterative}", ExperimentKind.FineGrained, a, FineGrainedEpochs)),
-        .. ChannelRatios.Select(r => new ExperimentSpec($"channel_pruning_{Fmt(r)}{Iterative}", ExperimentKind.Channel, r, ChannelEpochs)),
+        .. ChannelRatios.Select(r => new ExperimentSpec($"channel_pruning_{Fmt(r)}{Iterative}{ImportanceTag}", ExperimentKind.Channel, r, ChannelEpochs)),
         .. SlimmingRatios.Select(r => new ExperimentSpec($"slimming_{Fmt(r)}{Iterative}", ExperimentKind.Slimming, r, ChannelEpochs)),
+        .. ChannelTargetMacs.Select(f => new ExperimentSpec($"channel_macs_{Fmt(f)}{Iterative}{ImportanceTag}", ExperimentKind.ChannelBudget, f, ChannelEpochs)),
     ];
 
     private static string Fmt(double v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -34,6 +34,8 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
 
     public string CheckpointOf(ExperimentSpec e) => e.Kind == ExperimentKind.Base ? BaseModelPath : Path.Combine(PrunedDir, e.Name + ".pth");
     public string MetricsPathOf(ExperimentSpec e) => Path.Combine(MetricsDir, e.Name + ".json");
+    private long MacsOf(IPrunableNetwork n) => MacCounter.Count(n.Module, config.ImageSize).Total(MacConvention.Thop);
+
     /// <summary>The distillation teacher's checkpoint: the base model for <c>teacher: base</c>.</summary>
     private string TeacherPath => config.Teacher == "base" ? BaseModelPath : config.Teacher!;
 
@@ -75,7 +77,12 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
             settings["kd_temperature"] = F(config.KdTemperature);
             settings["kd_alpha"] = F(config.KdAlpha);
         }
-        if (e.Kind is ExperimentKind.Channel or ExperimentKind.Slimming)
+        if (e.Kind is ExperimentKind.Channel or ExperimentKind.ChannelBudget && config.ChannelImportance != ImportanceKind.L1)
+        {
+            settings["importance"] = config.ChannelImportance.ToString();
+            if (config.ChannelImportance == ImportanceKind.Taylor) settings["calibration_batches"] = $"{config.CalibrationBatches}";
+        }
+        if (e.Kind is ExperimentKind.Channel or ExperimentKind.Slimming or ExperimentKind.ChannelBudget)
         {
             settings["round_to"] = $"{config.RoundTo}";
             settings["never_untouched"] = config.NeverUntouched ? "true" : "false";
@@ -141,6 +148,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
         ExperimentKind.Base => $"fine-tune {config.Arch} ({config.Weights}) for {e.Epochs} epochs",
         ExperimentKind.FineGrained when config.PruningSteps > 1 => $"global L1 unstructured pruning to {e.Amount} in {config.PruningSteps} gradual steps (Zhu & Gupta), {config.EpochsPerStep ?? e.Epochs} epochs after each, then permanent",
         ExperimentKind.FineGrained => $"global L1 unstructured pruning {e.Amount} of the base model, {e.Epochs} epochs with masks, then permanent",
+        ExperimentKind.ChannelBudget => $"channel pruning to {e.Amount} of the base model's MACs ({config.ChannelImportance}, round_to {config.RoundTo}, ratio searched under the monotone rule), {e.Epochs} epochs{(config.PruningSteps > 1 ? $" per step × {config.PruningSteps} steps" : "")}",
         ExperimentKind.Slimming => $"network slimming: channel pruning {e.Amount} by BatchNorm scale (round_to {config.RoundTo}){(config.BnL1 > 0 ? $" of the base model trained with λ = {config.BnL1}" : "")}, {e.Epochs} epochs{(config.PruningSteps > 1 ? $" per step × {config.PruningSteps} steps" : "")}",
         ExperimentKind.Channel when config.PruningSteps > 1 => $"channel pruning to {e.Amount} (L1, round_to {config.RoundTo}) in {config.PruningSteps} linear steps, {config.EpochsPerStep ?? e.Epochs} epochs after each",
         _ => $"channel pruning {e.Amount} (L1, round_to {config.RoundTo}) of the base model, {e.Epochs} epochs",
@@ -190,13 +198,13 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
             // best model.
             int steps = e.Kind == ExperimentKind.Base ? 1 : config.PruningSteps;
             int epochsPerStep = steps == 1 ? e.Epochs : config.EpochsPerStep ?? e.Epochs;
-            var originalWidths = e.Kind is ExperimentKind.Channel or ExperimentKind.Slimming && steps > 1
+            var originalWidths = e.Kind is ExperimentKind.Channel or ExperimentKind.Slimming or ExperimentKind.ChannelBudget && steps > 1
                 ? DependencyGraph.Build(model).Groups.ToDictionary(g => g.Space, g => g.Channels, StringComparer.Ordinal)
                 : null;
             Evaluation? afterPruning = null;
             var history = new List<EpochRecord>();
             var stepRows = new List<IReadOnlyList<object?>>();
-            double previousSparsity = 0;
+            double previousSparsity = 0, budgetRatio = 0;
             TrainingRun run = null!;
             for (int k = 1; k <= steps; k++)
             {
@@ -215,14 +223,24 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
                     previousSparsity = target;
                     FineGrainedPruner.Prune(model.Module, new FineGrainedOptions { Amount = Math.Clamp(amount, 0, 1), Method = PruningMethod.L1, Scope = PruningScope.Global });
                 }
-                else if (e.Kind is ExperimentKind.Channel or ExperimentKind.Slimming)
+                else if (e.Kind is ExperimentKind.Channel or ExperimentKind.Slimming or ExperimentKind.ChannelBudget)
                 {
-                    // Torch-Pruning's linear scheduler: step k prunes to ratio·k/K of the original widths.
-                    target = e.Amount * k / steps;
+                    // Torch-Pruning's linear scheduler: step k prunes to ratio·k/K of the original widths; a budget
+                    // experiment first finds the ratio that meets its MACs target (on the base model, monotone rule).
+                    if (e.Kind == ExperimentKind.ChannelBudget && k == 1)
+                    {
+                        budgetRatio = BudgetSearch.ForTarget(model, new ChannelPruningOptions { RoundTo = config.RoundTo }, (long)Math.Floor(e.Amount * MacsOf(model)), MacsOf, "channelTargetMacs").Ratio;
+                        log.WriteLine($"  MACs budget {e.Amount}: ratio {budgetRatio:F6} (never untouched)");
+                    }
+                    double finalRatio = e.Kind == ExperimentKind.ChannelBudget ? budgetRatio : e.Amount;
+                    target = finalRatio * k / steps;
+                    var importance = e.Kind == ExperimentKind.Slimming ? ImportanceKind.BatchNormScale : config.ChannelImportance;
+                    if (importance == ImportanceKind.Taylor)
+                        TaylorCalibration.Accumulate(model.Module, new BatchLoader(train, config.BatchSize, false, new BatchTransform { ImageSize = config.ImageSize }, device), config.CalibrationBatches);
                     var (pruned, report) = ChannelPruner.Prune(model, new ChannelPruningOptions
                     {
-                        Ratio = target, RoundTo = config.RoundTo, NeverUntouched = config.NeverUntouched,
-                        Importance = e.Kind == ExperimentKind.Slimming ? ImportanceKind.BatchNormScale : ImportanceKind.L1,
+                        Ratio = target, RoundTo = config.RoundTo, NeverUntouched = config.NeverUntouched || e.Kind == ExperimentKind.ChannelBudget,
+                        Importance = importance,
                         OriginalWidths = originalWidths,
                     });
                     model.Dispose();

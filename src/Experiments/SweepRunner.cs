@@ -67,7 +67,7 @@ public sealed class SweepRunner
             SweepMethod? method = e.Kind switch
             {
                 ExperimentKind.FineGrained => SweepMethod.FineGrained,
-                ExperimentKind.Channel or ExperimentKind.Slimming => SweepMethod.Channel,
+                ExperimentKind.Channel or ExperimentKind.Slimming or ExperimentKind.ChannelBudget => SweepMethod.Channel,
                 _ => null,
             };
             points.Add(new SweepPoint(method, e.Amount, m));

@@ -26,7 +26,7 @@ public static class SensitivityCommand
         var batch = new Option<int>("--batch-size") { Description = "images per evaluation batch", DefaultValueFactory = _ => 128 }.AtLeast(1);
         var outDir = new Option<string>("--out") { Description = "folder for sensitivity.csv, sensitivity_ranking.csv and sensitivity_heatmap.png", DefaultValueFactory = _ => "sensitivity" };
         var toRatios = new Option<string?>("--to-ratios") { Description = "write per-group ratios meeting --target-macs to this JSON file, for prune channel --group-ratios (default: none)" };
-        var targetMacs = new Option<string?>("--target-macs") { Description = "with --to-ratios: the MACs budget, a fraction of the model's (0.5) or a count (200M)" };
+        var targetMacs = new Option<string?>("--target-macs") { Description = "with --to-ratios: the MACs budget, a fraction of the model's (0.5) or a count (200M) (default: none)" };
         var command = new Command("sensitivity", "Accuracy drop of each channel group (or layer) pruned alone at each ratio: CSV, heatmap and ranking")
             { weights, arch, json, data, ratios, fineGrained, roundTo, testSubset, seed, imageSize, batch, outDir, toRatios, targetMacs };
         command.SetAction(parse =>

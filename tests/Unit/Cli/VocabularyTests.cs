@@ -83,7 +83,7 @@ public class VocabularyTests : TempDirectoryTest
         foreach (var (path, command) in AllCommands())
         {
             if (Find(command, "--weights") is not Option<string> weights) continue;
-            if (path is "evaluate" or "predict" or "export onnx")
+            if (path is "evaluate" or "predict" or "export onnx" or "sensitivity")
                 Assert.That(weights.Required, Is.True, path);
             else if (path is "study" or "sweep") // unset options keep the configuration's value; its default is stated
                 Assert.That(weights.Description, Does.EndWith("(default: none)"), path);

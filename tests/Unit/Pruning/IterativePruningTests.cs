@@ -122,4 +122,30 @@ public class IterativePruningTests : TempDirectoryTest
         foreach (var (k, v) in slimmed.Module.state_dict()) TensorAssert.AreIdentical(e[k], v, k);
         Assert.That(results[1].Parameters, Is.EqualTo(expected.Module.parameters().Sum(p => p.numel())));
     }
+
+    [Test]
+    public void AStudyFileReachesBudgetsTaylorImportanceAndDistillationAndPrintConfigShowsThem()
+    {
+        string data = SyntheticCifar.WriteBinary(Path.Combine(Dir, "data"), 8, 16);
+        string basePath = Path.Combine(Dir, "base.pth");
+        using (var m = ModelLoader.LoadNetwork("none", "resnet18")) ModelLoader.Save(m, basePath);
+        string file = Path.Combine(Dir, "study.json");
+        File.WriteAllText(file, $$"""
+            { "data": "{{data}}", "arch": "resnet18", "baseModel": "{{basePath}}", "device": "cpu", "output": "{{Path.Combine(Dir, "out")}}",
+              "imageSize": 32, "batchSize": 8, "fineGrainedAmounts": [], "channelRatios": [], "channelTargetMacs": [0.5],
+              "channelImportance": "Taylor", "calibrationBatches": 2, "teacher": "base", "kdTemperature": 3, "channelEpochs": 1,
+              "latencyRuns": 1, "frozenStages": [] }
+            """);
+        var (code, printed, error) = Harness.Tests.Unit.Cli.CliHarness.Run(Harness.Cli.Commands.StudyCommand.Create(), "study", "--config", file, "--print-config");
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(printed, Does.Contain("\"channelTargetMacs\": [").And.Contain("\"channelImportance\": \"Taylor\"").And.Contain("\"teacher\": \"base\"")
+            .And.Contain("\"pruningSteps\": 1").And.Contain("\"bnL1\": 0").And.Contain("\"slimmingRatios\": []"));
+        var config = StudyConfig.Load(file);
+        Assert.That(config.Experiments().Select(e => e.Name), Is.EqualTo(new[] { "resnet18_base", "channel_macs_0.5_taylor" }));
+        var runner = new StudyRunner(config, CPU, TextWriter.Null);
+        var results = runner.Run();
+        Assert.That(results[1].MacsThop, Is.LessThanOrEqualTo(results[0].MacsThop / 2), "the budget is met");
+        string manifest = File.ReadAllText(runner.ManifestPathOf(config.Experiments()[1]));
+        Assert.That(manifest, Does.Contain("\"importance\": \"Taylor\"").And.Contain("\"calibration_batches\": \"2\"").And.Contain("\"kd_temperature\": \"3\""));
+    }
 }
