@@ -34,7 +34,7 @@ public static class SensitivityScan
             {
                 foreach (var r in ratios)
                 {
-                    using var copy = Copy(model);
+                    using var copy = Harness.Model.ModelLoader.Copy(model);
                     var result = FineGrainedPruner.Prune(copy.Module, new FineGrainedOptions { Amount = r, Scope = PruningScope.Layer, Include = [name] });
                     long effective = MacCounter.Count(copy.Module, imageSize).Effective(MacConvention.Thop);
                     var e = Evaluator.Evaluate(copy.Module, test);
@@ -143,13 +143,5 @@ public static class SensitivityScan
     {
         var parts = members.Split(' ');
         return parts.Length <= 2 ? members : $"{parts[0]} … ({parts.Length} layers)";
-    }
-
-    private static IPrunableNetwork Copy(IPrunableNetwork model)
-    {
-        var copy = model.Rebuild(new Dictionary<string, int>());
-        using var sd = Harness.Model.Checkpoints.StateDict.FromModule(model.Module);
-        Harness.Model.Checkpoints.StateDictLoader.Load(copy.Module, sd);
-        return copy;
     }
 }

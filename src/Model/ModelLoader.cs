@@ -189,6 +189,23 @@ public static class ModelLoader
         CheckpointFile.Save(path, sd, model.MetadataJson());
     }
 
+    /// <summary>An independent copy of an unmasked network: the same widths and tensors, fresh modules.</summary>
+    public static IPrunableNetwork Copy(IPrunableNetwork model)
+    {
+        var copy = model.Rebuild(new Dictionary<string, int>());
+        try
+        {
+            using var sd = StateDict.FromModule(model.Module);
+            StateDictLoader.Load(copy.Module, sd);
+            return copy;
+        }
+        catch
+        {
+            copy.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>True when any layer of the model is masked.</summary>
     public static bool IsMasked(IPrunableNetwork model) => model.PrunableLayers().Any(l => l.Layer.IsMasked);
 }

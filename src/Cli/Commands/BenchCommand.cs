@@ -96,8 +96,8 @@ public static class BenchCommand
             double fineGrainedMs;
             string variant = parse.GetValue(arch) ?? ModelLoader.DefaultVariant;
             using var model = ModelLoader.LoadNetwork("none", variant);
-            using (var warm = Copy(model)) FineGrainedPruner.Prune(warm.Module, new FineGrainedOptions { Amount = 0.5 });
-            using (var copy = Copy(model))
+            using (var warm = ModelLoader.Copy(model)) FineGrainedPruner.Prune(warm.Module, new FineGrainedOptions { Amount = 0.5 });
+            using (var copy = ModelLoader.Copy(model))
             {
                 var sw = Stopwatch.StartNew();
                 FineGrainedPruner.Prune(copy.Module, new FineGrainedOptions { Amount = 0.5 });
@@ -201,14 +201,5 @@ public static class BenchCommand
             return 0;
         });
         return cmd;
-    }
-
-    /// <summary>A copy of <paramref name="model"/> (the same widths and tensors).</summary>
-    private static IPrunableNetwork Copy(IPrunableNetwork model)
-    {
-        var copy = model.Rebuild(new Dictionary<string, int>());
-        using var sd = Harness.Model.Checkpoints.StateDict.FromModule(model.Module);
-        Harness.Model.Checkpoints.StateDictLoader.Load(copy.Module, sd);
-        return copy;
     }
 }

@@ -32,12 +32,16 @@ public class ProgressLineTests
     }
 
     [Test]
-    public void WithoutATerminalNothingIsDrawn()
+    public void ALineStartedWithoutATerminalNeverDraws()
     {
         ProgressLine.Terminal = null;
-        using var line = ProgressLine.Start("x", 2);
-        line.Advance(2);
-        Assert.Pass("no terminal, nothing to draw to");
+        var later = new StringWriter();
+        using (var line = ProgressLine.Start("x", 2))
+        {
+            ProgressLine.Terminal = later; // a terminal that appears after the start does not receive this line
+            line.Advance(2);
+        }
+        Assert.That(later.ToString(), Is.Empty);
     }
 
     [Test]
