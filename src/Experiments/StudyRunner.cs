@@ -212,6 +212,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
                 {
                     model.Dispose();
                     model = ModelLoader.LoadNetwork(run.BestModelPath);
+                    model.Module.to(device); // Taylor calibration feeds it batches on the device
                 }
                 double target = e.Amount;
                 if (e.Kind == ExperimentKind.FineGrained)
