@@ -32,6 +32,11 @@ public static class CliRunner
             if (parse.CommandResult.Command.Options.OfType<Option<int?>>().FirstOrDefault(o => o.Name == "--threads") is { } threads
                 && parse.GetValue(threads) is int n)
                 TorchSharp.torch.set_num_threads(n);
+            // Process-wide, so set on every invocation (tests run many in one process): the option's value or auto.
+            Harness.Model.MemoryLayout.Preferred =
+                parse.CommandResult.Command.Options.OfType<Option<string>>().FirstOrDefault(o => o.Name == "--memory-format") is { } format
+                && parse.GetValue(format) is string name && Harness.Model.MemoryLayout.Parse(name) is { } chosen
+                    ? chosen : Harness.Model.MemoryFormat.Auto;
             return parse.Invoke(config);
         }
         catch (Exception ex) when (UserError.IsUserError(ex))

@@ -3,7 +3,8 @@ using System.CommandLine;
 namespace Harness.Cli;
 
 /// <summary>Every subcommand of the program; each lives in its own file under Commands/. Every command that runs
-/// gets <c>--threads</c> (<see cref="CommonOptions.Threads"/>) unless it has its own.</summary>
+/// gets <c>--threads</c> (<see cref="CommonOptions.Threads"/>) unless it has its own, and
+/// <c>--memory-format</c> (<see cref="CommonOptions.MemoryFormat"/>).</summary>
 public static class CommandCatalog
 {
     public static IEnumerable<Command> All() => Created().Select(c => c.Name == "cache" ? c : WithThreads(c)); // cache computes nothing
@@ -12,6 +13,7 @@ public static class CommandCatalog
     {
         foreach (var sub in command.Subcommands) WithThreads(sub);
         if (command.Action is not null && !command.Options.Any(o => o.Name == "--threads")) command.Options.Add(CommonOptions.Threads());
+        if (command.Action is not null && !command.Options.Any(o => o.Name == "--memory-format")) command.Options.Add(CommonOptions.MemoryFormat());
         return command;
     }
 

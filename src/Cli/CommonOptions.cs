@@ -50,6 +50,14 @@ public static class CommonOptions
         Description = "intra-op threads of libtorch and ONNX Runtime (default: libtorch's, one per core)",
     }.AtLeast(1);
 
+    /// <summary><c>--memory-format auto|channels-last|contiguous</c>: the layout of activations
+    /// (<see cref="Harness.Model.MemoryLayout"/>), applied by <see cref="CliRunner"/> before the command runs.</summary>
+    public static Option<string> MemoryFormat() => new Option<string>("--memory-format")
+    {
+        Description = "layout of activations: channels-last (NHWC strides, oneDNN's fast path), contiguous (NCHW), or auto (channels-last on the CPU, contiguous elsewhere)",
+        DefaultValueFactory = _ => "auto",
+    }.AcceptOnlyFromAmong("auto", "channels-last", "contiguous");
+
     public static Option<bool> Force() => new("--force")
     {
         Description = "recompute and replace results an earlier run left in the output folder (also when its settings differ)",

@@ -32,6 +32,7 @@ public sealed record BatchTransform
             x = nn.functional.interpolate(x, new long[] { ImageSize, ImageSize }, mode: InterpolationMode.Bilinear, align_corners: false);
         var mean = tensor(Mean, dtype: Precision, device: x.device).view(1, 3, 1, 1);
         var std = tensor(Std, dtype: Precision, device: x.device).view(1, 3, 1, 1);
-        return ((x - mean) / std).MoveToOuterDisposeScope();
+        // In the layout the network runs in (channels-last on the CPU by default), so its forward need not copy it.
+        return Harness.Model.MemoryLayout.Prepare((x - mean) / std).MoveToOuterDisposeScope();
     }
 }

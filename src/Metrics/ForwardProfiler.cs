@@ -36,7 +36,8 @@ public static class ForwardProfiler
         {
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
-            var input = placement.SeededInput(inputShape, 0);
+            // Laid out as the network runs it (as the batch loader delivers it), so no layout copy enters the trace.
+            var input = MemoryLayout.Prepare(placement.SeededInput(inputShape, 0));
             var trace = ForwardTrace.Record(model, input);
             return new ForwardProfile(Build(inputShape, trace), ActivationLiveness.Analyse(trace));
         }

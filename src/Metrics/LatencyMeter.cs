@@ -1,17 +1,21 @@
 using System.Diagnostics;
 using Harness.Model;
+using Harness.Model.Channels;
 using TorchSharp;
 using Harness.Model.Reporting;
 using static TorchSharp.torch;
 
 namespace Harness.Metrics;
 
-/// <summary>Times forward passes: <c>warmup</c> untimed passes, then <c>runs</c> timed ones of one random batch,
-/// in eval mode under no_grad, synchronising CUDA before each clock read. Restores the training flag.</summary>
+/// <summary>Times forward passes the way Harness runs inference: <c>warmup</c> untimed passes, then <c>runs</c> timed
+/// ones of one random batch, in eval mode without gradients, in <see cref="MemoryLayout"/>'s format (the network's
+/// forward lays the batch out), synchronising CUDA before each clock read. A network whose BatchNorms can be folded
+/// (<see cref="BatchNormFolding"/>) is timed folded unless <c>foldBatchNorm</c> is false — what <c>predict</c> and an
+/// exported model run; the logits are the same up to float rounding. Restores the training flag.</summary>
 public static class LatencyMeter
 {
     public static LatencyStats Measure(nn.Module<Tensor, Tensor> model, int imageSize = 224, int batchSize = 1,
-        int runs = 100, int warmup = 10)
+        int runs = 100, int warmup = 10, bool foldBatchNorm = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (imageSize < 1)
@@ -29,14 +33,21 @@ public static class LatencyMeter
         bool wasTraining = model.training;
         model.eval();
         var times = new double[runs];
+        IPrunableNetwork? folded = null;
+        bool batchNormFolded = false;
         try
         {
+            if (foldBatchNorm && model is IPrunableNetwork network && !BatchNormFolding.IsFolded(network))
+                folded = BatchNormFolding.Fold(network);
+            bool alreadyFolded = model is IPrunableNetwork n && BatchNormFolding.IsFolded(n);
+            batchNormFolded = folded is not null || alreadyFolded;
+            var timed = folded?.Module ?? model;
             using var noGrad = no_grad();
             using var input = placement.SeededInput([batchSize, 3, imageSize, imageSize], 0);
             for (int i = 0; i < warmup; i++)
             {
                 using var scope = NewDisposeScope();
-                model.call(input);
+                timed.call(input);
             }
             if (cuda)
                 torch.cuda.synchronize(device);
@@ -46,7 +57,7 @@ public static class LatencyMeter
                 bar.Advance();
                 using var scope = NewDisposeScope();
                 long start = Stopwatch.GetTimestamp();
-                model.call(input);
+                timed.call(input);
                 if (cuda)
                     torch.cuda.synchronize(device);
                 times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
@@ -54,11 +65,12 @@ public static class LatencyMeter
         }
         finally
         {
+            folded?.Dispose();
             model.train(wasTraining);
         }
 
         var (mean, median, p95) = LatencyStats.Summarise(times);
         return new LatencyStats(device.ToString(), get_num_threads(), batchSize, imageSize, warmup, runs, mean,
-            median, p95);
+            median, p95) { MemoryFormat = MemoryLayout.EffectiveName(device), BatchNormFolded = batchNormFolded };
     }
 }

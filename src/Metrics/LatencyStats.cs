@@ -13,6 +13,13 @@ namespace Harness.Metrics;
 public sealed record LatencyStats(string Device, int Threads, int BatchSize, int ImageSize, int Warmup, int Runs,
     double MeanMs, double MedianMs, double P95Ms)
 {
+    /// <summary>The activations' layout during the passes (<c>channels-last</c>, <c>contiguous</c>); ONNX Runtime's own
+    /// for its figures.</summary>
+    public string MemoryFormat { get; init; } = "contiguous";
+
+    /// <summary>Whether the timed network had its BatchNorms folded into its convolutions.</summary>
+    public bool BatchNormFolded { get; init; }
+
     /// <summary>Mean milliseconds per image.</summary>
     public double MeanMsPerImage => MeanMs / BatchSize;
 

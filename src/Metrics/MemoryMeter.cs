@@ -40,7 +40,10 @@ public static class MemoryMeter
         try
         {
             using var noGrad = no_grad();
-            using var input = placement.SeededInput([batchSize, 3, imageSize, imageSize], 1);
+            using var drawn = placement.SeededInput([batchSize, 3, imageSize, imageSize], 1);
+            // Laid out as the network runs it (as the batch loader delivers it): no layout copy is counted.
+            var input = MemoryLayout.Prepare(drawn);
+            using var laidOut = ReferenceEquals(input, drawn) ? null : input;
             bool peakReset = OperatingSystem.IsLinux() && TryResetPeak();
             long before = ReadStatus("VmRSS") ?? Environment.WorkingSet;
             using (NewDisposeScope())

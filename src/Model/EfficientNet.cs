@@ -72,7 +72,7 @@ public sealed class EfficientNet : ExplicitModule, IPrunableNetwork
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var x = _features.call(input);
+        var x = _features.call(MemoryLayout.Prepare(input));
         x = _avgpool.call(x).flatten(1);
         return _classifier.call(x).MoveToOuterDisposeScope();
     }

@@ -91,7 +91,7 @@ public sealed class MobileNetV2 : ExplicitModule, IPrunableNetwork
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var x = _features.call(input);
+        var x = _features.call(MemoryLayout.Prepare(input));
         x = nn.functional.adaptive_avg_pool2d(x, [1, 1]).flatten(1);
         return _classifier.call(x).MoveToOuterDisposeScope();
     }

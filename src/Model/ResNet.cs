@@ -110,7 +110,7 @@ public sealed class ResNet : ExplicitModule, IPrunableNetwork, INormFolding
     {
         using var scope = NewDisposeScope();
         RequireEvalWhenFolded(IsFolded);
-        var x = _maxpool.call(_relu.call(NormOrIdentity(Bn1, Conv1.call(input))));
+        var x = _maxpool.call(_relu.call(NormOrIdentity(Bn1, Conv1.call(MemoryLayout.Prepare(input)))));
         foreach (var layer in _layers) x = layer.call(x);
         x = _avgpool.call(x).flatten(1);
         return Classifier.call(x).MoveToOuterDisposeScope();

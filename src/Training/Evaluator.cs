@@ -5,7 +5,8 @@ using static TorchSharp.torch;
 
 namespace Harness.Training;
 
-/// <summary>Test loss and accuracy over a data set: eval mode, no gradients, dispose scope per batch.</summary>
+/// <summary>Test loss and accuracy over a data set: eval mode, no gradients, dispose
+/// scope per batch; the network's forward lays the batches out in <see cref="Harness.Model.MemoryLayout"/>'s format.</summary>
 public static class Evaluator
 {
     public static Evaluation Evaluate(nn.Module<Tensor, Tensor> model, BatchLoader loader) => Run(model, loader, null).Overall;

@@ -37,6 +37,7 @@ public sealed record RunManifest(SortedDictionary<string, string> Settings, Sort
             ["libtorch"] = __version__,
             ["threads"] = get_num_threads().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["device"] = device,
+            ["memory_format"] = Harness.Model.MemoryLayout.EffectiveName(TorchSharp.torch.device(device)),
             ["dotnet"] = System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
             ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
             ["machine"] = System.Environment.MachineName,

@@ -26,6 +26,10 @@ public sealed class Trainer(TrainingOptions options, TextWriter output)
     /// from it to simulate a crash there.</summary>
     internal Action<string>? WriteBoundary { get; init; }
 
+    /// <summary>Called after every training step with the number of steps this call has taken so far (benchmarks sample
+    /// resident memory from it).</summary>
+    public Action<int>? AfterStep { get; init; }
+
     /// <summary>What each step minimises (cross-entropy unless distillation or the BatchNorm L1 term is asked for).</summary>
     public TrainingObjective Objective { get; init; } = TrainingObjective.CrossEntropy;
 
@@ -65,6 +69,7 @@ public sealed class Trainer(TrainingOptions options, TextWriter output)
                 sgd.LoadBuffers(opt.Items.Select(kv => (kv.Key, kv.Value)));
             output.WriteLine($"Resuming {run.Name} after epoch {progress.CompletedEpochs}/{Options.Epochs} (best Val Acc so far: {100 * progress.BestValidationAccuracy:F2}%)");
         }
+        int taken = 0;
         for (int epoch = progress.CompletedEpochs; epoch < Options.Epochs; epoch++)
         {
             if (cancel.IsCancellationRequested) return new TrainingResult(progress.History, progress.BestValidationAccuracy, true);
@@ -99,6 +104,7 @@ public sealed class Trainer(TrainingOptions options, TextWriter output)
                 }
                 bar.Advance();
                 ++step;
+                AfterStep?.Invoke(++taken);
                 if (step >= steps) break;
             }
             if (cancel.IsCancellationRequested)

@@ -32,11 +32,12 @@ public static class BenchCompareCommand
         var runs = new Option<int>("--runs") { Description = "timed inference passes per figure (batch 1; batch 32 takes a third)", DefaultValueFactory = _ => 15 }.AtLeast(1);
         var threads = new Option<int>("--threads") { Description = "intra-op threads of both (libtorch and PyTorch)", DefaultValueFactory = _ => 2 }.AtLeast(1);
         var python = new Option<string>("--python") { Description = "interpreter with torch and torchvision", DefaultValueFactory = _ => "/usr/bin/python3" };
-        var only = new Option<string?>("--only") { Description = "train or infer (default both)" };
+        var only = new Option<string?>("--only") { Description = "train, infer or memory (default all three)" }.AcceptOnlyFromAmong("train", "infer", "memory");
+        var memorySteps = new Option<int>("--memory-steps") { Description = "training steps (32 px, batch 32) over which resident memory is sampled", DefaultValueFactory = _ => 1000 }.AtLeast(100);
         var json = CommonOptions.Json();
         var arch = CommonOptions.Arch();
         var cmd = new Command("compare", "Harness against PyTorch on the same work, interleaved: training img/s and inference latency, with ratios")
-            { rounds, steps, runs, threads, python, only, json, arch };
+            { rounds, steps, runs, threads, python, only, memorySteps, json, arch };
         cmd.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -61,10 +62,11 @@ public static class BenchCompareCommand
                     ModelLoader.Save(pruned, path);
                     models.Add(($"channel {ratio}", pruned, path));
                 }
-                string what = parse.GetValue(only) ?? "both";
+                string what = parse.GetValue(only) ?? "all";
                 log.WriteLine($"{variant}; Harness: TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}, libtorch {__version__}, {get_num_threads()} threads; " +
                               $"PyTorch {versions.GetProperty("torch").GetString()}, torchvision {versions.GetProperty("torchvision").GetString()}, {versions.GetProperty("threads").GetInt32()} threads; " +
-                              $"{Environment.ProcessorCount} cores, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+                              $"{Environment.ProcessorCount} cores, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}; " +
+                              $"Harness activations {MemoryLayout.EffectiveName(CPU)}, PyTorch contiguous (its default)");
                 var rows = new List<Row>();
                 Row RowOf(string work, string model, bool higher, string unit)
                 {
@@ -75,7 +77,7 @@ public static class BenchCompareCommand
                 for (int round = 0; round < parse.GetValue(rounds); round++)
                 {
                     log.WriteLine($"round {round + 1}");
-                    if (what is "both" or "train")
+                    if (what is "all" or "train")
                         foreach (int batch in new[] { 32, 128 })
                             foreach (var (frozenName, frozen) in new[] { ("all layers", Array.Empty<int>()), ("0-2 frozen", new[] { 0, 1, 2 }) })
                             {
@@ -91,21 +93,39 @@ public static class BenchCompareCommand
                                 RowOf(work + ": Harness train loop vs PyTorch step", "base", true, "img/s").Torch.Add(torchStep);
                                 log.WriteLine($"  {work}: Harness step {step:F1}, loop {loop:F1}, PyTorch step {torchStep:F1} img/s");
                             }
-                    if (what is "both" or "infer")
+                    if (what is "all" or "infer")
                         foreach (int size in new[] { 32, 224 })
                             foreach (int batch in new[] { 1, 32 })
                                 foreach (var (name, model, spec) in models)
                                 {
                                     int r = batch == 1 ? parse.GetValue(runs) : Math.Max(1, parse.GetValue(runs) / 3);
-                                    double harness = LatencyMeter.Measure(model.Module, size, batch, r, batch == 1 ? 5 : 1).MedianMs;
+                                    int warm = batch == 1 ? 5 : 1;
+                                    // Harness's inference path (BatchNorm folded, as predict and the metrics run it) and
+                                    // its eager forward of the network as trained (BatchNorm as is), against PyTorch eager.
+                                    double harness = LatencyMeter.Measure(model.Module, size, batch, r, warm).MedianMs;
+                                    double unfolded = LatencyMeter.Measure(model.Module, size, batch, r, warm, foldBatchNorm: false).MedianMs;
                                     double torch = torchSide.Ask(new { op = "infer", arch = variant, model = spec, size, batch, runs = r }).GetProperty("median_ms").GetDouble();
                                     RowOf($"infer {size}px b{batch}", name, false, "ms").Harness.Add(harness);
                                     RowOf($"infer {size}px b{batch}", name, false, "ms").Torch.Add(torch);
-                                    log.WriteLine($"  infer {size}px b{batch} {name}: Harness {harness:F1} ms, PyTorch {torch:F1} ms");
+                                    RowOf($"infer {size}px b{batch}, BatchNorm unfolded", name, false, "ms").Harness.Add(unfolded);
+                                    RowOf($"infer {size}px b{batch}, BatchNorm unfolded", name, false, "ms").Torch.Add(torch);
+                                    log.WriteLine($"  infer {size}px b{batch} {name}: Harness {harness:F1} ms (unfolded {unfolded:F1}), PyTorch {torch:F1} ms");
                                 }
                 }
-                foreach (var m in models.Skip(1)) m.Model.Dispose();
                 static double Median(List<double> v) => v.Order().ElementAt(v.Count / 2);
+                // Latency against compute: each pruned model's latency and MACs (thop's rules, 224 px) as fractions of the
+                // base's, per inference row of Harness.
+                long baseMacs = MacCounter.Count(b0.Module, 224).Total(MacConvention.Thop);
+                var perFlop = models.Skip(1).Select(m =>
+                {
+                    double macs = (double)MacCounter.Count(m.Model.Module, 224).Total(MacConvention.Thop) / baseMacs;
+                    var latency = rows.Where(r => r.Work.StartsWith("infer", StringComparison.Ordinal) && r.Model == m.Name)
+                        .Select(r => new { work = r.Work, latency_vs_base = Median(r.Harness) / Median(rows.First(b => b.Work == r.Work && b.Model == "base").Harness) })
+                        .ToList();
+                    return new { model = m.Name, macs_vs_base = macs, latency };
+                }).ToList();
+                foreach (var m in models.Skip(1)) m.Model.Dispose();
+                var memory = what is "all" or "memory" ? MemoryFlatness(variant, parse.GetValue(memorySteps), folder, log) : null;
                 var report = rows.Select(r => new
                 {
                     work = r.Work, model = r.Model, unit = r.Unit, harness = Median(r.Harness), pytorch = Median(r.Torch),
@@ -113,12 +133,27 @@ public static class BenchCompareCommand
                     speedup = r.HigherIsBetter ? Median(r.Harness) / Median(r.Torch) : Median(r.Torch) / Median(r.Harness),
                 }).ToList();
                 if (parse.GetValue(json))
-                    output.WriteLine(HarnessJson.Serialize(new { arch = variant, threads = t, versions, rows = report }));
+                    output.WriteLine(HarnessJson.Serialize(new { arch = variant, threads = t, memory_format = MemoryLayout.EffectiveName(CPU), versions, rows = report, latency_vs_macs = perFlop, memory }));
                 else
                 {
                     output.WriteLine($"{"work",-52} {"model",-12} {"Harness",10} {"PyTorch",10} {"Harness speed ×",16}");
                     foreach (var r in report)
                         output.WriteLine($"{r.work,-52} {r.model,-12} {r.harness,10:F1} {r.pytorch,10:F1} {r.speedup,16:F2}   ({r.unit})");
+                    if (perFlop.Count > 0 && perFlop[0].latency.Count > 0)
+                    {
+                        output.WriteLine();
+                        output.WriteLine("Harness latency and MACs (thop, 224 px) of the pruned models as fractions of the base's:");
+                        foreach (var m in perFlop)
+                            output.WriteLine($"  {m.model}: MACs {m.macs_vs_base:F3}; latency " +
+                                             string.Join(", ", m.latency.Select(l => $"{l.work.Replace("infer ", "")} {l.latency_vs_base:F3} ({l.latency_vs_base / m.macs_vs_base:F2}× its MAC share)")));
+                    }
+                    if (memory is not null)
+                    {
+                        output.WriteLine();
+                        output.WriteLine($"Resident memory over {memory.steps} training steps (train loop, 32 px, batch 32, all layers, state saved every {memory.steps_per_epoch} steps): " +
+                                         $"{memory.rss_mib_at_step_50:F1} MiB at step 50, {memory.rss_mib_at_end:F1} MiB at the end, {memory.rss_mib_max_after_50:F1} MiB at most after step 50: " +
+                                         $"growth {100 * memory.growth_after_50:F2}% (end vs step 50), {100 * memory.peak_growth_after_50:F2}% (peak vs step 50)");
+                    }
                 }
                 return 0;
             }
@@ -178,6 +213,36 @@ public static class BenchCompareCommand
             new BatchLoader(val, batch, false, new BatchTransform { ImageSize = 32 }, CPU), run, maxStepsPerEpoch: steps + 1);
         // The first of the steps + 1 batches warms up as the bare step's extra step does; the epoch time includes it.
         return (steps + 1) * batch / result.History[0].Seconds;
+    }
+
+    /// <summary>Resident memory sampled after every step of <paramref name="steps"/> steps of <c>train</c>'s loop
+    /// (32 px, batch 32, all layers; an epoch every 100 steps, so validation and the state saved after each epoch are
+    /// included).</summary>
+    private sealed record MemoryTrace(int steps, int steps_per_epoch, double rss_mib_at_step_50, double rss_mib_at_end,
+        double rss_mib_max_after_50, double growth_after_50, double peak_growth_after_50, double[] rss_mib_every_50);
+
+    private static MemoryTrace MemoryFlatness(string variant, int steps, string folder, TextWriter log)
+    {
+        const int batch = 32, perEpoch = 100;
+        var rng = new Random(2);
+        var pixels = new byte[perEpoch * batch * 3 * 32 * 32];
+        rng.NextBytes(pixels);
+        var labels = Enumerable.Range(0, perEpoch * batch).Select(i => (byte)(i % 10)).ToArray();
+        var data = new ImageDataset(pixels, labels, 32, 32, CifarClasses.Names, "random");
+        var val = data.Take(batch);
+        using var model = ModelLoader.LoadNetwork("none", variant);
+        int epochs = (steps + perEpoch - 1) / perEpoch;
+        var rss = new List<double>(epochs * perEpoch);
+        var options = new TrainingOptions { Epochs = epochs, BatchSize = batch, ImageSize = 32, StepSize = epochs + 1, FrozenStages = [] };
+        var run = TrainingRun.For($"memory_{Guid.NewGuid():N}", folder);
+        log.WriteLine($"memory: {steps} training steps…");
+        new Trainer(options, TextWriter.Null) { AfterStep = _ => rss.Add(Environment.WorkingSet / 1048576.0) }.Train(model,
+            new BatchLoader(data, batch, true, new BatchTransform { ImageSize = 32, Train = true }, CPU),
+            new BatchLoader(val, batch, false, new BatchTransform { ImageSize = 32 }, CPU), run);
+        var taken = rss.Take(steps).ToList();
+        double at50 = taken[49], end = taken[^1], max = taken.Skip(50).DefaultIfEmpty(at50).Max();
+        return new MemoryTrace(taken.Count, perEpoch, at50, end, max, end / at50 - 1, max / at50 - 1,
+            taken.Where((_, i) => (i + 1) % 50 == 0).ToArray());
     }
 
     /// <summary>The PyTorch side: one interpreter running bench/torch_bench.py, one JSON request and answer a line.</summary>
