@@ -127,6 +127,7 @@ public sealed class Trainer(TrainingOptions options, TextWriter output)
                 ? new TrainingProgress(epoch + 1, val.Accuracy, epoch + 1, history)
                 : progress with { CompletedEpochs = epoch + 1, History = history };
             store.Save(network, sgd, progress, improved);
+            NativeMemory.Release(); // the save's buffers and the epoch's freed native pages go back to the system
             output.WriteLine(improved ? $"Best model saved with Val Acc: {100 * val.Accuracy:F2}%" : "No improvement this epoch.");
         }
         return new TrainingResult(progress.History, progress.BestValidationAccuracy, false);

@@ -27,9 +27,9 @@ public static class BenchCompareCommand
 
     public static Command Create()
     {
-        var rounds = new Option<int>("--rounds") { Description = "interleaved rounds (medians are reported)", DefaultValueFactory = _ => 2 }.AtLeast(1);
-        var steps = new Option<int>("--steps") { Description = "timed training steps per figure", DefaultValueFactory = _ => 8 }.AtLeast(1);
-        var runs = new Option<int>("--runs") { Description = "timed inference passes per figure (batch 1; batch 32 takes a third)", DefaultValueFactory = _ => 15 }.AtLeast(1);
+        var rounds = new Option<int>("--rounds") { Description = "interleaved rounds (medians are reported)", DefaultValueFactory = _ => 5 }.AtLeast(1);
+        var steps = new Option<int>("--steps") { Description = "timed training steps per figure", DefaultValueFactory = _ => 4 }.AtLeast(1);
+        var runs = new Option<int>("--runs") { Description = "timed inference passes per figure (batch 1; batch 32 takes a third)", DefaultValueFactory = _ => 9 }.AtLeast(1);
         var threads = new Option<int>("--threads") { Description = "intra-op threads of both (libtorch and PyTorch)", DefaultValueFactory = _ => 2 }.AtLeast(1);
         var python = new Option<string>("--python") { Description = "interpreter with torch and torchvision", DefaultValueFactory = _ => "/usr/bin/python3" };
         var only = new Option<string?>("--only") { Description = "train, infer or memory (default all three)" }.AcceptOnlyFromAmong("train", "infer", "memory");
@@ -112,7 +112,11 @@ public static class BenchCompareCommand
                                     log.WriteLine($"  infer {size}px b{batch} {name}: Harness {harness:F1} ms (unfolded {unfolded:F1}), PyTorch {torch:F1} ms");
                                 }
                 }
-                static double Median(List<double> v) => v.Order().ElementAt(v.Count / 2);
+                static double Median(List<double> v)
+                {
+                    var sorted = v.Order().ToArray();
+                    return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+                }
                 // Latency against compute: each pruned model's latency and MACs (thop's rules, 224 px) as fractions of the
                 // base's, per inference row of Harness.
                 long baseMacs = MacCounter.Count(b0.Module, 224).Total(MacConvention.Thop);
@@ -150,7 +154,7 @@ public static class BenchCompareCommand
                     if (memory is not null)
                     {
                         output.WriteLine();
-                        output.WriteLine($"Resident memory over {memory.steps} training steps (train loop, 32 px, batch 32, all layers, state saved every {memory.steps_per_epoch} steps): " +
+                        output.WriteLine($"Resident memory over {memory.steps} training steps (train loop, 32 px, batch 32, all layers, one epoch): " +
                                          $"{memory.rss_mib_at_step_50:F1} MiB at step 50, {memory.rss_mib_at_end:F1} MiB at the end, {memory.rss_mib_max_after_50:F1} MiB at most after step 50: " +
                                          $"growth {100 * memory.growth_after_50:F2}% (end vs step 50), {100 * memory.peak_growth_after_50:F2}% (peak vs step 50)");
                     }
@@ -216,14 +220,14 @@ public static class BenchCompareCommand
     }
 
     /// <summary>Resident memory sampled after every step of <paramref name="steps"/> steps of <c>train</c>'s loop
-    /// (32 px, batch 32, all layers; an epoch every 100 steps, so validation and the state saved after each epoch are
-    /// included).</summary>
+    /// (32 px, batch 32, all layers, one epoch: the study's epoch at batch 32 is 1,407 steps).</summary>
     private sealed record MemoryTrace(int steps, int steps_per_epoch, double rss_mib_at_step_50, double rss_mib_at_end,
         double rss_mib_max_after_50, double growth_after_50, double peak_growth_after_50, double[] rss_mib_every_50);
 
     private static MemoryTrace MemoryFlatness(string variant, int steps, string folder, TextWriter log)
     {
-        const int batch = 32, perEpoch = 100;
+        const int batch = 32;
+        int perEpoch = steps;
         var rng = new Random(2);
         var pixels = new byte[perEpoch * batch * 3 * 32 * 32];
         rng.NextBytes(pixels);
@@ -231,7 +235,7 @@ public static class BenchCompareCommand
         var data = new ImageDataset(pixels, labels, 32, 32, CifarClasses.Names, "random");
         var val = data.Take(batch);
         using var model = ModelLoader.LoadNetwork("none", variant);
-        int epochs = (steps + perEpoch - 1) / perEpoch;
+        const int epochs = 1;
         var rss = new List<double>(epochs * perEpoch);
         var options = new TrainingOptions { Epochs = epochs, BatchSize = batch, ImageSize = 32, StepSize = epochs + 1, FrozenStages = [] };
         var run = TrainingRun.For($"memory_{Guid.NewGuid():N}", folder);
