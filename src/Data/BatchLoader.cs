@@ -1,3 +1,4 @@
+using System.Buffers;
 using static TorchSharp.torch;
 
 namespace Harness.Data;
@@ -86,18 +87,32 @@ public sealed class BatchLoader
     {
         int start = b * BatchSize, count = Math.Min(BatchSize, order.Length - start);
         int size = Data.ImageBytes;
-        var pixels = new byte[(long)count * size];
+        // The images are gathered in a pooled buffer and copied into the tensor's own storage: a fresh array per batch
+        // (98 KiB at 32 px, batch 32; 19 MiB at 224 px, batch 128) would land on the large-object heap, which is only
+        // collected with generation 2, and resident memory would creep up by tens of MiB between collections.
+        int bytes = checked(count * size);
+        var pixels = ArrayPool<byte>.Shared.Rent(bytes);
         var labels = new long[count];
         var flip = new bool[count];
-        for (int j = 0; j < count; j++)
-        {
-            int i = order[start + j];
-            Buffer.BlockCopy(Data.Pixels, i * size, pixels, j * size, size);
-            labels[j] = Data.Labels[i];
-            flip[j] = flips[start + j];
-        }
         using var scope = NewDisposeScope();
-        var raw = tensor(pixels, new long[] { count, 3, Data.Height, Data.Width }).to(Device);
+        Tensor raw;
+        try
+        {
+            for (int j = 0; j < count; j++)
+            {
+                int i = order[start + j];
+                Buffer.BlockCopy(Data.Pixels, i * size, pixels, j * size, size);
+                labels[j] = Data.Labels[i];
+                flip[j] = flips[start + j];
+            }
+            raw = empty(new long[] { count, 3, Data.Height, Data.Width }, ScalarType.Byte);
+            raw.bytes = pixels.AsSpan(0, bytes);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(pixels);
+        }
+        raw = raw.to(Device);
         var images = Transform.Apply(raw, Transform.Train ? flip : null);
         var y = tensor(labels).to(Device);
         return new Batch(images.MoveToOuterDisposeScope(), y.MoveToOuterDisposeScope());

@@ -69,6 +69,8 @@ public sealed class BenchCompareTests
         Assert.That(memory.GetProperty("rss_mib_at_end").GetDouble(), Is.EqualTo(every50[1]));
         Assert.That(every50, Has.All.GreaterThan(10.0));
         Assert.That(memory.GetProperty("growth_after_50").GetDouble(), Is.EqualTo(every50[1] / every50[0] - 1).Within(1e-12));
+        Assert.That(memory.GetProperty("rss_mib_at_step_100").GetDouble(), Is.EqualTo(every50[1]));
+        Assert.That(memory.GetProperty("growth_after_100").GetDouble(), Is.EqualTo(0));
         Assert.That(doc.GetProperty("rows").GetArrayLength(), Is.EqualTo(0));
     }
 }

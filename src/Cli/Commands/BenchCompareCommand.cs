@@ -156,7 +156,8 @@ public static class BenchCompareCommand
                         output.WriteLine();
                         output.WriteLine($"Resident memory over {memory.steps} training steps (train loop, 32 px, batch 32, all layers, one epoch): " +
                                          $"{memory.rss_mib_at_step_50:F1} MiB at step 50, {memory.rss_mib_at_end:F1} MiB at the end, {memory.rss_mib_max_after_50:F1} MiB at most after step 50: " +
-                                         $"growth {100 * memory.growth_after_50:F2}% (end vs step 50), {100 * memory.peak_growth_after_50:F2}% (peak vs step 50)");
+                                         $"growth {100 * memory.growth_after_50:F2}% (end vs step 50), {100 * memory.peak_growth_after_50:F2}% (peak vs step 50), " +
+                                         $"{100 * memory.growth_after_100:F2}% (end vs step 100, {memory.rss_mib_at_step_100:F1} MiB)");
                     }
                 }
                 return 0;
@@ -221,8 +222,9 @@ public static class BenchCompareCommand
 
     /// <summary>Resident memory sampled after every step of <paramref name="steps"/> steps of <c>train</c>'s loop
     /// (32 px, batch 32, all layers, one epoch: the study's epoch at batch 32 is 1,407 steps).</summary>
-    private sealed record MemoryTrace(int steps, int steps_per_epoch, double rss_mib_at_step_50, double rss_mib_at_end,
-        double rss_mib_max_after_50, double growth_after_50, double peak_growth_after_50, double[] rss_mib_every_50);
+    private sealed record MemoryTrace(int steps, int steps_per_epoch, double rss_mib_at_step_50, double rss_mib_at_step_100,
+        double rss_mib_at_end, double rss_mib_max_after_50, double growth_after_50, double peak_growth_after_50,
+        double growth_after_100, double[] rss_mib_every_50);
 
     private static MemoryTrace MemoryFlatness(string variant, int steps, string folder, TextWriter log)
     {
@@ -244,8 +246,8 @@ public static class BenchCompareCommand
             new BatchLoader(data, batch, true, new BatchTransform { ImageSize = 32, Train = true }, CPU),
             new BatchLoader(val, batch, false, new BatchTransform { ImageSize = 32 }, CPU), run);
         var taken = rss.Take(steps).ToList();
-        double at50 = taken[49], end = taken[^1], max = taken.Skip(50).DefaultIfEmpty(at50).Max();
-        return new MemoryTrace(taken.Count, perEpoch, at50, end, max, end / at50 - 1, max / at50 - 1,
+        double at50 = taken[49], at100 = taken[99], end = taken[^1], max = taken.Skip(50).DefaultIfEmpty(at50).Max();
+        return new MemoryTrace(taken.Count, perEpoch, at50, at100, end, max, end / at50 - 1, max / at50 - 1, end / at100 - 1,
             taken.Where((_, i) => (i + 1) % 50 == 0).ToArray());
     }
 
