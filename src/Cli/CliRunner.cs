@@ -22,7 +22,7 @@ public static class CliRunner
             var parse = root.Parse(args);
             if (parse.Errors.Count > 0)
             {
-                error.WriteLine($"error: {string.Join("; ", parse.Errors.Select(e => e.Message).Distinct())} (see --help)");
+                error.WriteLine($"error: {string.Join("; ", parse.Errors.Select(e => OneLine(e.Message)).Distinct())} (see --help)");
                 return UserError.ExitCode;
             }
             // Progress goes to stderr when it is a terminal, never with --json (stdout then holds one document).

@@ -55,14 +55,6 @@ public static class MemoryLayout
         _ => null,
     };
 
-    /// <summary>The format's name on the command line (<c>auto</c>, <c>channels-last</c>, <c>contiguous</c>).</summary>
-    public static string NameOf(MemoryFormat format) => format switch
-    {
-        MemoryFormat.ChannelsLast => "channels-last",
-        MemoryFormat.Contiguous => "contiguous",
-        _ => "auto",
-    };
-
     /// <summary>The format activations on <paramref name="device"/> run in now: <c>channels-last</c> or <c>contiguous</c>.</summary>
     public static string EffectiveName(Device device) => IsChannelsLast(device) ? "channels-last" : "contiguous";
 

@@ -42,6 +42,25 @@ public class VocabularyTests : TempDirectoryTest
     }
 
     [Test]
+    public void EveryComputingCommandTakesMemoryFormatAndAnUnknownFormatIsOneLineExit2()
+    {
+        foreach (var (path, command) in AllCommands().Where(c => !c.Path.StartsWith("cache", StringComparison.Ordinal)))
+            Assert.That(Find(command, "--memory-format"), Is.Not.Null, path);
+        var root = new RootCommand();
+        foreach (var c in CommandCatalog.All()) root.Subcommands.Add(c);
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = CliRunner.Run(root, ["summary", "--weights", "none", "--memory-format", "nhwc"], output, error);
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error.ToString().Trim().Split('\n'), Has.Length.EqualTo(1));
+        Assert.That(error.ToString(), Does.Contain("--memory-format").Or.Contain("nhwc"));
+        // A valid choice runs, and the next invocation without the option is back to auto.
+        Assert.That(CliRunner.Run(root, ["summary", "--weights", "none", "--memory-format", "contiguous"], output, error), Is.EqualTo(0), error.ToString());
+        Assert.That(CliRunner.Run(root, ["summary", "--weights", "none"], output, error), Is.EqualTo(0), error.ToString());
+        Assert.That(Harness.Model.MemoryLayout.Preferred, Is.EqualTo(Harness.Model.MemoryFormat.Auto));
+    }
+
+    [Test]
     public void TheSameIdeaHasTheSameNameInEveryCommand()
     {
         var commands = AllCommands().ToDictionary(c => c.Path, c => c.Command);
