@@ -222,24 +222,22 @@ public static class BenchCompareCommand
 
     /// <summary>Resident memory sampled after every step of <paramref name="steps"/> steps of <c>train</c>'s loop
     /// (32 px, batch 32, all layers, one epoch: the study's epoch at batch 32 is 1,407 steps).</summary>
-    private sealed record MemoryTrace(int steps, int steps_per_epoch, double rss_mib_at_step_50, double rss_mib_at_step_100,
+    private sealed record MemoryTrace(int steps, double rss_mib_at_step_50, double rss_mib_at_step_100,
         double rss_mib_at_end, double rss_mib_max_after_50, double growth_after_50, double peak_growth_after_50,
         double growth_after_100, double[] rss_mib_every_50);
 
     private static MemoryTrace MemoryFlatness(string variant, int steps, string folder, TextWriter log)
     {
         const int batch = 32;
-        int perEpoch = steps;
         var rng = new Random(2);
-        var pixels = new byte[perEpoch * batch * 3 * 32 * 32];
+        var pixels = new byte[steps * batch * 3 * 32 * 32];
         rng.NextBytes(pixels);
-        var labels = Enumerable.Range(0, perEpoch * batch).Select(i => (byte)(i % 10)).ToArray();
+        var labels = Enumerable.Range(0, steps * batch).Select(i => (byte)(i % 10)).ToArray();
         var data = new ImageDataset(pixels, labels, 32, 32, CifarClasses.Names, "random");
         var val = data.Take(batch);
         using var model = ModelLoader.LoadNetwork("none", variant);
-        const int epochs = 1;
-        var rss = new List<double>(epochs * perEpoch);
-        var options = new TrainingOptions { Epochs = epochs, BatchSize = batch, ImageSize = 32, StepSize = epochs + 1, FrozenStages = [] };
+        var rss = new List<double>(steps);
+        var options = new TrainingOptions { Epochs = 1, BatchSize = batch, ImageSize = 32, FrozenStages = [] };
         var run = TrainingRun.For($"memory_{Guid.NewGuid():N}", folder);
         log.WriteLine($"memory: {steps} training steps…");
         new Trainer(options, TextWriter.Null) { AfterStep = _ => rss.Add(Environment.WorkingSet / 1048576.0) }.Train(model,
@@ -247,7 +245,7 @@ public static class BenchCompareCommand
             new BatchLoader(val, batch, false, new BatchTransform { ImageSize = 32 }, CPU), run);
         var taken = rss.Take(steps).ToList();
         double at50 = taken[49], at100 = taken[99], end = taken[^1], max = taken.Skip(50).DefaultIfEmpty(at50).Max();
-        return new MemoryTrace(taken.Count, perEpoch, at50, at100, end, max, end / at50 - 1, max / at50 - 1, end / at100 - 1,
+        return new MemoryTrace(taken.Count, at50, at100, end, max, end / at50 - 1, max / at50 - 1, end / at100 - 1,
             taken.Where((_, i) => (i + 1) % 50 == 0).ToArray());
     }
 
