@@ -27,16 +27,16 @@ public static class CliRunner
             }
             // Progress goes to stderr when it is a terminal, never with --json (stdout then holds one document).
             bool json = parse.CommandResult.Command.Options.OfType<Option<bool>>().FirstOrDefault(o => o.Name == "--json") is { } j && parse.GetValue(j);
-            Harness.Model.Reporting.ProgressLine.Terminal =
+            Harness.Runtime.ProgressLine.Terminal =
                 !json && ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected ? Console.Error : null;
             if (parse.CommandResult.Command.Options.OfType<Option<int?>>().FirstOrDefault(o => o.Name == "--threads") is { } threads
                 && parse.GetValue(threads) is int n)
                 TorchSharp.torch.set_num_threads(n);
             // Process-wide, so set on every invocation (tests run many in one process): the option's value or auto.
-            Harness.Model.MemoryLayout.Preferred =
+            Harness.Runtime.MemoryLayout.Preferred =
                 parse.CommandResult.Command.Options.OfType<Option<string>>().FirstOrDefault(o => o.Name == "--memory-format") is { } format
-                && parse.GetValue(format) is string name && Harness.Model.MemoryLayout.Parse(name) is { } chosen
-                    ? chosen : Harness.Model.MemoryFormat.Auto;
+                && parse.GetValue(format) is string name && Harness.Runtime.MemoryLayout.Parse(name) is { } chosen
+                    ? chosen : Harness.Runtime.MemoryFormat.Auto;
             return parse.Invoke(config);
         }
         catch (Exception ex) when (UserError.IsUserError(ex))

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Harness.Runtime;
 
 namespace Harness.Cli;
 
@@ -51,7 +52,7 @@ public static class CommonOptions
     }.AtLeast(1);
 
     /// <summary><c>--memory-format auto|channels-last|contiguous</c>: the layout of activations
-    /// (<see cref="Harness.Model.MemoryLayout"/>), applied by <see cref="CliRunner"/> before the command runs.</summary>
+    /// (<see cref="Harness.Runtime.MemoryLayout"/>), applied by <see cref="CliRunner"/> before the command runs.</summary>
     public static Option<string> MemoryFormat() => new Option<string>("--memory-format")
     {
         Description = "layout of activations: channels-last (NHWC strides, oneDNN's fast path), contiguous (NCHW), or auto (channels-last on the CPU, contiguous elsewhere)",

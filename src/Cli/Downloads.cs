@@ -1,4 +1,4 @@
-using Harness.Model.Checkpoints;
+using Harness.Storage.Checkpoints;
 
 namespace Harness.Cli;
 

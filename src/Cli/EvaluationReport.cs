@@ -1,6 +1,6 @@
 using Harness.Metrics;
-using Harness.Model.Checkpoints;
-using Harness.Model.Files;
+using Harness.Storage.Checkpoints;
+using Harness.Storage.Files;
 using Harness.Training;
 
 namespace Harness.Cli;

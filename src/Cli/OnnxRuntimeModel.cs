@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Harness.Export;
 using Harness.Model;
-using Harness.Model.Files;
+using Harness.Storage.Files;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using static TorchSharp.torch;

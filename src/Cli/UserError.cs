@@ -12,6 +12,6 @@ public static class UserError
     public static bool IsUserError(Exception ex) =>
         ex is ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException
             or FormatException or IOException or UnauthorizedAccessException or NotSupportedException
-            or System.Text.Json.JsonException or Harness.Model.Checkpoints.CheckpointMismatchException
+            or System.Text.Json.JsonException or Harness.Storage.Checkpoints.CheckpointMismatchException
             or Harness.Training.TrainingDivergedException;
 }

@@ -33,6 +33,6 @@ public sealed record BatchTransform
         var mean = tensor(Mean, dtype: Precision, device: x.device).view(1, 3, 1, 1);
         var std = tensor(Std, dtype: Precision, device: x.device).view(1, 3, 1, 1);
         // In the layout the network runs in (channels-last on the CPU by default), so its forward need not copy it.
-        return Harness.Model.MemoryLayout.Prepare((x - mean) / std).MoveToOuterDisposeScope();
+        return Harness.Runtime.MemoryLayout.Prepare((x - mean) / std).MoveToOuterDisposeScope();
     }
 }

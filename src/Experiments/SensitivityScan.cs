@@ -2,7 +2,7 @@ using System.Globalization;
 using Harness.Data;
 using Harness.Metrics;
 using Harness.Model.Channels;
-using Harness.Model.Files;
+using Harness.Storage.Files;
 using Harness.Pruning.Channels;
 using Harness.Pruning.FineGrained;
 using Harness.Training;

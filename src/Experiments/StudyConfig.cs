@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Harness.Model.Files;
+using Harness.Storage.Files;
 
 namespace Harness.Experiments;
 

@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text;
 using Harness.Metrics;
-using Harness.Model.Checkpoints;
-using Harness.Model.Files;
+using Harness.Storage.Checkpoints;
+using Harness.Storage.Files;
 using static TorchSharp.torch;
 
 namespace Harness.Experiments;

@@ -55,7 +55,7 @@ public static class OnnxRuntimeLatency
             foreach (var (_, session) in sessions)
                 for (int i = 0; i < warmup; i++) using (session.Run(feed)) { }
             var times = sessions.Select(_ => new List<double>(runs)).ToArray();
-            using var bar = Harness.Model.Reporting.ProgressLine.Start($"timing ONNX Runtime {imageSize}px b{batchSize}", runs, "runs");
+            using var bar = Harness.Runtime.ProgressLine.Start($"timing ONNX Runtime {imageSize}px b{batchSize}", runs, "runs");
             for (int i = 0; i < runs; i++)
                 for (int m = 0; m < sessions.Count; m++)
                 {

@@ -1,6 +1,7 @@
 using Harness.Model;
 using TorchSharp;
 using static TorchSharp.torch;
+using Harness.Runtime;
 
 namespace Harness.Metrics;
 

@@ -1,5 +1,6 @@
-using Harness.Model.Checkpoints;
+using Harness.Storage.Checkpoints;
 using SkiaSharp;
+using Harness.Storage.Files;
 
 namespace Harness.Metrics;
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Harness.Model;
 using Harness.Model.Channels;
 using TorchSharp;
-using Harness.Model.Reporting;
+using Harness.Runtime;
 using static TorchSharp.torch;
 
 namespace Harness.Metrics;

@@ -1,3 +1,4 @@
+using Harness.Runtime;
 namespace Harness.Metrics;
 
 /// <summary>Wall-clock time of timed forward passes of a random input in eval mode without gradients.</summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using Harness.Model;
 using TorchSharp;
 using static TorchSharp.torch;
+using Harness.Runtime;
 
 namespace Harness.Metrics;
 

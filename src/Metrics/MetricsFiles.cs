@@ -1,9 +1,9 @@
-using Harness.Model.Checkpoints;
+using Harness.Storage.Checkpoints;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Harness.Model.Files;
+using Harness.Storage.Files;
 
 namespace Harness.Metrics;
 

@@ -1,6 +1,7 @@
-using Harness.Model.Checkpoints;
+using Harness.Storage.Checkpoints;
 using ScottPlot;
 using SkiaSharp;
+using Harness.Storage.Files;
 
 namespace Harness.Metrics;
 

@@ -1,9 +1,10 @@
 using TorchSharp;
 using Harness.Model.Channels;
-using Harness.Model.Checkpoints;
+using Harness.Storage.Checkpoints;
 using Harness.Model.Layers;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Harness.Runtime;
 
 namespace Harness.Model;
 

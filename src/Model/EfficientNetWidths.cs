@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
-using Harness.Model.Files;
+using Harness.Storage.Files;
 
 namespace Harness.Model;
 

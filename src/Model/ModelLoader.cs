@@ -1,5 +1,5 @@
 using Harness.Model.Channels;
-using Harness.Model.Checkpoints;
+using Harness.Storage.Checkpoints;
 using Harness.Model.Layers;
 using static TorchSharp.torch;
 

@@ -1,4 +1,4 @@
-using Harness.Model.Files;
+using Harness.Storage.Files;
 
 namespace Harness.Training;
 

@@ -1,12 +1,12 @@
 using TorchSharp;
 using Harness.Data;
-using Harness.Model.Reporting;
+using Harness.Runtime;
 using static TorchSharp.torch;
 
 namespace Harness.Training;
 
 /// <summary>Test loss and accuracy over a data set: eval mode, no gradients, dispose
-/// scope per batch; the network's forward lays the batches out in <see cref="Harness.Model.MemoryLayout"/>'s format.</summary>
+/// scope per batch; the network's forward lays the batches out in <see cref="Harness.Runtime.MemoryLayout"/>'s format.</summary>
 public static class Evaluator
 {
     public static Evaluation Evaluate(nn.Module<Tensor, Tensor> model, BatchLoader loader) => Run(model, loader, null).Overall;

@@ -1,8 +1,8 @@
 using System.Reflection;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Harness.Model.Checkpoints;
-using Harness.Model.Files;
+using Harness.Storage.Checkpoints;
+using Harness.Storage.Files;
 using static TorchSharp.torch;
 
 namespace Harness.Training;
@@ -37,7 +37,7 @@ public sealed record RunManifest(SortedDictionary<string, string> Settings, Sort
             ["libtorch"] = __version__,
             ["threads"] = get_num_threads().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["device"] = device,
-            ["memory_format"] = Harness.Model.MemoryLayout.EffectiveName(TorchSharp.torch.device(device)),
+            ["memory_format"] = Harness.Runtime.MemoryLayout.EffectiveName(TorchSharp.torch.device(device)),
             ["dotnet"] = System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
             ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
             ["machine"] = System.Environment.MachineName,

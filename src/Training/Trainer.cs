@@ -3,8 +3,8 @@ using System.Diagnostics;
 using Harness.Data;
 using Harness.Model;
 using Harness.Model.Channels;
-using Harness.Model.Checkpoints;
-using Harness.Model.Reporting;
+using Harness.Storage.Checkpoints;
+using Harness.Runtime;
 using static TorchSharp.torch;
 
 namespace Harness.Training;

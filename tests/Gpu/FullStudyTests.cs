@@ -1,6 +1,6 @@
 using Harness.Experiments;
 using Harness.Metrics;
-using Harness.Model.Checkpoints;
+using Harness.Storage.Checkpoints;
 using Harness.Tests.TestSupport;
 using static TorchSharp.torch;
 

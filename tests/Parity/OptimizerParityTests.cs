@@ -2,7 +2,7 @@ using System.Text.Json;
 using Harness.Data;
 using Harness.Data.Cifar;
 using Harness.Model;
-using Harness.Model.Checkpoints;
+using Harness.Storage.Checkpoints;
 using Harness.Tests.TestSupport;
 using Harness.Training;
 using TorchSharp;

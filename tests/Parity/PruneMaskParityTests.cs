@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Harness.Model;
-using Harness.Model.Checkpoints;
+using Harness.Storage.Checkpoints;
 using Harness.Pruning.FineGrained;
 using Harness.Tests.TestSupport;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Harness.Data;
-using Harness.Model.Checkpoints;
+using Harness.Storage.Checkpoints;
 using Harness.Tests.TestSupport;
 using static TorchSharp.torch;
 

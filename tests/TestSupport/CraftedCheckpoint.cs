@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
-using Harness.Model.Pickle;
+using Harness.Storage.Pickle;
 
 namespace Harness.Tests.TestSupport;
 

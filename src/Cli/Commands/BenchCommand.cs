@@ -4,7 +4,7 @@ using Harness.Data;
 using Harness.Metrics;
 using Harness.Model;
 using Harness.Model.Channels;
-using Harness.Model.Files;
+using Harness.Storage.Files;
 using Harness.Pruning.Channels;
 using Harness.Pruning.FineGrained;
 using Harness.Training;

@@ -6,10 +6,11 @@ using Harness.Data.Cifar;
 using Harness.Metrics;
 using Harness.Model;
 using Harness.Model.Channels;
-using Harness.Model.Files;
+using Harness.Storage.Files;
 using Harness.Pruning.Channels;
 using Harness.Training;
 using static TorchSharp.torch;
+using Harness.Runtime;
 
 namespace Harness.Cli.Commands;
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Harness.Data.ImageFolder;
-using Harness.Model.Files;
+using Harness.Storage.Files;
 
 namespace Harness.Cli.Commands;
 

@@ -4,7 +4,7 @@ using Harness.Data;
 using Harness.Data.Cifar;
 using Harness.Export;
 using Harness.Model;
-using Harness.Model.Files;
+using Harness.Storage.Files;
 using Harness.Training;
 
 namespace Harness.Cli.Commands;

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using Harness.Metrics;
 using Harness.Model;
-using Harness.Model.Checkpoints;
-using Harness.Model.Files;
+using Harness.Storage.Checkpoints;
+using Harness.Storage.Files;
 
 namespace Harness.Cli.Commands;
 

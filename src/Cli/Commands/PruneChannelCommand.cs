@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Harness.Model;
-using Harness.Model.Files;
+using Harness.Storage.Files;
 using Harness.Pruning.Channels;
 
 namespace Harness.Cli.Commands;

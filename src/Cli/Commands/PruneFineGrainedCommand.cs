@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using Harness.Model;
-using Harness.Model.Checkpoints;
-using Harness.Model.Files;
+using Harness.Storage.Checkpoints;
+using Harness.Storage.Files;
 using Harness.Pruning.FineGrained;
 using Spectre.Console;
 

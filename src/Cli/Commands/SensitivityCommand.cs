@@ -2,8 +2,8 @@ using System.CommandLine;
 using Harness.Data;
 using Harness.Experiments;
 using Harness.Model;
-using Harness.Model.Checkpoints;
-using Harness.Model.Files;
+using Harness.Storage.Checkpoints;
+using Harness.Storage.Files;
 
 namespace Harness.Cli.Commands;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Harness.Experiments;
 using Harness.Metrics;
-using Harness.Model.Files;
+using Harness.Storage.Files;
 
 namespace Harness.Cli.Commands;
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Harness.Model;
-using Harness.Model.Files;
+using Harness.Storage.Files;
 using Spectre.Console;
 
 namespace Harness.Cli.Commands;

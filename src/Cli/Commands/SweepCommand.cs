@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Harness.Experiments;
-using Harness.Model.Files;
+using Harness.Storage.Files;
 
 namespace Harness.Cli.Commands;
 

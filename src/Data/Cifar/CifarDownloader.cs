@@ -1,7 +1,8 @@
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Security.Cryptography;
-using Harness.Model.Checkpoints;
+using Harness.Storage.Checkpoints;
+using Harness.Storage.Files;
 
 namespace Harness.Data.Cifar;
 

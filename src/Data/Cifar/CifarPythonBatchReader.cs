@@ -1,4 +1,4 @@
-using Harness.Model.Pickle;
+using Harness.Storage.Pickle;
 
 namespace Harness.Data.Cifar;
 

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
-using Harness.Model.Checkpoints;
+using Harness.Storage.Checkpoints;
+using Harness.Storage.Files;
 
 namespace Harness.Data.ImageFolder;
 

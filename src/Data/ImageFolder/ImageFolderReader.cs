@@ -1,7 +1,8 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Security.Cryptography;
-using Harness.Model.Checkpoints;
+using Harness.Storage.Checkpoints;
+using Harness.Storage.Files;
 
 namespace Harness.Data.ImageFolder;
 

@@ -2,6 +2,7 @@ using Harness.Model;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Harness.Runtime;
 
 namespace Harness.Model.Layers;
 

@@ -3,7 +3,7 @@ using CsvHelper;
 using CsvHelper.Configuration;
 using FsCheck;
 using FsCheck.Fluent;
-using Harness.Model.Files;
+using Harness.Storage.Files;
 
 namespace Harness.Tests.Properties.Files;
 

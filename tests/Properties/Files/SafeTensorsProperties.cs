@@ -1,6 +1,6 @@
 using FsCheck;
 using FsCheck.Fluent;
-using Harness.Model.Checkpoints;
+using Harness.Storage.Checkpoints;
 using Harness.Tests.TestSupport;
 using static TorchSharp.torch;
 

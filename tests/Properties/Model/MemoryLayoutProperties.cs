@@ -6,6 +6,7 @@ using Harness.Pruning.FineGrained;
 using Harness.Tests.TestSupport;
 using TorchSharp;
 using static TorchSharp.torch;
+using Harness.Runtime;
 
 namespace Harness.Tests.Properties.Model;
 

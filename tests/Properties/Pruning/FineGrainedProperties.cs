@@ -1,6 +1,6 @@
 using FsCheck;
 using FsCheck.Fluent;
-using Harness.Model.Checkpoints;
+using Harness.Storage.Checkpoints;
 using Harness.Model;
 using Harness.Model.Layers;
 using Harness.Pruning.FineGrained;
@@ -153,7 +153,7 @@ public class FineGrainedProperties
             using var model = new Stack(seed);
             FineGrainedPruner.Prune(model, new FineGrainedOptions { Amount = amount });
             FineGrainedPruner.MakePermanent(model);
-            using var sd = Harness.Model.Checkpoints.StateDict.FromModule(model);
+            using var sd = Harness.Storage.Checkpoints.StateDict.FromModule(model);
             sd.Add("special", tensor(new[] { -0.0f, float.NaN, 0f, float.NegativeInfinity }));
             string path = Path.Combine(Path.GetTempPath(), $"sparse-{Guid.NewGuid():N}.hsp");
             try

@@ -1,5 +1,5 @@
 using Harness.Model;
-using Harness.Model.Checkpoints;
+using Harness.Storage.Checkpoints;
 using Harness.Metrics;
 using Harness.Tests.TestSupport;
 using Snapshooter.NUnit;

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Harness.Cli.Commands;
 using Harness.Model;
-using Harness.Model.Checkpoints;
+using Harness.Storage.Checkpoints;
 using Harness.Pruning.Channels;
 using Harness.Tests.TestSupport;
 using Harness.Tests.Unit.Cli;

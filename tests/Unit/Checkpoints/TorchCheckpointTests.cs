@@ -1,8 +1,8 @@
 using System.IO.Compression;
 using System.Text;
 using Harness.Model;
-using Harness.Model.Checkpoints;
-using Harness.Model.Pickle;
+using Harness.Storage.Checkpoints;
+using Harness.Storage.Pickle;
 using Harness.Tests.TestSupport;
 using static TorchSharp.torch;
 

@@ -1,6 +1,6 @@
 using System.IO.Compression;
-using Harness.Model.Checkpoints;
-using Harness.Model.Pickle;
+using Harness.Storage.Checkpoints;
+using Harness.Storage.Pickle;
 using Harness.Tests.TestSupport;
 using static Harness.Tests.TestSupport.CraftedCheckpoint;
 

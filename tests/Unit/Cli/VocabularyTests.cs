@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using Harness.Cli;
 using Harness.Cli.Commands;
-using Harness.Model.Checkpoints;
+using Harness.Storage.Checkpoints;
 using Harness.Tests.TestSupport;
 
 namespace Harness.Tests.Unit.Cli;
@@ -57,7 +57,7 @@ public class VocabularyTests : TempDirectoryTest
         // A valid choice runs, and the next invocation without the option is back to auto.
         Assert.That(CliRunner.Run(root, ["summary", "--weights", "none", "--memory-format", "contiguous"], output, error), Is.EqualTo(0), error.ToString());
         Assert.That(CliRunner.Run(root, ["summary", "--weights", "none"], output, error), Is.EqualTo(0), error.ToString());
-        Assert.That(Harness.Model.MemoryLayout.Preferred, Is.EqualTo(Harness.Model.MemoryFormat.Auto));
+        Assert.That(Harness.Runtime.MemoryLayout.Preferred, Is.EqualTo(Harness.Runtime.MemoryFormat.Auto));
     }
 
     [Test]

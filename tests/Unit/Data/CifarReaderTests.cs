@@ -1,6 +1,6 @@
 using Harness.Data;
 using Harness.Data.Cifar;
-using Harness.Model.Pickle;
+using Harness.Storage.Pickle;
 using Harness.Tests.TestSupport;
 
 namespace Harness.Tests.Unit.Data;

@@ -121,7 +121,7 @@ public class OnnxExporterTests : TempDirectoryTest
         string path = Path.Combine(Dir, "m.onnx");
         OnnxExporter.Write(model, path, Options);
         Assert.That(File.ReadAllBytes(path), Is.EqualTo(OnnxExporter.ToBytes(model, Options)));
-        Assert.That(Directory.GetFiles(Dir).Where(f => Harness.Model.Checkpoints.AtomicFile.IsTemporary(f)), Is.Empty);
+        Assert.That(Directory.GetFiles(Dir).Where(f => Harness.Storage.Files.AtomicFile.IsTemporary(f)), Is.Empty);
     }
 
     private void AssertParity(ExportKind kind, EfficientNetConfig config, bool fold) =>

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Harness.Experiments;
 using Harness.Metrics;
 using Harness.Model;
-using Harness.Model.Files;
+using Harness.Storage.Files;
 using Harness.Tests.TestSupport;
 using Harness.Tests.Unit.Metrics;
 

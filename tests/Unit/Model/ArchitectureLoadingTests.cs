@@ -1,6 +1,6 @@
 using Harness.Model;
 using Harness.Model.Channels;
-using Harness.Model.Checkpoints;
+using Harness.Storage.Checkpoints;
 using Harness.Tests.TestSupport;
 using static TorchSharp.torch;
 

@@ -1,6 +1,7 @@
 using Harness.Model;
 using Harness.Tests.TestSupport;
 using static TorchSharp.torch;
+using Harness.Storage.Checkpoints;
 
 namespace Harness.Tests.Unit.Model;
 

@@ -2,6 +2,7 @@ using Harness.Model;
 using Harness.Model.Channels;
 using Harness.Model.Layers;
 using static TorchSharp.torch;
+using Harness.Storage.Checkpoints;
 
 namespace Harness.Tests.Unit.Model;
 

@@ -2,6 +2,7 @@ using Harness.Model;
 using Harness.Pruning.Channels;
 using TorchSharp;
 using static TorchSharp.torch;
+using Harness.Runtime;
 
 namespace Harness.Tests.Unit.Model;
 

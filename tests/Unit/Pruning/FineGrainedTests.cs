@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Harness.Model;
-using Harness.Model.Checkpoints;
+using Harness.Storage.Checkpoints;
 using Harness.Pruning.FineGrained;
 using Harness.Tests.TestSupport;
 using static TorchSharp.torch;

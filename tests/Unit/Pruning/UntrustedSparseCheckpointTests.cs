@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
-using Harness.Model.Checkpoints;
+using Harness.Storage.Checkpoints;
 using Harness.Pruning.FineGrained;
 using Harness.Tests.TestSupport;
 using static TorchSharp.torch;

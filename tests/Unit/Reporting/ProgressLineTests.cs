@@ -1,4 +1,4 @@
-using Harness.Model.Reporting;
+using Harness.Runtime;
 using Harness.Tests.Unit.Cli;
 
 namespace Harness.Tests.Unit.Reporting;

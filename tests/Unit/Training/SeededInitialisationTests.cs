@@ -1,6 +1,6 @@
 using Harness.Cli.Commands;
 using Harness.Model;
-using Harness.Model.Checkpoints;
+using Harness.Storage.Checkpoints;
 using Harness.Training;
 using Harness.Tests.TestSupport;
 using Harness.Tests.Unit.Cli;

@@ -1,7 +1,8 @@
-using Harness.Model.Checkpoints;
+using Harness.Storage.Checkpoints;
 using Harness.Training;
 using Harness.Tests.TestSupport;
 using static Harness.Tests.Unit.Training.TinyTraining;
+using Harness.Storage.Files;
 
 namespace Harness.Tests.Unit.Training;
 

@@ -1,0 +1,86 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Harness.Runtime;
+
+/// <summary>How a network lays out its activations, as <c>model.to(memory_format=...)</c> and
+/// <c>x.contiguous(memory_format=...)</c> choose in PyTorch.</summary>
+public enum MemoryFormat
+{
+    /// <summary>Channels-last on the CPU (oneDNN's fast layout for convolutions, depthwise ones above all),
+    /// contiguous elsewhere.</summary>
+    Auto,
+    /// <summary>NHWC strides for every 4-D activation (<c>torch.channels_last</c>).</summary>
+    ChannelsLast,
+    /// <summary>NCHW strides (<c>torch.contiguous_format</c>), PyTorch's default.</summary>
+    Contiguous,
+}
+
+/// <summary>
+/// The memory format in which every network Harness builds runs its convolutions. A network's forward hands its
+/// image batch to <see cref="Prepare"/>, which gives a 4-D input channels-last strides (the same values, the same
+/// NCHW shape: <c>permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)</c>, what
+/// <c>contiguous(memory_format=torch.channels_last)</c> makes); convolutions, BatchNorm, pooling and elementwise ops
+/// keep that layout, so the whole forward and backward run in it. Parameters, checkpoints and outputs are unaffected
+/// (weights stay contiguous; the logits are 2-D). On this project's 2-core CPU channels-last trains EfficientNet-B0
+/// at 32 px about 1.4–1.8× faster and runs it at 224 px about 1.6× faster than NCHW (README, Benchmarks). The values
+/// computed differ from NCHW's only by float rounding (another kernel's summation order); a given format is
+/// deterministic, so resumed runs still equal uninterrupted ones.
+/// </summary>
+public static class MemoryLayout
+{
+    private static volatile MemoryFormat _preferred = MemoryFormat.Auto;
+
+    /// <summary>The process-wide choice (<c>--memory-format</c>); <see cref="MemoryFormat.Auto"/> unless set.</summary>
+    public static MemoryFormat Preferred
+    {
+        get => _preferred;
+        set => _preferred = Enum.IsDefined(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "not a memory format");
+    }
+
+    /// <summary>Whether a tensor on <paramref name="device"/> runs channels-last under <see cref="Preferred"/>.</summary>
+    public static bool IsChannelsLast(Device device) => Preferred switch
+    {
+        MemoryFormat.ChannelsLast => true,
+        MemoryFormat.Contiguous => false,
+        _ => device.type == DeviceType.CPU,
+    };
+
+    /// <summary>The format <paramref name="name"/> names (<c>auto</c>, <c>channels-last</c>, <c>contiguous</c>), or null.</summary>
+    public static MemoryFormat? Parse(string name) => name.Trim().ToLowerInvariant() switch
+    {
+        "auto" => MemoryFormat.Auto,
+        "channels-last" or "channels_last" => MemoryFormat.ChannelsLast,
+        "contiguous" => MemoryFormat.Contiguous,
+        _ => null,
+    };
+
+    /// <summary>The format activations on <paramref name="device"/> run in now: <c>channels-last</c> or <c>contiguous</c>.</summary>
+    public static string EffectiveName(Device device) => IsChannelsLast(device) ? "channels-last" : "contiguous";
+
+    /// <summary>Whether a 4-D tensor has channels-last strides (the channel stride 1, then W, H, N outward).</summary>
+    public static bool HasChannelsLastStrides(Tensor x)
+    {
+        if (x.dim() != 4) return false;
+        var size = x.shape;
+        var stride = x.stride();
+        long expected = 1;
+        foreach (int d in new[] { 1, 3, 2, 0 })
+        {
+            if (size[d] != 1 && stride[d] != expected) return false;
+            expected *= size[d];
+        }
+        return true;
+    }
+
+    /// <summary><paramref name="input"/> in the preferred format: a channels-last copy of a 4-D NCHW batch where that
+    /// format is chosen and the batch is not in it already, otherwise the input itself (the caller's tensor, not a
+    /// new one: dispose only what differs from it).</summary>
+    public static Tensor Prepare(Tensor input)
+    {
+        if (input.dim() != 4 || !IsChannelsLast(input.device) || HasChannelsLastStrides(input)) return input;
+        using var nhwc = input.permute(0, 2, 3, 1);
+        using var dense = nhwc.contiguous();
+        return dense.permute(0, 3, 1, 2);
+    }
+}
