@@ -3,6 +3,7 @@ using Harness.Data;
 using Harness.Model;
 using Harness.Model.Channels;
 using Harness.Training;
+using Harness.Model.Networks;
 
 namespace Harness.Cli;
 

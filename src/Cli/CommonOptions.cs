@@ -29,10 +29,10 @@ public static class CommonOptions
     {
         var option = new Option<string?>("--arch")
         {
-            Description = $"network for --weights none/imagenet: {string.Join(", ", Harness.Model.Channels.Architectures.VariantNames)} " +
+            Description = $"network for --weights none/imagenet: {string.Join(", ", Harness.Model.Networks.Architectures.VariantNames)} " +
                           $"(default {Harness.Model.ModelLoader.DefaultVariant}); with a checkpoint, the architecture it must hold (default: whatever it holds)",
         };
-        return option.OneOf([.. Harness.Model.Channels.Architectures.VariantNames]);
+        return option.OneOf([.. Harness.Model.Networks.Architectures.VariantNames]);
     }
 
     /// <summary><c>--include</c> / <c>--exclude</c> (alias <c>--ignore</c>): which layers a pruning command touches, by

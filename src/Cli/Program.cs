@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Harness.Cli;
+using Harness.Model.Families;
 
 var root = new RootCommand("Harness: pruning research harness for EfficientNet-B0 on CIFAR-10 (TorchSharp).");
 foreach (var command in CommandCatalog.All())

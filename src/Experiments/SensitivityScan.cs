@@ -7,6 +7,7 @@ using Harness.Pruning.Channels;
 using Harness.Pruning.FineGrained;
 using Harness.Training;
 using static TorchSharp.torch;
+using Harness.Model.Networks;
 
 namespace Harness.Experiments;
 

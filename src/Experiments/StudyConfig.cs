@@ -77,8 +77,8 @@ public sealed record StudyConfig
         {
             if (!ok) throw new ArgumentException(message);
         }
-        Require(Harness.Model.Channels.Architectures.VariantNames.Contains(Arch),
-            $"arch (--arch) must be one of {string.Join(", ", Harness.Model.Channels.Architectures.VariantNames)} (got '{Arch}')");
+        Require(Harness.Model.Networks.Architectures.VariantNames.Contains(Arch),
+            $"arch (--arch) must be one of {string.Join(", ", Harness.Model.Networks.Architectures.VariantNames)} (got '{Arch}')");
         Require(ImageSize is >= 32 and <= 4096, $"imageSize (--image-size) must lie in 32..4096 (got {ImageSize})");
         Require(BatchSize >= 1, $"batchSize (--batch-size) must be at least 1 (got {BatchSize})");
         Require(TrainSubset is null or >= 1, $"trainSubset (--train-subset) must be at least 1 (got {TrainSubset})");

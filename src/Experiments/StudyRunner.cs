@@ -10,6 +10,7 @@ using Harness.Pruning.FineGrained;
 using Harness.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using Harness.Model.Networks;
 
 namespace Harness.Experiments;
 

@@ -13,7 +13,7 @@ namespace Harness.Export;
 /// </summary>
 public static class OnnxRuntimeLatency
 {
-    public static LatencyStats Measure(Harness.Model.Channels.IPrunableNetwork model, int imageSize, int batchSize, int runs, int warmup, int threads) =>
+    public static LatencyStats Measure(Harness.Model.Networks.IPrunableNetwork model, int imageSize, int batchSize, int runs, int warmup, int threads) =>
         Measure(OnnxExporter.ToBytes(model, new OnnxExportOptions
         {
             ImageSize = imageSize, ClassNames = Enumerable.Range(0, model.NumClasses).Select(i => $"class_{i}").ToList(),

@@ -4,6 +4,7 @@ using Harness.Model.Channels;
 using TorchSharp;
 using Harness.Runtime;
 using static TorchSharp.torch;
+using Harness.Model.Networks;
 
 namespace Harness.Metrics;
 

@@ -1,5 +1,6 @@
 using Harness.Model.Layers;
 using static TorchSharp.torch;
+using Harness.Model.Families;
 
 namespace Harness.Metrics;
 
@@ -19,7 +20,7 @@ internal static class ModelLayers
                 return Weighted(LayerKind.Linear, linear);
             case SqueezeExcitation:
                 return new LayerDescriptor(LayerKind.ExcitationScale, null, 0, 0, false);
-            case Harness.Model.MobileNetV2 net:
+            case Harness.Model.Families.MobileNetV2 net:
                 return new LayerDescriptor(LayerKind.FunctionalAveragePool, null, 0, 0, false) { PooledChannels = net.Widths.Head };
             case StochasticDepth:
                 return new LayerDescriptor(LayerKind.Free, null, 0, 0, false);

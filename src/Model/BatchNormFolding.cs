@@ -5,6 +5,7 @@ using Harness.Model.Layers;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using Harness.Runtime;
+using Harness.Model.Networks;
 
 namespace Harness.Model;
 

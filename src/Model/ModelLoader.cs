@@ -2,6 +2,8 @@ using Harness.Model.Channels;
 using Harness.Storage.Checkpoints;
 using Harness.Model.Layers;
 using static TorchSharp.torch;
+using Harness.Model.Families;
+using Harness.Model.Networks;
 
 namespace Harness.Model;
 

@@ -17,7 +17,7 @@ public sealed record LayerRow(string Name, string Type, long[] WeightShape, long
 public sealed record ModelSummary(string Architecture, long Parameters, long TrainableParameters, int StateDictTensors, bool Masked,
     int NumClasses, IReadOnlyList<LayerRow> Layers)
 {
-    public static ModelSummary Of(Channels.IPrunableNetwork network)
+    public static ModelSummary Of(Harness.Model.Networks.IPrunableNetwork network)
     {
         var model = network.Module;
         var rows = new List<LayerRow>();

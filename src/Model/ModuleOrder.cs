@@ -1,3 +1,4 @@
+using Harness.Model.Layers;
 using static TorchSharp.torch;
 
 namespace Harness.Model;
@@ -19,4 +20,11 @@ public static class ModuleOrder
                 yield return ($"{name}.{below}", module);
         }
     }
+
+    /// <summary>Every conv and linear layer below <paramref name="root"/> (or the root itself, named "", when it is
+    /// one) with its state-dict name, in PyTorch's module order: the one list of prunable layers.</summary>
+    public static IEnumerable<(string Name, PrunableLayer Layer)> PrunableLayers(nn.Module root) =>
+        root is PrunableLayer self
+            ? [("", self)]
+            : Named(root).Where(m => m.Module is PrunableLayer).Select(m => (m.Name, (PrunableLayer)m.Module));
 }

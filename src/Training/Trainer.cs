@@ -6,6 +6,7 @@ using Harness.Model.Channels;
 using Harness.Storage.Checkpoints;
 using Harness.Runtime;
 using static TorchSharp.torch;
+using Harness.Model.Networks;
 
 namespace Harness.Training;
 

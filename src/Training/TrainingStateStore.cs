@@ -5,6 +5,7 @@ using Harness.Model;
 using Harness.Model.Channels;
 using Harness.Storage.Checkpoints;
 using Harness.Storage.Files;
+using Harness.Model.Networks;
 
 namespace Harness.Training;
 

@@ -22,10 +22,10 @@ public sealed class OnnxExportParityTests : ParityFixture
     /// <summary>EfficientNet's parity variants and one network of each other family's graph writer.</summary>
     private static readonly string[] Networks = [.. Variants, "resnet18", "mobilenet_v2"];
 
-    private static Harness.Model.Channels.INetworkWidths Widths(string network) =>
+    private static Harness.Model.Networks.INetworkWidths Widths(string network) =>
         Variants.Contains(network)
-            ? Harness.Model.EfficientNetWidths.FromConfig(Config(network))
-            : Harness.Model.Channels.Architectures.Create(network, 10);
+            ? Harness.Model.Families.EfficientNetWidths.FromConfig(Config(network))
+            : Harness.Model.Networks.Architectures.Create(network, 10);
 
     private Dictionary<string, JsonElement> _results = [];
 

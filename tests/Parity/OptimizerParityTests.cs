@@ -7,6 +7,7 @@ using Harness.Tests.TestSupport;
 using Harness.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using Harness.Model.Families;
 
 namespace Harness.Tests.Parity;
 

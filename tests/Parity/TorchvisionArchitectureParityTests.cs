@@ -4,6 +4,8 @@ using Harness.Storage.Checkpoints;
 using Harness.Tests.TestSupport;
 using TorchSharp;
 using static TorchSharp.torch;
+using Harness.Model.Families;
+using Harness.Model.Networks;
 
 namespace Harness.Tests.Parity;
 

@@ -3,6 +3,8 @@ using Harness.Model;
 using Harness.Pruning.Channels;
 using Harness.Pruning.FineGrained;
 using static TorchSharp.torch;
+using Harness.Model.Families;
+using Harness.Model.Networks;
 
 namespace Harness.Tests.TestSupport;
 

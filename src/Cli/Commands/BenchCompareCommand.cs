@@ -11,6 +11,7 @@ using Harness.Pruning.Channels;
 using Harness.Training;
 using static TorchSharp.torch;
 using Harness.Runtime;
+using Harness.Model.Networks;
 
 namespace Harness.Cli.Commands;
 

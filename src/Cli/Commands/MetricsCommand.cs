@@ -53,7 +53,7 @@ public static class MetricsCommand
                 m => CheckpointSize.Measure(m, (x, p) => TorchCheckpoint.Save(p, x)),
                 SparseCheckpoint.MeasureBytes, byClass is null ? null : (byClass.Overall.Loss, byClass.Overall.Accuracy),
                 parse.GetValue(runtime) is "onnx" or "both"
-                    ? (m, o) => Harness.Export.OnnxRuntimeLatency.Measure((Harness.Model.Channels.IPrunableNetwork)m, o.ImageSize, o.BatchSize, o.Runs, o.Warmup, TorchSharp.torch.get_num_threads())
+                    ? (m, o) => Harness.Export.OnnxRuntimeLatency.Measure((Harness.Model.Networks.IPrunableNetwork)m, o.ImageSize, o.BatchSize, o.Runs, o.Warmup, TorchSharp.torch.get_num_threads())
                     : null,
                 eager: parse.GetValue(runtime) is "torch" or "both");
             var evaluation = byClass is null ? null : EvaluationReport.Write(dir, label, w, byClass).Files;

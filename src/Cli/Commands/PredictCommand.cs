@@ -7,6 +7,7 @@ using Harness.Data.ImageFolder;
 using Harness.Model;
 using Harness.Model.Channels;
 using static TorchSharp.torch;
+using Harness.Model.Networks;
 
 namespace Harness.Cli.Commands;
 

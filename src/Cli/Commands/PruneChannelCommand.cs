@@ -70,7 +70,7 @@ public static class PruneChannelCommand
                     throw new ArgumentException("--target-macs and --target-params: give one budget");
                 if (parse.GetResult(ratio) is { Implicit: false }) throw new ArgumentException("--ratio and a --target-… budget: give one (the budget chooses the ratio)");
                 int size = parse.GetValue(calibration.ImageSize);
-                Func<Harness.Model.Channels.IPrunableNetwork, long> measure = parse.GetValue(targetMacs) is not null
+                Func<Harness.Model.Networks.IPrunableNetwork, long> measure = parse.GetValue(targetMacs) is not null
                     ? n => Harness.Metrics.MacCounter.Count(n.Module, size).Total(Harness.Metrics.MacConvention.Thop)
                     : n => n.Module.parameters().Sum(p => p.numel());
                 budgetWhat = parse.GetValue(targetMacs) is not null ? "--target-macs" : "--target-params";
@@ -137,7 +137,7 @@ public static class PruneChannelCommand
 
     /// <summary>The layers <c>--include</c>/<c>--exclude</c> leave out (<see cref="Harness.Pruning.LayerSelection"/>), as
     /// Torch-Pruning's ignored_layers.</summary>
-    private static IReadOnlyList<string> LeftOut(Harness.Model.Channels.IPrunableNetwork model, string[]? include, string[]? exclude)
+    private static IReadOnlyList<string> LeftOut(Harness.Model.Networks.IPrunableNetwork model, string[]? include, string[]? exclude)
     {
         if (include is not { Length: > 0 } && exclude is not { Length: > 0 }) return [];
         var names = model.PrunableLayers().Select(l => l.Name).ToList();

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Harness.Model;
 using Harness.Storage.Files;
 using Spectre.Console;
+using Harness.Model.Families;
 
 namespace Harness.Cli.Commands;
 

@@ -4,6 +4,7 @@ using System.CommandLine;
 using Harness.Data;
 using Harness.Model;
 using Harness.Training;
+using Harness.Model.Families;
 
 namespace Harness.Cli.Commands;
 

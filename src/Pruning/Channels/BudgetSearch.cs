@@ -1,5 +1,6 @@
 using System.Globalization;
 using Harness.Model.Channels;
+using Harness.Model.Networks;
 
 namespace Harness.Pruning.Channels;
 

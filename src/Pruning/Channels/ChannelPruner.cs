@@ -4,6 +4,7 @@ using Harness.Model.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
 using Harness.Runtime;
+using Harness.Model.Networks;
 
 namespace Harness.Pruning.Channels;
 

@@ -1,4 +1,5 @@
 using Harness.Model.Channels;
+using Harness.Model.Networks;
 
 namespace Harness.Pruning.Channels;
 
@@ -58,7 +59,7 @@ public sealed class DependencyGraph
 
     public static DependencyGraph Build(IPrunableNetwork network) => new(network.DeclareChannels());
 
-    public static DependencyGraph Build(Harness.Model.EfficientNetWidths widths) => new(widths.DeclareChannels());
+    public static DependencyGraph Build(INetworkWidths widths) => new(widths.DeclareChannels());
 
     /// <summary>The group space (first declared space of its tied set) a space belongs to.</summary>
     public string Find(string s)

@@ -57,11 +57,9 @@ public static class FineGrainedPruner
         return SparsityReport.Of(layers);
     }
 
-    /// <summary>The prunable layers of a model with their module names (a bare layer is its own only layer).</summary>
-    public static IEnumerable<(string Name, PrunableLayer Layer)> AllLayers(nn.Module model) =>
-        model is PrunableLayer self
-            ? [("", self)]
-            : model.named_modules().Where(m => m.module is PrunableLayer).Select(m => (m.name, (PrunableLayer)m.module));
+    /// <summary>The prunable layers of a model with their module names in PyTorch's module order (a bare layer is its
+    /// own only layer): <see cref="ModuleOrder.PrunableLayers"/>.</summary>
+    public static IEnumerable<(string Name, PrunableLayer Layer)> AllLayers(nn.Module model) => ModuleOrder.PrunableLayers(model);
 
     /// <summary>The accumulated gradient of a layer's weight, for Taylor importance.</summary>
     private static Tensor GradientOf(PrunableLayer layer) => (layer.Weight.grad ?? throw new ArgumentException(

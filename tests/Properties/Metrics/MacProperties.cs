@@ -5,6 +5,7 @@ using Harness.Metrics;
 using Harness.Tests.TestSupport;
 using TorchSharp;
 using static TorchSharp.torch;
+using Harness.Model.Families;
 
 namespace Harness.Tests.Properties.Metrics;
 

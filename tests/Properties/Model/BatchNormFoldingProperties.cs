@@ -5,6 +5,7 @@ using Harness.Pruning.Channels;
 using Harness.Pruning.FineGrained;
 using Harness.Tests.TestSupport;
 using static TorchSharp.torch;
+using Harness.Model.Families;
 
 namespace Harness.Tests.Properties.Model;
 
@@ -78,7 +79,7 @@ public class BatchNormFoldingProperties
         {
             using var scope = NewDisposeScope();
             manual_seed(c.seed);
-            var model = Harness.Model.Channels.Architectures.Create(c.arch, 10).Build();
+            var model = Harness.Model.Networks.Architectures.Create(c.arch, 10).Build();
             if (c.variant == Variant.Masked)
                 FineGrainedPruner.Prune(model.Module, new FineGrainedOptions { Amount = c.ratio, Method = PruningMethod.Random, Seed = c.seed });
             if (c.variant == Variant.ChannelPruned)

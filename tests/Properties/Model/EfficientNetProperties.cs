@@ -2,6 +2,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using Harness.Model;
 using static TorchSharp.torch;
+using Harness.Model.Families;
 
 namespace Harness.Tests.Properties.Model;
 

@@ -7,6 +7,7 @@ using Harness.Tests.TestSupport;
 using TorchSharp;
 using static TorchSharp.torch;
 using Harness.Runtime;
+using Harness.Model.Networks;
 
 namespace Harness.Tests.Properties.Model;
 

@@ -6,6 +6,8 @@ using Harness.Model;
 using Harness.Model.Channels;
 using Harness.Pruning.Channels;
 using Harness.Tests.TestSupport;
+using Harness.Model.Families;
+using Harness.Model.Networks;
 
 namespace Harness.Tests.Properties.Pruning;
 

@@ -7,6 +7,7 @@ using Harness.Pruning.Channels;
 using Harness.Tests.TestSupport;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Harness.Model.Families;
 
 namespace Harness.Tests.Properties.Pruning;
 

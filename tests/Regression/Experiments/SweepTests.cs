@@ -6,6 +6,7 @@ using Harness.Tests.TestSupport;
 using SkiaSharp;
 using Snapshooter.NUnit;
 using static TorchSharp.torch;
+using Harness.Model.Families;
 
 namespace Harness.Tests.Regression.Experiments;
 

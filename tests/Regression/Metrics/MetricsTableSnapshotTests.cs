@@ -3,6 +3,7 @@ using Harness.Storage.Checkpoints;
 using Harness.Metrics;
 using Harness.Tests.TestSupport;
 using Snapshooter.NUnit;
+using Harness.Model.Families;
 
 namespace Harness.Tests.Regression.Metrics;
 

@@ -3,6 +3,7 @@ using Harness.Model;
 using Harness.Pruning.Channels;
 using Snapshooter.NUnit;
 using static TorchSharp.torch;
+using Harness.Model.Families;
 
 namespace Harness.Tests.Regression.Pruning;
 

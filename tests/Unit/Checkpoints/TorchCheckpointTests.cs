@@ -5,6 +5,7 @@ using Harness.Storage.Checkpoints;
 using Harness.Storage.Pickle;
 using Harness.Tests.TestSupport;
 using static TorchSharp.torch;
+using Harness.Model.Families;
 
 namespace Harness.Tests.Unit.Checkpoints;
 

@@ -5,6 +5,7 @@ using Harness.Data.ImageFolder;
 using Harness.Model;
 using Harness.Tests.TestSupport;
 using static TorchSharp.torch;
+using Harness.Model.Families;
 
 namespace Harness.Tests.Unit.Cli;
 

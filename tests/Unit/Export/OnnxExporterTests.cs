@@ -2,6 +2,7 @@ using Harness.Export;
 using Harness.Model;
 using Harness.Tests.TestSupport;
 using static TorchSharp.torch;
+using Harness.Model.Families;
 
 namespace Harness.Tests.Unit.Export;
 
@@ -42,7 +43,7 @@ public class OnnxExporterTests : TempDirectoryTest
     /// projections, inverted residual adds) gives TorchSharp's eval logits in ONNX Runtime.</summary>
     [TestCaseSource(nameof(OtherArchitectures))]
     public void ResNetAndMobileNetV2OnnxRuntimeLogitsEqualTorchSharpEvalLogits(string arch, ExportKind kind, bool fold) =>
-        AssertParity(kind, Harness.Model.Channels.Architectures.Create(arch, 10), fold);
+        AssertParity(kind, Harness.Model.Networks.Architectures.Create(arch, 10), fold);
 
     [Test]
     public void HeightAndWidthAreDynamic()
@@ -127,7 +128,7 @@ public class OnnxExporterTests : TempDirectoryTest
     private void AssertParity(ExportKind kind, EfficientNetConfig config, bool fold) =>
         AssertParity(kind, EfficientNetWidths.FromConfig(config), fold);
 
-    private void AssertParity(ExportKind kind, Harness.Model.Channels.INetworkWidths widths, bool fold)
+    private void AssertParity(ExportKind kind, Harness.Model.Networks.INetworkWidths widths, bool fold)
     {
         using var model = ExportModels.Checkpoint(kind, widths, Path.Combine(Dir, "m.pth"));
         Assert.That(ModelLoader.IsMasked(model), Is.EqualTo(kind == ExportKind.Masked), "the checkpoint read back keeps its masks");
@@ -148,7 +149,7 @@ public class OnnxExporterTests : TempDirectoryTest
         Assert.That(worst, Is.LessThanOrEqualTo(Tolerance));
     }
 
-    private static Tensor Eval(Harness.Model.Channels.IPrunableNetwork model, Tensor x)
+    private static Tensor Eval(Harness.Model.Networks.IPrunableNetwork model, Tensor x)
     {
         using var _ = no_grad();
         model.Module.eval();

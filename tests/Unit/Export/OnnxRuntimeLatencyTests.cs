@@ -1,5 +1,6 @@
 using Harness.Export;
 using Harness.Model;
+using Harness.Model.Families;
 
 namespace Harness.Tests.Unit.Export;
 

@@ -5,6 +5,7 @@ using Harness.Model;
 using Harness.Storage.Files;
 using Harness.Tests.TestSupport;
 using Harness.Tests.Unit.Metrics;
+using Harness.Model.Families;
 
 namespace Harness.Tests.Unit.Files;
 

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using Harness.Cli;
 using Harness.Model;
 using Harness.Tests.TestSupport;
+using Harness.Model.Families;
 
 namespace Harness.Tests.Unit.Integrity;
 

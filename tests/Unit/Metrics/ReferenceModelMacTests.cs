@@ -2,6 +2,7 @@ using Harness.Model;
 using System.Diagnostics;
 using Harness.Metrics;
 using Harness.Tests.TestSupport;
+using Harness.Model.Families;
 
 namespace Harness.Tests.Unit.Metrics;
 
@@ -69,7 +70,7 @@ public class OtherArchitectureMacTests
     public void MacsAtTwoTwentyFourAreThoseThopAndTorchprofileCountForTorchvision(string arch, long parameters, long thop, long torchProfile)
     {
         TorchSharp.torch.manual_seed(0);
-        using var model = Harness.Model.Channels.Architectures.Create(arch, 10).Build();
+        using var model = Harness.Model.Networks.Architectures.Create(arch, 10).Build();
         var profile = ForwardProfiler.Profile(model.Module, 224);
         Assert.That(model.Module.parameters().Sum(p => p.numel()), Is.EqualTo(parameters));
         Assert.That(profile.Macs.Total(MacConvention.Thop), Is.EqualTo(thop), "thop");

@@ -5,6 +5,8 @@ using Harness.Pruning.Channels;
 using Harness.Pruning.FineGrained;
 using Harness.Tests.TestSupport;
 using static TorchSharp.torch;
+using Harness.Model.Families;
+using Harness.Model.Networks;
 
 namespace Harness.Tests.Unit.Model;
 

@@ -3,6 +3,8 @@ using Harness.Model.Channels;
 using Harness.Storage.Checkpoints;
 using Harness.Tests.TestSupport;
 using static TorchSharp.torch;
+using Harness.Model.Families;
+using Harness.Model.Networks;
 
 namespace Harness.Tests.Unit.Model;
 

@@ -5,6 +5,7 @@ using Harness.Pruning.FineGrained;
 using Harness.Tests.TestSupport;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Harness.Model.Families;
 
 namespace Harness.Tests.Unit.Model;
 

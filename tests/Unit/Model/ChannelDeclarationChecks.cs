@@ -3,6 +3,7 @@ using Harness.Model.Channels;
 using Harness.Model.Layers;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Harness.Model.Networks;
 
 namespace Harness.Tests.Unit.Model;
 

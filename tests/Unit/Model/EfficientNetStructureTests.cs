@@ -2,6 +2,7 @@ using Harness.Model;
 using Harness.Tests.TestSupport;
 using static TorchSharp.torch;
 using Harness.Storage.Checkpoints;
+using Harness.Model.Families;
 
 namespace Harness.Tests.Unit.Model;
 

@@ -3,6 +3,7 @@ using Harness.Model.Channels;
 using Harness.Model.Layers;
 using static TorchSharp.torch;
 using Harness.Storage.Checkpoints;
+using Harness.Model.Families;
 
 namespace Harness.Tests.Unit.Model;
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Harness.Cli.Commands;
 using Harness.Tests.TestSupport;
 using Harness.Tests.Unit.Cli;
+using Harness.Model.Families;
 
 namespace Harness.Tests.Unit.Pruning;
 

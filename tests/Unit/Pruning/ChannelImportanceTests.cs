@@ -4,6 +4,7 @@ using Harness.Model.Layers;
 using Harness.Pruning.Channels;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Harness.Model.Families;
 
 namespace Harness.Tests.Unit.Pruning;
 

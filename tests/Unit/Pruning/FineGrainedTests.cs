@@ -4,6 +4,7 @@ using Harness.Storage.Checkpoints;
 using Harness.Pruning.FineGrained;
 using Harness.Tests.TestSupport;
 using static TorchSharp.torch;
+using Harness.Model.Families;
 
 namespace Harness.Tests.Unit.Pruning;
 

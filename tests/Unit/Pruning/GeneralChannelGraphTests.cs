@@ -3,6 +3,7 @@ using Harness.Model.Layers;
 using Harness.Pruning.Channels;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Harness.Model.Networks;
 
 namespace Harness.Tests.Unit.Pruning;
 

@@ -5,6 +5,7 @@ using Harness.Model;
 using Harness.Pruning.Channels;
 using Harness.Tests.TestSupport;
 using static TorchSharp.torch;
+using Harness.Model.Families;
 
 namespace Harness.Tests.Unit.Pruning;
 
@@ -47,9 +48,9 @@ public class IterativePruningTests : TempDirectoryTest
         current.Dispose();
     }
 
-    private sealed class IPrunableNetworkHolder(Harness.Model.Channels.IPrunableNetwork network, bool owned) : IDisposable
+    private sealed class IPrunableNetworkHolder(Harness.Model.Networks.IPrunableNetwork network, bool owned) : IDisposable
     {
-        public Harness.Model.Channels.IPrunableNetwork Network { get; } = network;
+        public Harness.Model.Networks.IPrunableNetwork Network { get; } = network;
         public void Dispose() { if (owned) Network.Dispose(); }
     }
 

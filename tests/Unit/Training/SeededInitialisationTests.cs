@@ -5,6 +5,7 @@ using Harness.Training;
 using Harness.Tests.TestSupport;
 using Harness.Tests.Unit.Cli;
 using static Harness.Tests.Unit.Training.TinyTraining;
+using Harness.Model.Families;
 
 namespace Harness.Tests.Unit.Training;
 

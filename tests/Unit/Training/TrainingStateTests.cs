@@ -15,7 +15,7 @@ public class TrainingStateTests : TempDirectoryTest
 
     private sealed class SimulatedCrash(string point) : Exception($"simulated crash at: {point}");
 
-    private TrainingResult Train(TrainingOptions options, Harness.Model.EfficientNet model, TrainingRun run, bool resume,
+    private TrainingResult Train(TrainingOptions options, Harness.Model.Families.EfficientNet model, TrainingRun run, bool resume,
         TextWriter? log = null, Action<string>? boundary = null) =>
         new Trainer(options, log ?? TextWriter.Null) { WriteBoundary = boundary }
             .Train(model, Loader(_train, true), Loader(_val, false), run, resume);
@@ -37,7 +37,7 @@ public class TrainingStateTests : TempDirectoryTest
 
     /// <summary>An uninterrupted three-epoch run whose epoch 2 improves on epoch 1, with the options that made it: the
     /// first learning rate of a fixed list with which that happens (it depends on the CPU's floating-point kernels).</summary>
-    private (TrainingOptions Options, TrainingRun Run, Harness.Model.EfficientNet Model, TrainingResult Result) StraightRunWhoseSecondEpochIsANewBest()
+    private (TrainingOptions Options, TrainingRun Run, Harness.Model.Families.EfficientNet Model, TrainingResult Result) StraightRunWhoseSecondEpochIsANewBest()
     {
         var tried = new List<string>();
         foreach (double lr in new[] { 0.02, 0.05, 0.01, 0.1, 0.005 })
