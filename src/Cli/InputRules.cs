@@ -106,6 +106,36 @@ public static class InputRules
         return option;
     }
 
+    /// <summary>An option whose value names a criterion of <paramref name="registry"/> (ignoring case), its help text
+    /// listing every criterion with its description; an unknown name is one line naming the option and the choices.</summary>
+    public static Option<T> Criterion<T>(string name, Harness.Pruning.Criteria.CriterionRegistry<T> registry, string what, T defaultValue)
+        where T : class, Harness.Pruning.Criteria.INamedCriterion =>
+        new(name)
+        {
+            Description = $"{what}: {registry.Describe()} (default: {defaultValue.Name})",
+            DefaultValueFactory = _ => defaultValue,
+            CustomParser = r => Criterion(r, name, registry),
+        };
+
+    /// <summary>Like <see cref="Criterion{T}(string, Harness.Pruning.Criteria.CriterionRegistry{T}, string, T)"/> without a
+    /// default (null when the option is absent), for overrides of a configuration file's value.</summary>
+    public static Option<T?> OptionalCriterion<T>(string name, Harness.Pruning.Criteria.CriterionRegistry<T> registry, string what, string defaultText)
+        where T : class, Harness.Pruning.Criteria.INamedCriterion =>
+        new(name)
+        {
+            Description = $"{what}: {registry.Describe()} (default: {defaultText})",
+            CustomParser = r => Criterion(r, name, registry),
+        };
+
+    private static T? Criterion<T>(System.CommandLine.Parsing.ArgumentResult r, string name, Harness.Pruning.Criteria.CriterionRegistry<T> registry)
+        where T : class, Harness.Pruning.Criteria.INamedCriterion
+    {
+        string v = r.Tokens.Count > 0 ? r.Tokens[^1].Value : "";
+        var found = registry.Find(v);
+        if (found is null) r.AddError($"{name} '{v}': expected one of {string.Join(", ", registry.Names)}");
+        return found;
+    }
+
     public static bool IsPlainName(string v) =>
         v.Length is > 0 and <= 200 && v[0] != '.' && v.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.');
 

@@ -34,7 +34,7 @@ public sealed class StudyOptions
     private readonly Option<double?> _kdAlpha;
     private readonly Option<double?> _bnL1;
     private readonly Option<int?> _steps;
-    private readonly Option<Harness.Pruning.Channels.ImportanceKind?> _importance = new("--importance") { Description = "importance of the channel experiments: L1, L2, BatchNormScale, Random or Taylor (gradients of --calibration-batches training batches) (default: L1)" };
+    private readonly Option<Harness.Pruning.Channels.IChannelImportance?> _importance = InputRules.OptionalCriterion("--importance", Harness.Pruning.Channels.ChannelImportances.Registry, "importance of the channel experiments", "L1");
     private readonly Option<int?> _calibration = new Option<int?>("--calibration-batches") { Description = "with --importance Taylor: training batches whose gradients are summed (default: 8)" }.AtLeast(1);
     private readonly Option<int?> _epochsPerStep = new Option<int?>("--epochs-per-step") { Description = "iterative pruning: fine-tuning epochs after each step (default: the kind's --fine-grained-epochs / --channel-epochs)" }.AtLeast(0);
 

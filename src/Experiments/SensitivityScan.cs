@@ -51,7 +51,7 @@ public static class SensitivityScan
             var options = new ChannelPruningOptions { RoundTo = roundTo };
             foreach (var g in graph.Groups)
             {
-                using var score = ChannelImportance.Score(modules, g, ImportanceKind.L1);
+                using var score = ChannelImportance.Score(modules, g, ChannelImportances.L1);
                 var order = score.data<double>().ToArray().Select((s, i) => (s, i)).OrderBy(x => x.s).ThenBy(x => x.i).Select(x => x.i).ToArray();
                 string members = string.Join(" ", g.Members.Select(m => m.Layer).Distinct());
                 foreach (var r in ratios)

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Harness.Storage.Files;
+using Harness.Pruning.Channels;
 
 namespace Harness.Experiments;
 
@@ -42,7 +43,7 @@ public sealed record StudyConfig
     public double[] ChannelTargetMacs { get; init; } = [];
     /// <summary>Importance of the channel (and budget) experiments: L1 (the study), L2, BatchNormScale, Random or Taylor
     /// (gradients of <see cref="CalibrationBatches"/> training batches, recomputed before every pruning step).</summary>
-    public Harness.Pruning.Channels.ImportanceKind ChannelImportance { get; init; } = Harness.Pruning.Channels.ImportanceKind.L1;
+    public Harness.Pruning.Channels.IChannelImportance ChannelImportance { get; init; } = ChannelImportances.L1;
     public int CalibrationBatches { get; init; } = 8;
     public int RoundTo { get; init; } = 8;
     public int[] FrozenStages { get; init; } = [0, 1, 2];
@@ -121,7 +122,7 @@ public sealed record StudyConfig
     private string Iterative => PruningSteps > 1 ? $"_iter{PruningSteps}" : "";
 
     /// <summary>The name suffix of channel experiments ranked by another importance than the study's L1 (<c>_taylor</c>).</summary>
-    private string ImportanceTag => ChannelImportance == Harness.Pruning.Channels.ImportanceKind.L1 ? "" : "_" + ChannelImportance.ToString().ToLowerInvariant();
+    private string ImportanceTag => ChannelImportance == ChannelImportances.L1 ? "" : "_" + ChannelImportance.Name.ToLowerInvariant();
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 

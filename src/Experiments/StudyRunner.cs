@@ -78,10 +78,10 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
             settings["kd_temperature"] = F(config.KdTemperature);
             settings["kd_alpha"] = F(config.KdAlpha);
         }
-        if (e.Kind is ExperimentKind.Channel or ExperimentKind.ChannelBudget && config.ChannelImportance != ImportanceKind.L1)
+        if (e.Kind is ExperimentKind.Channel or ExperimentKind.ChannelBudget && config.ChannelImportance != ChannelImportances.L1)
         {
-            settings["importance"] = config.ChannelImportance.ToString();
-            if (config.ChannelImportance == ImportanceKind.Taylor) settings["calibration_batches"] = $"{config.CalibrationBatches}";
+            settings["importance"] = config.ChannelImportance.Name;
+            if (config.ChannelImportance.NeedsGradients) settings["calibration_batches"] = $"{config.CalibrationBatches}";
         }
         if (e.Kind is ExperimentKind.Channel or ExperimentKind.Slimming or ExperimentKind.ChannelBudget)
         {
@@ -149,7 +149,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
         ExperimentKind.Base => $"fine-tune {config.Arch} ({config.Weights}) for {e.Epochs} epochs",
         ExperimentKind.FineGrained when config.PruningSteps > 1 => $"global L1 unstructured pruning to {e.Amount} in {config.PruningSteps} gradual steps (Zhu & Gupta), {config.EpochsPerStep ?? e.Epochs} epochs after each, then permanent",
         ExperimentKind.FineGrained => $"global L1 unstructured pruning {e.Amount} of the base model, {e.Epochs} epochs with masks, then permanent",
-        ExperimentKind.ChannelBudget => $"channel pruning to {e.Amount} of the base model's MACs ({config.ChannelImportance}, round_to {config.RoundTo}, ratio searched under the monotone rule), {e.Epochs} epochs{(config.PruningSteps > 1 ? $" per step × {config.PruningSteps} steps" : "")}",
+        ExperimentKind.ChannelBudget => $"channel pruning to {e.Amount} of the base model's MACs ({config.ChannelImportance.Name}, round_to {config.RoundTo}, ratio searched under the monotone rule), {e.Epochs} epochs{(config.PruningSteps > 1 ? $" per step × {config.PruningSteps} steps" : "")}",
         ExperimentKind.Slimming => $"network slimming: channel pruning {e.Amount} by BatchNorm scale (round_to {config.RoundTo}){(config.BnL1 > 0 ? $" of the base model trained with λ = {config.BnL1}" : "")}, {e.Epochs} epochs{(config.PruningSteps > 1 ? $" per step × {config.PruningSteps} steps" : "")}",
         ExperimentKind.Channel when config.PruningSteps > 1 => $"channel pruning to {e.Amount} (L1, round_to {config.RoundTo}) in {config.PruningSteps} linear steps, {config.EpochsPerStep ?? e.Epochs} epochs after each",
         _ => $"channel pruning {e.Amount} (L1, round_to {config.RoundTo}) of the base model, {e.Epochs} epochs",
@@ -223,7 +223,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
                     target = e.Amount * (1 - Math.Pow(1 - (double)k / steps, 3));
                     double amount = previousSparsity >= 1 ? 0 : (target - previousSparsity) / (1 - previousSparsity);
                     previousSparsity = target;
-                    FineGrainedPruner.Prune(model.Module, new FineGrainedOptions { Amount = Math.Clamp(amount, 0, 1), Method = PruningMethod.L1, Scope = PruningScope.Global });
+                    FineGrainedPruner.Prune(model.Module, new FineGrainedOptions { Amount = Math.Clamp(amount, 0, 1), Method = FineGrainedMethods.L1, Scope = PruningScope.Global });
                 }
                 else if (e.Kind is ExperimentKind.Channel or ExperimentKind.Slimming or ExperimentKind.ChannelBudget)
                 {
@@ -236,8 +236,8 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
                     }
                     double finalRatio = e.Kind == ExperimentKind.ChannelBudget ? budgetRatio : e.Amount;
                     target = finalRatio * k / steps;
-                    var importance = e.Kind == ExperimentKind.Slimming ? ImportanceKind.BatchNormScale : config.ChannelImportance;
-                    if (importance == ImportanceKind.Taylor)
+                    var importance = e.Kind == ExperimentKind.Slimming ? ChannelImportances.BatchNormScale : config.ChannelImportance;
+                    if (importance.NeedsGradients)
                         TaylorCalibration.Accumulate(model.Module, new BatchLoader(train, config.BatchSize, false, new BatchTransform { ImageSize = config.ImageSize }, device), config.CalibrationBatches);
                     var (pruned, report) = ChannelPruner.Prune(model, new ChannelPruningOptions
                     {

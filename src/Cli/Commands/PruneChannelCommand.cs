@@ -17,7 +17,7 @@ public static class PruneChannelCommand
         var classes = CommonOptions.Classes();
         var json = CommonOptions.Json();
         var ratio = new Option<double>("--ratio") { Description = "fraction of each group's channels to remove (Torch-Pruning's pruning_ratio)", DefaultValueFactory = _ => 0.2 };
-        var importance = new Option<ImportanceKind>("--importance") { Description = "L1 (study), L2, BatchNormScale, Random, Taylor (first-order |w·∂L/∂w| from --data's calibration batches, as Torch-Pruning's GroupTaylorImportance)", DefaultValueFactory = _ => ImportanceKind.L1 };
+        var importance = InputRules.Criterion("--importance", ChannelImportances.Registry, "how channels are scored", ChannelImportances.L1);
         var roundTo = new Option<int>("--round-to") { Description = "kept widths are multiples of this", DefaultValueFactory = _ => 8 };
         var global = new Option<bool>("--global") { Description = "rank channels across groups instead of per group" };
         var maxRatio = new Option<double>("--max-ratio") { Description = "largest fraction any group may lose", DefaultValueFactory = _ => 1.0 };
@@ -43,7 +43,7 @@ public static class PruneChannelCommand
             var output = parse.InvocationConfiguration.Output;
             using var model = ModelLoader.LoadNetwork(parse.GetValue(weights)!, parse.GetValue(arch), parse.GetValue(classes), Downloads.Resolver(), parse.GetValue(seed));
             if (!parse.GetValue(graphOnly))
-                calibration.Prepare(parse, model, parse.GetValue(importance) == ImportanceKind.Taylor, "--importance",
+                calibration.Prepare(parse, model, parse.GetValue(importance)!.NeedsGradients, "--importance",
                     parse.GetValue(json) ? parse.InvocationConfiguration.Error : output);
             if (parse.GetValue(graphOnly))
             {
@@ -53,7 +53,7 @@ public static class PruneChannelCommand
             }
             var options = new ChannelPruningOptions
             {
-                Ratio = parse.GetValue(ratio), RoundTo = parse.GetValue(roundTo), Importance = parse.GetValue(importance),
+                Ratio = parse.GetValue(ratio), RoundTo = parse.GetValue(roundTo), Importance = parse.GetValue(importance)!,
                 Global = parse.GetValue(global), MaxRatio = parse.GetValue(maxRatio), NeverUntouched = parse.GetValue(never),
                 IgnoredLayers = LeftOut(model, parse.GetValue(include), parse.GetValue(exclude)), Seed = parse.GetValue(seed),
                 GroupRatios = MergeGroupRatios(ParseGroupRatios(parse.GetValue(groupRatios) ?? []), parse.GetValue(groupRatiosFile)), DepthwiseInImportance = parse.GetValue(depthwise),

@@ -18,7 +18,7 @@ public static class PruneFineGrainedCommand
         var arch = CommonOptions.Arch();
         var classes = CommonOptions.Classes();
         var json = CommonOptions.Json();
-        var method = new Option<PruningMethod>("--method") { Description = "L1, Random or Taylor (per weight |w·∂L/∂w| from --data's calibration batches)", DefaultValueFactory = _ => PruningMethod.L1 };
+        var method = InputRules.Criterion("--method", FineGrainedMethods.Registry, "how units are ranked", FineGrainedMethods.L1);
         var scope = new Option<PruningScope>("--scope") { Description = "Global (one threshold, as the study) or Layer", DefaultValueFactory = _ => PruningScope.Global };
         var granularity = new Option<Granularity>("--granularity") { Description = "Element, Vector, Kernel, NM or Structured (whole slices along --dim, ranked by --norm, per layer: ln_structured)", DefaultValueFactory = _ => Granularity.Element };
         var amount = new Option<double>("--ratio", "--amount") { Description = "fraction of unpruned units to prune (0–1; torch.nn.utils.prune's amount, also accepted as --amount), or a count with --count; not used by --granularity NM", DefaultValueFactory = _ => 0.2 };
@@ -44,7 +44,7 @@ public static class PruneFineGrainedCommand
             var output = parse.InvocationConfiguration.Output;
             var options = new FineGrainedOptions
             {
-                Method = parse.GetValue(method), Scope = parse.GetValue(scope), Granularity = parse.GetValue(granularity),
+                Method = parse.GetValue(method)!, Scope = parse.GetValue(scope), Granularity = parse.GetValue(granularity),
                 Amount = parse.GetValue(amount), AmountIsCount = parse.GetValue(count), N = parse.GetValue(n), M = parse.GetValue(m),
                 Seed = parse.GetValue(seed), Include = parse.GetValue(include) ?? [], Exclude = parse.GetValue(exclude) ?? [], Dim = parse.GetValue(dim), Norm = parse.GetValue(norm),
             };
@@ -52,12 +52,12 @@ public static class PruneFineGrainedCommand
             if (parse.GetValue(sparse) && !parse.GetValue(permanent))
                 throw new ArgumentException("--sparse needs --permanent: a masked checkpoint keeps weight_orig and weight_mask, so its sparse file would be larger than the dense one");
             using var model = ModelLoader.LoadNetwork(parse.GetValue(weights)!, parse.GetValue(arch), parse.GetValue(classes), Downloads.Resolver(), unchecked((ulong)parse.GetValue(seed)));
-            calibration.Prepare(parse, model, options.Method == PruningMethod.Taylor, "--method", parse.GetValue(json) ? parse.InvocationConfiguration.Error : output);
+            calibration.Prepare(parse, model, options.Method.NeedsGradients, "--method", parse.GetValue(json) ? parse.InvocationConfiguration.Error : output);
             (long Target, long Before)? budget = null;
             if (parse.GetValue(targetNonzero) is string targetText)
             {
                 if (parse.GetResult(amount) is { Implicit: false }) throw new ArgumentException("--ratio and --target-nonzero: give one (the target chooses the amount)");
-                if (options.Scope != PruningScope.Global || options.Granularity != Granularity.Element || options.Method == PruningMethod.Random)
+                if (options.Scope != PruningScope.Global || options.Granularity != Granularity.Element || options.Method == FineGrainedMethods.Random)
                     throw new ArgumentException("--target-nonzero prunes globally by element with L1 or Taylor (drop --scope/--granularity, and --method Random)");
                 long nonzero = Harness.Metrics.ParameterCounter.Count(model.Module).Nonzero;
                 long target = Harness.Pruning.Channels.BudgetSearch.ParseTarget(targetText, nonzero, "--target-nonzero");
@@ -83,7 +83,7 @@ public static class PruneFineGrainedCommand
             var report = parse.GetValue(permanent) ? FineGrainedPruner.MakePermanent(model.Module) : result.Report;
             string tag = options.Granularity == Granularity.NM ? $"{options.N}of{options.M}" : options.Amount.ToString(CultureInfo.InvariantCulture);
             string path = parse.GetValue(outPath) ?? Path.Combine("pruned_models",
-                $"fine_grained_{options.Method.ToString().ToLowerInvariant()}_{options.Granularity.ToString().ToLowerInvariant()}_{tag}.pth");
+                $"fine_grained_{options.Method.Name.ToLowerInvariant()}_{options.Granularity.ToString().ToLowerInvariant()}_{tag}.pth");
             InputRules.RequireDistinct(path, "--out", parse.GetValue(weights)!, "--weights");
             InputRules.RequireNewOrForced(path, "--out", parse.GetValue(force));
             ModelLoader.Save(model, path);

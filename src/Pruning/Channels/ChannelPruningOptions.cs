@@ -10,7 +10,7 @@ public sealed record ChannelPruningOptions
 {
     public double Ratio { get; init; } = 0.2;
     public int RoundTo { get; init; } = 8;
-    public ImportanceKind Importance { get; init; } = ImportanceKind.L1;
+    public IChannelImportance Importance { get; init; } = ChannelImportances.L1;
     public bool Global { get; init; }
     public double MaxRatio { get; init; } = 1.0;
     public bool NeverUntouched { get; init; }

@@ -8,7 +8,7 @@ namespace Harness.Pruning.FineGrained;
 /// </summary>
 public sealed record FineGrainedOptions
 {
-    public PruningMethod Method { get; init; } = PruningMethod.L1;
+    public IFineGrainedMethod Method { get; init; } = FineGrainedMethods.L1;
     public PruningScope Scope { get; init; } = PruningScope.Global;
     public Granularity Granularity { get; init; } = Granularity.Element;
     public double Amount { get; init; } = 0.2;

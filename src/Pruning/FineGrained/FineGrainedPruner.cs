@@ -34,7 +34,7 @@ public static class FineGrainedPruner
             if (options.Granularity == Granularity.NM)
             {
                 foreach (var (name, layer) in layers)
-                    if (!PruneNM(layer, options.N, options.M, options.Method == PruningMethod.Taylor)) skipped.Add(name);
+                    if (!PruneNM(layer, options.N, options.M, options.Method)) skipped.Add(name);
             }
             else
             {
@@ -61,10 +61,6 @@ public static class FineGrainedPruner
     /// own only layer): <see cref="ModuleOrder.PrunableLayers"/>.</summary>
     public static IEnumerable<(string Name, PrunableLayer Layer)> AllLayers(nn.Module model) => ModuleOrder.PrunableLayers(model);
 
-    /// <summary>The accumulated gradient of a layer's weight, for Taylor importance.</summary>
-    private static Tensor GradientOf(PrunableLayer layer) => (layer.Weight.grad ?? throw new ArgumentException(
-        "--method Taylor needs gradients of the model: pass --data (and --calibration-batches) so that calibration batches run forward and backward first")).detach();
-
     private static Tensor AsFourD(Tensor t) => t.dim() == 2 ? t.unsqueeze(-1).unsqueeze(-1) : t;
 
     /// <summary>The reduction dims of a granularity's units, on a 4-D view of the weight.</summary>
@@ -87,7 +83,7 @@ public static class FineGrainedPruner
         {
             var w = AsFourD(layer.Weight.detach());
             var m = AsFourD(layer.Mask ?? ones_like(layer.Weight));
-            var magnitude = (options.Method == PruningMethod.Taylor ? w * AsFourD(GradientOf(layer)) : w).abs().to(float64);
+            var magnitude = AsFourD(options.Method.Saliency(layer, layer.Weight.detach())).abs().to(float64);
             var mass = m.to(float64);
             if (dims.Length > 0)
             {
@@ -104,8 +100,7 @@ public static class FineGrainedPruner
         long available = allAlive.sum().item<long>();
         long k = options.UnitsToPrune(available);
         var candidates = cat(scores, 0).masked_select(allAlive);
-        if (options.Method == PruningMethod.Random)
-            candidates = rand(candidates.shape, dtype: float64, generator: generator);
+        candidates = options.Method.Rank(candidates, generator);
         var prunedAlive = SelectSmallest(candidates, k);
         var pruned = zeros_like(allAlive).masked_scatter(allAlive, prunedAlive);
         long offset = 0;
@@ -150,14 +145,14 @@ public static class FineGrainedPruner
 
     /// <summary>Keeps the N largest magnitudes of every M consecutive weights along the input dimension.
     /// Returns false (layer skipped) when that dimension is not a multiple of M.</summary>
-    private static bool PruneNM(PrunableLayer layer, int n, int m, bool taylor)
+    private static bool PruneNM(PrunableLayer layer, int n, int m, IFineGrainedMethod method)
     {
         using var scope = NewDisposeScope();
         var w4 = AsFourD(layer.Weight.detach());
         long inDim = w4.shape[1];
         if (inDim % m != 0) return false;
         var mask4 = AsFourD(layer.Mask ?? ones_like(layer.Weight));
-        var score = taylor ? w4 * AsFourD(GradientOf(layer)) : w4;
+        var score = AsFourD(method.Saliency(layer, layer.Weight.detach()));
         var grouped = (score * mask4).abs().permute(0, 2, 3, 1).reshape(-1, m);
         var keep = zeros_like(grouped);
         if (n > 0)

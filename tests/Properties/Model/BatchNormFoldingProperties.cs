@@ -33,7 +33,7 @@ public class BatchNormFoldingProperties
     {
         var model = ModelLoader.Create(EfficientNetConfig.Scaled(c.Width, c.Depth, c.Classes), (ulong)c.Seed);
         if (c.Variant == Variant.Masked)
-            FineGrainedPruner.Prune(model, new FineGrainedOptions { Amount = c.Ratio, Method = PruningMethod.Random, Seed = c.Seed });
+            FineGrainedPruner.Prune(model, new FineGrainedOptions { Amount = c.Ratio, Method = FineGrainedMethods.Random, Seed = c.Seed });
         if (c.Variant == Variant.ChannelPruned)
         {
             var (pruned, _) = ChannelPruner.Prune(model, new ChannelPruningOptions { Ratio = c.Ratio, RoundTo = c.RoundTo, Seed = (ulong)c.Seed });
@@ -81,7 +81,7 @@ public class BatchNormFoldingProperties
             manual_seed(c.seed);
             var model = Harness.Model.Networks.Architectures.Create(c.arch, 10).Build();
             if (c.variant == Variant.Masked)
-                FineGrainedPruner.Prune(model.Module, new FineGrainedOptions { Amount = c.ratio, Method = PruningMethod.Random, Seed = c.seed });
+                FineGrainedPruner.Prune(model.Module, new FineGrainedOptions { Amount = c.ratio, Method = FineGrainedMethods.Random, Seed = c.seed });
             if (c.variant == Variant.ChannelPruned)
             {
                 var (pruned, _) = ChannelPruner.Prune(model, new ChannelPruningOptions { Ratio = c.ratio, RoundTo = 8 });

@@ -65,7 +65,7 @@ public class MemoryLayoutProperties
         manual_seed(seed);
         var net = Architectures.Create(arch, 10).Build();
         ExportModels.RandomiseBatchNorm(net.Module, seed);
-        if (masked) FineGrainedPruner.Prune(net.Module, new FineGrainedOptions { Amount = 0.5, Method = PruningMethod.L1 });
+        if (masked) FineGrainedPruner.Prune(net.Module, new FineGrainedOptions { Amount = 0.5, Method = FineGrainedMethods.L1 });
         return net;
     }
 

@@ -129,7 +129,7 @@ public class ChannelPruningProperties
         {
             using var scope = NewDisposeScope();
             using var model = Make(net, c.Seed);
-            var (pruned, _) = ChannelPruner.Prune(model, new ChannelPruningOptions { Ratio = c.Ratio, RoundTo = c.RoundTo, Importance = ImportanceKind.L2 });
+            var (pruned, _) = ChannelPruner.Prune(model, new ChannelPruningOptions { Ratio = c.Ratio, RoundTo = c.RoundTo, Importance = ChannelImportances.L2 });
             string path = Path.Combine(Path.GetTempPath(), $"pruned-{Guid.NewGuid():N}.pth");
             try
             {

@@ -55,7 +55,7 @@ public class FineGrainedProperties
         {
             using var scope = NewDisposeScope();
             using var model = new Stack(seed);
-            var opts = new FineGrainedOptions { Amount = amount, Scope = PruningScope.Layer, Method = PruningMethod.Random, Seed = seed };
+            var opts = new FineGrainedOptions { Amount = amount, Scope = PruningScope.Layer, Method = FineGrainedMethods.Random, Seed = seed };
             var report = FineGrainedPruner.Prune(model, opts).Report;
             return report.Layers.All(l => l.Zeros == (long)Math.Round(amount * l.Elements, MidpointRounding.ToEven));
         }).Check(Quick);
@@ -87,7 +87,7 @@ public class FineGrainedProperties
             var layers = FineGrainedPruner.SelectLayers(model, new FineGrainedOptions());
             long n = layers.Sum(l => l.Layer.Weight.numel());
             FineGrainedPruner.Prune(model, new FineGrainedOptions { Amount = a });
-            FineGrainedPruner.Prune(model, new FineGrainedOptions { Amount = b, Method = PruningMethod.Random, Seed = seed });
+            FineGrainedPruner.Prune(model, new FineGrainedOptions { Amount = b, Method = FineGrainedMethods.Random, Seed = seed });
             long remaining = n - Zeros(layers);
             return Math.Abs(remaining - (1 - a) * (1 - b) * n) <= 1.0;
         }).Check(Quick);
@@ -135,7 +135,7 @@ public class FineGrainedProperties
             using var scope = NewDisposeScope();
             using var a = new Stack(3);
             using var b = new Stack(3);
-            var opts = new FineGrainedOptions { Amount = amount, Method = PruningMethod.Random, Seed = seed };
+            var opts = new FineGrainedOptions { Amount = amount, Method = FineGrainedMethods.Random, Seed = seed };
             FineGrainedPruner.Prune(a, opts);
             FineGrainedPruner.Prune(b, opts);
             var la = FineGrainedPruner.SelectLayers(a, opts);

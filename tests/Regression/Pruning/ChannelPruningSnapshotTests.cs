@@ -25,7 +25,7 @@ public class ChannelPruningSnapshotTests
     {
         manual_seed(0);
         using var model = EfficientNet.Create(EfficientNetConfig.B0(10));
-        var (pruned, report) = ChannelPruner.Prune(model, new ChannelPruningOptions { Ratio = ratio, RoundTo = 8, Importance = ImportanceKind.L1 });
+        var (pruned, report) = ChannelPruner.Prune(model, new ChannelPruningOptions { Ratio = ratio, RoundTo = 8, Importance = ChannelImportances.L1 });
         using (pruned)
             return new
             {

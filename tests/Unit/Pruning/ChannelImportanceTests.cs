@@ -43,7 +43,7 @@ public class ChannelImportanceTests
         var mean = stack(members).mean([0]);
         var expected = mean / mean.mean();
 
-        var actual = ChannelImportance.Score(model, stem, ImportanceKind.L1);
+        var actual = ChannelImportance.Score(model, stem, ChannelImportances.L1);
         Assert.That((actual - expected).abs().max().item<double>(), Is.LessThan(1e-12));
     }
 
@@ -55,13 +55,13 @@ public class ChannelImportanceTests
         var graph = DependencyGraph.Build(model.Widths);
         var group = graph.Groups.First(g => g.Kind == SpaceKind.Expand);
         var depthwise = group.Members.Single(m => m.Role == ChannelRole.Depthwise).Layer;
-        var before = ChannelImportance.Score(model, group, ImportanceKind.L1);
-        var beforeWith = ChannelImportance.Score(model, group, ImportanceKind.L1, includeDepthwise: true);
+        var before = ChannelImportance.Score(model, group, ChannelImportances.L1);
+        var beforeWith = ChannelImportance.Score(model, group, ChannelImportances.L1, includeDepthwise: true);
         var conv = (PrunableConv2d)model.named_modules().Single(m => m.name == depthwise).module;
         using (no_grad()) conv.Weight[0].mul_(1000.0);
 
-        var after = ChannelImportance.Score(model, group, ImportanceKind.L1);
-        var afterWith = ChannelImportance.Score(model, group, ImportanceKind.L1, includeDepthwise: true);
+        var after = ChannelImportance.Score(model, group, ChannelImportances.L1);
+        var afterWith = ChannelImportance.Score(model, group, ChannelImportances.L1, includeDepthwise: true);
         Assert.That(after.allclose(before, 0, 0), Is.True, "Torch-Pruning's rule: depthwise kernels are not scored");
         Assert.That(afterWith[0].item<double>(), Is.GreaterThan(beforeWith[0].item<double>()));
     }

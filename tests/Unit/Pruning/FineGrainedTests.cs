@@ -74,7 +74,7 @@ public class FineGrainedTests
     public void SaveLoadRoundTripsWithActiveMasksAndAfterMakingPermanent()
     {
         using var model = Tiny(2);
-        FineGrainedPruner.Prune(model, new FineGrainedOptions { Amount = 0.5, Method = PruningMethod.Random, Seed = 7 });
+        FineGrainedPruner.Prune(model, new FineGrainedOptions { Amount = 0.5, Method = FineGrainedMethods.Random, Seed = 7 });
         string dir = Directory.CreateTempSubdirectory("harness-fg-").FullName;
         try
         {

@@ -117,7 +117,7 @@ public class IterativePruningTests : TempDirectoryTest
         var results = runner.Run();
         Assert.That(File.ReadAllText(runner.ManifestPathOf(config.Experiments()[0])), Does.Contain("\"bn_l1\": \"0.001\""), "the base model was trained with λ");
         using var baseModel = ModelLoader.LoadNetwork(runner.BaseModelPath);
-        using var expected = ChannelPruner.Prune(baseModel, new ChannelPruningOptions { Ratio = 0.5, Importance = ImportanceKind.BatchNormScale }).Model;
+        using var expected = ChannelPruner.Prune(baseModel, new ChannelPruningOptions { Ratio = 0.5, Importance = ChannelImportances.BatchNormScale }).Model;
         using var slimmed = ModelLoader.LoadNetwork(runner.CheckpointOf(config.Experiments()[1]));
         var e = expected.Module.state_dict();
         foreach (var (k, v) in slimmed.Module.state_dict()) TensorAssert.AreIdentical(e[k], v, k);

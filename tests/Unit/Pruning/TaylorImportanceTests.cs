@@ -52,15 +52,15 @@ public class TaylorImportanceTests : TempDirectoryTest
     {
         using var layer = TinyLayer();
         TaylorCalibration.Accumulate(layer, [Batch(3, 0.1f, 0)]);
-        FineGrainedPruner.Prune(layer, new FineGrainedOptions { Method = PruningMethod.Taylor, Amount = 0.5 });
+        FineGrainedPruner.Prune(layer, new FineGrainedOptions { Method = FineGrainedMethods.Taylor, Amount = 0.5 });
         Assert.That(layer.Mask!.data<float>().ToArray(), Is.EqualTo(new float[] { 1, 0, 1, 0 }), "W₀₁ (0.04 p₁) and W₁₁ (0.1 p₁) go");
 
         using var l1 = TinyLayer();
-        FineGrainedPruner.Prune(l1, new FineGrainedOptions { Method = PruningMethod.L1, Amount = 0.5 });
+        FineGrainedPruner.Prune(l1, new FineGrainedOptions { Method = FineGrainedMethods.L1, Amount = 0.5 });
         Assert.That(l1.Mask!.data<float>().ToArray(), Is.EqualTo(new float[] { 1, 0, 0, 1 }), "L1 removes W₁₀ and W₀₁ instead");
 
         using var noGrad = TinyLayer();
-        Assert.That(() => FineGrainedPruner.Prune(noGrad, new FineGrainedOptions { Method = PruningMethod.Taylor, Amount = 0.5 }),
+        Assert.That(() => FineGrainedPruner.Prune(noGrad, new FineGrainedOptions { Method = FineGrainedMethods.Taylor, Amount = 0.5 }),
             Throws.ArgumentException.With.Message.Contains("--data"));
     }
 
@@ -74,7 +74,7 @@ public class TaylorImportanceTests : TempDirectoryTest
         var modules = ChannelImportance.Modules(model);
         foreach (var group in graph.Groups.Take(6))
         {
-            using var score = ChannelImportance.Score(model, group, ImportanceKind.Taylor);
+            using var score = ChannelImportance.Score(model, group, ChannelImportances.Taylor);
             // By hand: per conv/linear member Σ|w·g| over its slice (output rows, or input columns), BatchNorm not
             // counted (Torch-Pruning 1.6.1's Taylor branch matches GroupNorm only), mean over members, over its mean.
             var perMember = new List<Tensor>();

@@ -1,0 +1,55 @@
+using Harness.Model.Channels;
+using Harness.Model.Layers;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Harness.Pruning.Channels;
+
+/// <summary>
+/// Torch-Pruning's GroupNormImportance reduction, shared by the magnitude-like criteria: each member gives a
+/// per-channel score (its element scores summed over the member's slice: conv output rows, conv/linear input
+/// columns; a BatchNorm its γ score; biases not counted), the members' scores are averaged, then divided by their
+/// mean over the group's channels. Depthwise convolutions take no part by default, as in Torch-Pruning, whose
+/// importance only reads layers pruned by the plain conv/linear/BatchNorm handlers. A criterion says what a
+/// BatchNorm and a conv/linear weight contribute (null: nothing).
+/// </summary>
+public abstract class MagnitudeImportance : IChannelImportance
+{
+    public abstract string Name { get; }
+    public abstract string Description { get; }
+    public virtual bool NeedsGradients => false;
+
+    /// <summary>Per-channel score of a BatchNorm member (its γ), or null when the criterion does not count them.</summary>
+    protected abstract Tensor? NormScore(Tensor gamma);
+
+    /// <summary>Non-negative element scores of a conv/linear member's effective weight, or null when the criterion
+    /// does not count them.</summary>
+    protected abstract Tensor? WeightScore(PrunableLayer layer, Tensor effectiveWeight);
+
+    public Tensor Score(IReadOnlyDictionary<string, nn.Module> modules, ChannelGroup group, Generator? generator, bool includeDepthwise)
+    {
+        using var scope = NewDisposeScope();
+        var scores = new List<Tensor>();
+        foreach (var m in group.Members)
+        {
+            var module = modules[m.Layer];
+            if (module is BatchNorm2d bn)
+            {
+                if (bn.weight is not null && NormScore(bn.weight.detach()) is { } s) scores.Add(s.to(float64));
+                continue;
+            }
+            if (module is not PrunableLayer layer) continue;
+            if (m.Role == ChannelRole.Depthwise && !includeDepthwise) continue;
+            var a = WeightScore(layer, layer.EffectiveWeight().detach());
+            if (a is null) continue;
+            a = a.to(float64);
+            if (a.dim() == 2) a = a.unsqueeze(-1).unsqueeze(-1);
+            scores.Add(m.Role == ChannelRole.In ? a.sum(new long[] { 0, 2, 3 }) : a.sum(new long[] { 1, 2, 3 }));
+        }
+        if (scores.Count == 0) return ones(group.Channels, dtype: float64).MoveToOuterDisposeScope();
+        var mean = stack(scores).mean(new long[] { 0 });
+        var norm = mean.mean();
+        var result = norm.item<double>() > 0 ? mean / norm : mean;
+        return result.MoveToOuterDisposeScope();
+    }
+}
