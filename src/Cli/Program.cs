@@ -1,8 +1,7 @@
 using System.CommandLine;
 using Harness.Cli;
-using Harness.Model.Families;
 
-var root = new RootCommand("Harness: pruning research harness for EfficientNet-B0 on CIFAR-10 (TorchSharp).");
+var root = new RootCommand("Harness: fine-grained and channel pruning of convolutional networks (EfficientNet, ResNet, MobileNetV2), trained, measured and exported with TorchSharp.");
 foreach (var command in CommandCatalog.All())
     root.Subcommands.Add(command);
 return CliRunner.Run(root, args);

@@ -27,7 +27,7 @@ public static class SensitivityScan
         BatchLoader test, int imageSize, int roundTo, bool fineGrained, TextWriter log)
     {
         var baseEval = Evaluator.Evaluate(model.Module, test);
-        long baseMacs = MacCounter.Count(model.Module, imageSize).Total(MacConvention.Thop);
+        long baseMacs = MacCounter.ThopMacs(model.Module, imageSize);
         var rows = new List<SensitivityRow>();
         if (fineGrained)
         {
@@ -65,7 +65,7 @@ public static class SensitivityScan
                     var (pruned, _) = ChannelPruner.PruneChannels(model, graph, new Dictionary<int, int[]> { [g.Id] = order.Take(drop).Order().ToArray() });
                     using (pruned)
                     {
-                        long macs = MacCounter.Count(pruned.Module, imageSize).Total(MacConvention.Thop);
+                        long macs = MacCounter.ThopMacs(pruned.Module, imageSize);
                         var e = Evaluator.Evaluate(pruned.Module, test);
                         rows.Add(new SensitivityRow($"{g.Id}", members, r, drop, 1 - (double)macs / baseMacs, e.Accuracy, e.Loss, baseEval.Accuracy - e.Accuracy));
                     }
@@ -95,7 +95,7 @@ public static class SensitivityScan
         {
             var options = new ChannelPruningOptions { Ratio = 0, RoundTo = roundTo, GroupRatios = Current() };
             using var n = model.Rebuild(ChannelPruner.PlannedWidths(graph, options));
-            return MacCounter.Count(n.Module, imageSize).Total(MacConvention.Thop);
+            return MacCounter.ThopMacs(n.Module, imageSize);
         }
         long macs = Measure();
         while (macs > targetMacs)

@@ -11,6 +11,7 @@ using Harness.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 using Harness.Model.Networks;
+using Harness.Experiments.Kinds;
 
 namespace Harness.Experiments;
 
@@ -35,7 +36,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
 
     public string CheckpointOf(ExperimentSpec e) => e.Kind == ExperimentKind.Base ? BaseModelPath : Path.Combine(PrunedDir, e.Name + ".pth");
     public string MetricsPathOf(ExperimentSpec e) => Path.Combine(MetricsDir, e.Name + ".json");
-    private long MacsOf(IPrunableNetwork n) => MacCounter.Count(n.Module, config.ImageSize).Total(MacConvention.Thop);
+    private long MacsOf(IPrunableNetwork n) => MacCounter.ThopMacs(n.Module, config.ImageSize);
 
     /// <summary>The distillation teacher's checkpoint: the base model for <c>teacher: base</c>.</summary>
     private string TeacherPath => config.Teacher == "base" ? BaseModelPath : config.Teacher!;
@@ -65,7 +66,6 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
         {
             settings["base_model_sha256"] = RunManifest.HashOf(BaseModelPath);
         }
-        if (e.Kind == ExperimentKind.Base && config.BnL1 > 0) settings["bn_l1"] = F(config.BnL1);
         if (e.Kind != ExperimentKind.Base && config.PruningSteps > 1)
         {
             settings["pruning_steps"] = $"{config.PruningSteps}";
@@ -78,16 +78,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
             settings["kd_temperature"] = F(config.KdTemperature);
             settings["kd_alpha"] = F(config.KdAlpha);
         }
-        if (e.Kind is ExperimentKind.Channel or ExperimentKind.ChannelBudget && config.ChannelImportance != ChannelImportances.L1)
-        {
-            settings["importance"] = config.ChannelImportance.Name;
-            if (config.ChannelImportance.NeedsGradients) settings["calibration_batches"] = $"{config.CalibrationBatches}";
-        }
-        if (e.Kind is ExperimentKind.Channel or ExperimentKind.Slimming or ExperimentKind.ChannelBudget)
-        {
-            settings["round_to"] = $"{config.RoundTo}";
-            settings["never_untouched"] = config.NeverUntouched ? "true" : "false";
-        }
+        ExperimentProcedure.For(e.Kind).AddSettings(settings, e, config);
         return RunManifest.Create(settings, device.ToString());
     }
 
@@ -143,17 +134,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
         if (!givenBase && File.Exists(CheckpointOf(e))) File.Delete(CheckpointOf(e));
     }
 
-    private string Describe(ExperimentSpec e) => e.Kind switch
-    {
-        ExperimentKind.Base when config.BaseModel is not null => $"evaluate the given base model {config.BaseModel}",
-        ExperimentKind.Base => $"fine-tune {config.Arch} ({config.Weights}) for {e.Epochs} epochs",
-        ExperimentKind.FineGrained when config.PruningSteps > 1 => $"global L1 unstructured pruning to {e.Amount} in {config.PruningSteps} gradual steps (Zhu & Gupta), {config.EpochsPerStep ?? e.Epochs} epochs after each, then permanent",
-        ExperimentKind.FineGrained => $"global L1 unstructured pruning {e.Amount} of the base model, {e.Epochs} epochs with masks, then permanent",
-        ExperimentKind.ChannelBudget => $"channel pruning to {e.Amount} of the base model's MACs ({config.ChannelImportance.Name}, round_to {config.RoundTo}, ratio searched under the monotone rule), {e.Epochs} epochs{(config.PruningSteps > 1 ? $" per step × {config.PruningSteps} steps" : "")}",
-        ExperimentKind.Slimming => $"network slimming: channel pruning {e.Amount} by BatchNorm scale (round_to {config.RoundTo}){(config.BnL1 > 0 ? $" of the base model trained with λ = {config.BnL1}" : "")}, {e.Epochs} epochs{(config.PruningSteps > 1 ? $" per step × {config.PruningSteps} steps" : "")}",
-        ExperimentKind.Channel when config.PruningSteps > 1 => $"channel pruning to {e.Amount} (L1, round_to {config.RoundTo}) in {config.PruningSteps} linear steps, {config.EpochsPerStep ?? e.Epochs} epochs after each",
-        _ => $"channel pruning {e.Amount} (L1, round_to {config.RoundTo}) of the base model, {e.Epochs} epochs",
-    };
+    private string Describe(ExperimentSpec e) => ExperimentProcedure.For(e.Kind).Describe(e, config);
 
     private void RunOne(ExperimentSpec e, int classes, ImageDataset train, ImageDataset val, ImageDataset test, CancellationToken cancel)
     {
@@ -196,16 +177,14 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
             };
             // One step for the base model and one-shot pruning; K prune → fine-tune steps for iterative experiments,
             // each resumable on its own (its state under runs/<name>/step-k/), each starting from the previous step's
-            // best model.
-            int steps = e.Kind == ExperimentKind.Base ? 1 : config.PruningSteps;
-            int epochsPerStep = steps == 1 ? e.Epochs : config.EpochsPerStep ?? e.Epochs;
-            var originalWidths = e.Kind is ExperimentKind.Channel or ExperimentKind.Slimming or ExperimentKind.ChannelBudget && steps > 1
-                ? DependencyGraph.Build(model).Groups.ToDictionary(g => g.Space, g => g.Channels, StringComparer.Ordinal)
-                : null;
+            // best model. The experiment's kind prunes each step.
+            var procedure = ExperimentProcedure.For(e.Kind);
+            var schedule = PruningSchedule.For(e, config);
+            int steps = schedule.Steps, epochsPerStep = schedule.EpochsPerStep;
+            var state = new ScheduleState();
             Evaluation? afterPruning = null;
             var history = new List<EpochRecord>();
             var stepRows = new List<IReadOnlyList<object?>>();
-            double previousSparsity = 0, budgetRatio = 0;
             TrainingRun run = null!;
             for (int k = 1; k <= steps; k++)
             {
@@ -216,42 +195,14 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
                     model.Module.to(device); // Taylor calibration feeds it batches on the device
                 }
                 double target = e.Amount;
-                if (e.Kind == ExperimentKind.FineGrained)
+                if (procedure.Prunes)
                 {
-                    // Zhu and Gupta's automated gradual pruning: s_k = s·(1 − (1 − k/K)³); each step prunes the share of the
-                    // surviving weights that brings the sparsity from s_{k−1} to s_k (masks compound, as torch.nn.utils.prune's).
-                    target = e.Amount * (1 - Math.Pow(1 - (double)k / steps, 3));
-                    double amount = previousSparsity >= 1 ? 0 : (target - previousSparsity) / (1 - previousSparsity);
-                    previousSparsity = target;
-                    FineGrainedPruner.Prune(model.Module, new FineGrainedOptions { Amount = Math.Clamp(amount, 0, 1), Method = FineGrainedMethods.L1, Scope = PruningScope.Global });
-                }
-                else if (e.Kind is ExperimentKind.Channel or ExperimentKind.Slimming or ExperimentKind.ChannelBudget)
-                {
-                    // Torch-Pruning's linear scheduler: step k prunes to ratio·k/K of the original widths; a budget
-                    // experiment first finds the ratio that meets its MACs target (on the base model, monotone rule).
-                    if (e.Kind == ExperimentKind.ChannelBudget && k == 1)
-                    {
-                        budgetRatio = BudgetSearch.ForTarget(model, new ChannelPruningOptions { RoundTo = config.RoundTo }, (long)Math.Floor(e.Amount * MacsOf(model)), MacsOf, "channelTargetMacs").Ratio;
-                        log.WriteLine($"  MACs budget {e.Amount}: ratio {budgetRatio:F6} (never untouched)");
-                    }
-                    double finalRatio = e.Kind == ExperimentKind.ChannelBudget ? budgetRatio : e.Amount;
-                    target = finalRatio * k / steps;
-                    var importance = e.Kind == ExperimentKind.Slimming ? ChannelImportances.BatchNormScale : config.ChannelImportance;
-                    if (importance.NeedsGradients)
-                        TaylorCalibration.Accumulate(model.Module, new BatchLoader(train, config.BatchSize, false, new BatchTransform { ImageSize = config.ImageSize }, device), config.CalibrationBatches);
-                    var (pruned, report) = ChannelPruner.Prune(model, new ChannelPruningOptions
-                    {
-                        Ratio = target, RoundTo = config.RoundTo, NeverUntouched = config.NeverUntouched || e.Kind == ExperimentKind.ChannelBudget,
-                        Importance = importance,
-                        OriginalWidths = originalWidths,
-                    });
-                    model.Dispose();
-                    model = pruned;
-                    log.WriteLine($"  {(steps > 1 ? $"step {k}/{steps} (ratio {target:0.####}): " : "")}pruned: {report.Groups.Count(g => g.After < g.Before)} of {report.Groups.Count} channel groups narrowed, " +
-                                  $"parameters {model.Module.parameters().Sum(p => p.numel()):N0}");
+                    var step = new PruningStep(e, config, schedule, k, model, train, device, log) { State = state };
+                    if (k == 1) procedure.Begin(step);
+                    (model, target) = procedure.Prune(step);
                 }
                 model.Module.to(device);
-                var after = e.Kind == ExperimentKind.Base ? null : Evaluator.Evaluate(model.Module, valLoader);
+                var after = procedure.Prunes ? Evaluator.Evaluate(model.Module, valLoader) : null;
                 if (k == 1) afterPruning = after;
                 if (after is not null)
                     log.WriteLine($"  right after pruning{(steps > 1 ? $" (step {k}/{steps})" : "")}: Val Loss {after.Loss:F4} | Val Acc {100 * after.Accuracy:F2}% (base model {100 * baseValidation!.Accuracy:F2}%)");
@@ -271,23 +222,18 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
                 {
                     model.Module.to(CPU);
                     var (parameters, nonzero) = ParameterCounter.Count(model.Module);
-                    stepRows.Add([k, target, parameters, nonzero, MacCounter.Count(model.Module, config.ImageSize).Total(MacConvention.Thop),
+                    stepRows.Add([k, target, parameters, nonzero, MacsOf(model),
                         after?.Accuracy, stepHistory.Count > 0 ? stepHistory.Max(h => h.ValidationAccuracy) : (double?)null]);
                 }
             }
             if (steps > 1)
                 CsvTable.Write(Path.Combine(MetricsDir, e.Name + "_steps.csv"),
-                    ["step", e.Kind == ExperimentKind.FineGrained ? "sparsity" : "ratio", "parameters", "nonzero_parameters", "macs_thop",
+                    ["step", procedure.StepQuantity, "parameters", "nonzero_parameters", "macs_thop",
                      "val_accuracy_after_pruning", "best_val_accuracy_after_fine_tuning"], stepRows);
             model.Dispose();
             model = ModelLoader.LoadNetwork(run.BestModelPath);
             model.Module.to(device);
-            if (e.Kind == ExperimentKind.FineGrained)
-            {
-                var sparsity = FineGrainedPruner.MakePermanent(model.Module);
-                ModelLoader.Save(model, run.BestModelPath);
-                log.WriteLine($"  made permanent: {sparsity.Sparsity:P2} of conv/linear weights are zero");
-            }
+            procedure.Finish(model, run.BestModelPath, log);
             var eval = Evaluator.Evaluate(model.Module, testLoader);
             log.WriteLine($"  Test Loss: {eval.Loss:F4} | Test Acc: {100 * eval.Accuracy:F2}%");
             model.Module.to(CPU);

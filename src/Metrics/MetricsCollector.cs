@@ -39,9 +39,14 @@ public static class MetricsCollector
             memory = new MemoryFigures(MemoryMeter.ParameterBytes(model), profile.Activations.PeakBytes,
                 profile.Activations.PeakAt, 0, "not measured (no timed runs)", null, null);
         }
-        return new ModelMetrics(name, parameters, nonzero, stateDictBytes(model), sparseBytes?.Invoke(model),
-            options.ImageSize, macs.Total(MacConvention.Thop), macs.Total(MacConvention.TorchProfile),
-            macs.Effective(MacConvention.Thop), macs.Effective(MacConvention.TorchProfile), latency, memory,
-            test?.Loss, test?.Accuracy, options.Runs > 0 ? onnxLatency?.Invoke(model, options) : null);
+        return new ModelMetrics
+        {
+            Name = name, Parameters = parameters, NonzeroParameters = nonzero, SizeBytes = stateDictBytes(model),
+            SparseSizeBytes = sparseBytes?.Invoke(model), ImageSize = options.ImageSize,
+            MacsThop = macs.Total(MacConvention.Thop), MacsTorchProfile = macs.Total(MacConvention.TorchProfile),
+            EffectiveMacsThop = macs.Effective(MacConvention.Thop), EffectiveMacsTorchProfile = macs.Effective(MacConvention.TorchProfile),
+            Latency = latency, Memory = memory, TestLoss = test?.Loss, TestAccuracy = test?.Accuracy,
+            OnnxLatency = options.Runs > 0 ? onnxLatency?.Invoke(model, options) : null,
+        };
     }
 }

@@ -31,9 +31,10 @@ public sealed class MetricsTable
         bool deterministicOnly = false)
     {
         var unit = UnitFor(models.Select(m => Math.Max(m.Macs(MacConvention.Thop), m.Macs(MacConvention.TorchProfile))).DefaultIfEmpty(0).Max());
-        var columns = Columns(convention, unit).Where(c => !deterministicOnly || c.Deterministic).ToList();
-        var rows = models.Select(m => (IReadOnlyList<string>)columns.Select(c => c.Value(m)).ToList()).ToList();
-        return new MetricsTable(columns.Select(c => c.Header).ToList(), rows, CaptionOf(models, convention, deterministicOnly));
+        var context = Context(convention, unit);
+        var cells = MetricColumns.Table.Select(c => c.Table!).Where(c => !deterministicOnly || c.Deterministic).ToList();
+        var rows = models.Select(m => (IReadOnlyList<string>)cells.Select(c => c.Text(m, context)).ToList()).ToList();
+        return new MetricsTable(cells.Select(c => c.Header(context)).ToList(), rows, CaptionOf(models, convention, deterministicOnly));
     }
 
     /// <summary>The unit prefix and divisor that put the largest count at or above 1: G, M or K.</summary>
@@ -54,37 +55,12 @@ public sealed class MetricsTable
         return string.Join(" · ", parts);
     }
 
-    /// <summary>Every column, in display order; MAC and FLOP counts in the unit <paramref name="unit"/> (G by default).</summary>
-    public static IReadOnlyList<MetricsColumn> Columns(MacConvention convention, (string Prefix, double Divisor)? unit = null)
+    /// <summary>The table context of a convention and a MAC unit (G by default).</summary>
+    public static MetricTableContext Context(MacConvention convention, (string Prefix, double Divisor)? unit = null)
     {
         var (prefix, divisor) = unit ?? ("G", 1e9);
-        string Count(long value) => (value / divisor).ToString(prefix == "G" ? "F4" : "F2", Inv);
         var other = convention == MacConvention.Thop ? MacConvention.TorchProfile : MacConvention.Thop;
-        return
-        [
-            new("Model", true, m => m.Name),
-            new("Params", true, m => m.Parameters.ToString("N0", Inv)),
-            new("Nonzero", true, m => m.NonzeroParameters.ToString("N0", Inv)),
-            new("Sparsity %", true, m => (100 * m.Sparsity).ToString("F2", Inv)),
-            new("Size MB", true, m => m.SizeMB.ToString("F3", Inv)),
-            new("Sparse MB", true, m => m.SparseSizeMB is double s ? s.ToString("F3", Inv) : "-"),
-            new($"{prefix}MACs {Label(convention)}", true, m => Count(m.Macs(convention))),
-            new($"{prefix}FLOPs {Label(convention)}", true, m => Count(m.Flops(convention))),
-            new($"{prefix}MACs {Label(other)}", true, m => Count(m.Macs(other))),
-            new($"Eff. {prefix}MACs {Label(convention)}", true, m => Count(m.EffectiveMacs(convention))),
-            new("Latency ms mean/med/p95", false, m => m.Latency is { } l
-                ? $"{l.MeanMs.ToString("F2", Inv)}/{l.MedianMs.ToString("F2", Inv)}/{l.P95Ms.ToString("F2", Inv)}"
-                : "-"),
-            new("ms/image", false, m => m.Latency is { } l ? l.MeanMsPerImage.ToString("F2", Inv) : "-"),
-            new("Device/threads", false, m => m.Latency is { } l ? $"{l.Device}/{l.Threads}" : "-"),
-            new("ONNX Runtime ms mean/med/p95", false, m => m.OnnxLatency is { } o
-                ? $"{o.MeanMs.ToString("F2", Inv)}/{o.MedianMs.ToString("F2", Inv)}/{o.P95Ms.ToString("F2", Inv)}"
-                : "-"),
-            new("Act. peak MB", true, m => m.Memory is { } mem ? (mem.ActivationPeakBytes / 1e6).ToString("F2", Inv) : "-"),
-            new("RSS growth MB", false, m => m.Memory is { } mem ? (mem.ResidentGrowthBytes / 1e6).ToString("F2", Inv) : "-"),
-            new("Test loss", true, m => m.TestLoss is double v ? v.ToString("F4", Inv) : "-"),
-            new("Test acc %", true, m => m.TestAccuracy is double a ? (100 * a).ToString("F2", Inv) : "-"),
-        ];
+        return new MetricTableContext(convention, other, prefix, divisor);
     }
 
     /// <summary>The name of a convention as shown in headers.</summary>

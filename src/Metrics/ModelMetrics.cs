@@ -1,38 +1,58 @@
 namespace Harness.Metrics;
 
-/// <summary>The study's six measurements of one model. Immutable; tables, files and plots read it.</summary>
-/// <param name="Name">Model name shown in tables and plots.</param>
-/// <param name="Parameters">Elements of all parameters (for masked layers: <c>weight_orig</c>, not the mask).</param>
-/// <param name="NonzeroParameters">Nonzero elements of the parameters the forward pass uses (masks applied).</param>
-/// <param name="SizeBytes">Bytes of the saved PyTorch state-dict file.</param>
-/// <param name="SparseSizeBytes">Bytes of the sparse checkpoint, when a sparse writer was given.</param>
-/// <param name="ImageSize">Input side of the MAC count and of the timings.</param>
-/// <param name="MacsThop">Dense MACs under thop's rules.</param>
-/// <param name="MacsTorchProfile">Dense MACs under torchprofile's rules.</param>
-/// <param name="EffectiveMacsThop">thop MACs with convolutions and Linear skipping zero weights.</param>
-/// <param name="EffectiveMacsTorchProfile">torchprofile MACs with convolutions and Linear skipping zero weights.</param>
-/// <param name="Latency">Timed forward passes, when measured.</param>
-/// <param name="Memory">Memory figures, when measured.</param>
-/// <param name="TestLoss">Mean test cross-entropy, when evaluated.</param>
-/// <param name="TestAccuracy">Test top-1 accuracy in [0, 1], when evaluated.</param>
-/// <param name="OnnxLatency">The same timed passes in ONNX Runtime (the exported model, BatchNorm folded), when measured.</param>
-public sealed record ModelMetrics(
-    string Name,
-    long Parameters,
-    long NonzeroParameters,
-    long SizeBytes,
-    long? SparseSizeBytes,
-    int ImageSize,
-    long MacsThop,
-    long MacsTorchProfile,
-    long EffectiveMacsThop,
-    long EffectiveMacsTorchProfile,
-    LatencyStats? Latency,
-    MemoryFigures? Memory,
-    double? TestLoss,
-    double? TestAccuracy,
-    LatencyStats? OnnxLatency = null)
+/// <summary>
+/// Every measurement of one model: counts, sizes, MACs in both conventions, and — when measured — latency (eager
+/// and ONNX Runtime), memory, test loss and accuracy. Immutable; tables, files and plots read it through
+/// <see cref="MetricColumns"/>. The members every metrics file has are <c>required</c>; every other is optional
+/// (null when not measured), so a measurement added later leaves older <c>metrics/*.json</c> files readable.
+/// </summary>
+public sealed record ModelMetrics
 {
+    /// <summary>Model name shown in tables and plots.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Elements of all parameters (for masked layers: <c>weight_orig</c>, not the mask).</summary>
+    public required long Parameters { get; init; }
+
+    /// <summary>Nonzero elements of the parameters the forward pass uses (masks applied).</summary>
+    public required long NonzeroParameters { get; init; }
+
+    /// <summary>Bytes of the saved PyTorch state-dict file.</summary>
+    public required long SizeBytes { get; init; }
+
+    /// <summary>Bytes of the sparse checkpoint, when a sparse writer was given.</summary>
+    public long? SparseSizeBytes { get; init; }
+
+    /// <summary>Input side of the MAC count and of the timings.</summary>
+    public required int ImageSize { get; init; }
+
+    /// <summary>Dense MACs under thop's rules.</summary>
+    public required long MacsThop { get; init; }
+
+    /// <summary>Dense MACs under torchprofile's rules.</summary>
+    public required long MacsTorchProfile { get; init; }
+
+    /// <summary>thop MACs with convolutions and Linear skipping zero weights.</summary>
+    public required long EffectiveMacsThop { get; init; }
+
+    /// <summary>torchprofile MACs with convolutions and Linear skipping zero weights.</summary>
+    public required long EffectiveMacsTorchProfile { get; init; }
+
+    /// <summary>Timed forward passes, when measured.</summary>
+    public LatencyStats? Latency { get; init; }
+
+    /// <summary>Memory figures, when measured.</summary>
+    public MemoryFigures? Memory { get; init; }
+
+    /// <summary>Mean test cross-entropy, when evaluated.</summary>
+    public double? TestLoss { get; init; }
+
+    /// <summary>Test top-1 accuracy in [0, 1], when evaluated.</summary>
+    public double? TestAccuracy { get; init; }
+
+    /// <summary>The same timed passes in ONNX Runtime (the exported model, BatchNorm folded), when measured.</summary>
+    public LatencyStats? OnnxLatency { get; init; }
+
     /// <summary>Fraction of parameters that are zero.</summary>
     public double Sparsity => Parameters == 0 ? 0 : 1 - (double)NonzeroParameters / Parameters;
 

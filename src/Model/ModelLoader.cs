@@ -71,20 +71,6 @@ public static class ModelLoader
         return resolver.Resolve(weights, imageNetFile ?? WeightsResolver.ImageNetFileName);
     }
 
-    /// <summary>The EfficientNet <paramref name="weights"/> names (<see cref="LoadNetwork(string, string?, int, WeightsResolver?, ulong)"/>
-    /// with EfficientNet-B0 for <c>none</c>/<c>imagenet</c>); a checkpoint of another architecture is a
-    /// <see cref="CheckpointFormatException"/>.</summary>
-    public static EfficientNet Load(string weights, int numClasses = 10, WeightsResolver? resolver = null, ulong seed = 0) =>
-        RequireEfficientNet(LoadNetwork(weights, null, numClasses, resolver, seed), weights);
-
-    /// <summary>A freshly initialised network (torchvision's initialisation) whose weights depend on
-    /// <paramref name="seed"/> alone: torch's global generator is seeded with it just before the build.</summary>
-    public static EfficientNet Create(EfficientNetConfig config, ulong seed)
-    {
-        SeedInitialisation(seed);
-        return EfficientNet.Create(config);
-    }
-
     private static void SeedInitialisation(ulong seed) => TorchSharp.torch.manual_seed(unchecked((long)seed));
 
     /// <summary>Refuses a model whose head does not have the data's number of classes (a 1000-class checkpoint on
@@ -94,18 +80,6 @@ public static class ModelLoader
         if (model.NumClasses != dataClasses)
             throw new ArgumentException(
                 $"--weights '{weights}': the model's head has {model.NumClasses} classes but the data has {dataClasses}");
-    }
-
-    /// <summary>Rebuilds an EfficientNet from a checkpoint alone (<see cref="LoadNetwork"/>); a checkpoint of another
-    /// architecture is a <see cref="CheckpointFormatException"/> naming it.</summary>
-    public static EfficientNet LoadCheckpoint(string path) => RequireEfficientNet(LoadNetwork(path), path);
-
-    private static EfficientNet RequireEfficientNet(IPrunableNetwork network, string source)
-    {
-        if (network is EfficientNet model) return model;
-        string family = network.Architecture;
-        network.Dispose();
-        throw new CheckpointFormatException($"{source}: holds a {family} network; this needs an EfficientNet");
     }
 
     /// <summary>Rebuilds a network of any architecture (<see cref="Architectures"/>) from a checkpoint alone: the

@@ -8,6 +8,7 @@ using Harness.Pruning.FineGrained;
 using Harness.Training;
 using static TorchSharp.torch;
 using Harness.Model.Families;
+using Harness.Tests.TestSupport;
 
 namespace Harness.Tests.Parity;
 
@@ -86,7 +87,7 @@ public sealed class HarnessCheckpointParityTests : ParityFixture
         using (var model = SeededModel(variant, 31))
             new Trainer(new TrainingOptions { Epochs = 1, ImageSize = 32 }, TextWriter.Null).Train(model, loader, validation, run);
         File.Copy(run.BestModelPath, In($"{variant}_trained.pth"));
-        return ModelLoader.LoadCheckpoint(run.BestModelPath);
+        return EfficientNets.LoadCheckpoint(run.BestModelPath);
     }
 
     private static void SaveLogits(EfficientNet model, string inputFile, string outputFile)

@@ -47,7 +47,7 @@ public sealed class PruneMaskParityTests : ParityFixture
     public void MasksAndPermanentWeightsAreBitIdenticalToTorchNnUtilsPrune(string variant, string method)
     {
         string folder = In(variant);
-        using var model = ModelLoader.LoadCheckpoint(Path.Combine(folder, "model.pth"));
+        using var model = EfficientNets.LoadCheckpoint(Path.Combine(folder, "model.pth"));
         FineGrainedPruner.Prune(model, Methods[method]);
         using var torchMasks = TorchCheckpoint.Load(Path.Combine(folder, $"masks_{method}.pth"));
         using var torchPermanent = TorchCheckpoint.Load(Path.Combine(folder, $"permanent_{method}.pth"));

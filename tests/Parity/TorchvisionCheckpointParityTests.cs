@@ -18,7 +18,7 @@ public sealed class TorchvisionCheckpointParityTests : ParityFixture
     [TestCaseSource(nameof(Variants))]
     public void TorchvisionCheckpointGivesTorchvisionsLogitsAt32And224(string variant)
     {
-        using var model = ModelLoader.LoadCheckpoint(In($"tv_{variant}.pth"));
+        using var model = EfficientNets.LoadCheckpoint(In($"tv_{variant}.pth"));
         model.eval();
         using var outputs = TorchCheckpoint.Load(In($"tv_{variant}_outputs.pth"));
         using var _ = no_grad();
@@ -46,7 +46,7 @@ public sealed class TorchvisionCheckpointParityTests : ParityFixture
     public void ImageNetResolutionReplacesTheHeadAndKeepsTorchvisionsFeatures()
     {
         var resolver = new WeightsResolver { CacheDirectory = Exchange, BaseUrl = "http://127.0.0.1:9/unused/" };
-        using var model = ModelLoader.Load("imagenet", 10, resolver);
+        using var model = EfficientNets.Load("imagenet", 10, resolver);
         model.eval();
         Assert.That(model.Classifier.Weight.shape, Is.EqualTo(new long[] { 10, 1280 }));
         using var outputs = TorchCheckpoint.Load(In("imagenet_features.pth"));

@@ -105,7 +105,7 @@ public static class BenchCommand
                 fineGrainedMs = sw.Elapsed.TotalMilliseconds;
                 output.WriteLine($"fine-grained global L1 0.5 on {variant}: {sw.Elapsed.TotalMilliseconds:F0} ms");
             }
-            long baseMacs = MacCounter.Count(model.Module, 224).Total(MacConvention.Thop);
+            long baseMacs = MacCounter.ThopMacs(model.Module, 224);
             var baseLatency = new[] { 1, 32 }.Select(b => LatencyMeter.Measure(model.Module, 224, b, b == 1 ? parse.GetValue(runs) : 3, b == 1 ? 10 : 1)).ToArray();
             output.WriteLine($"base: MACs {baseMacs / 1e9:F3} G, latency b1 {baseLatency[0].MeanMs:F1} ms, b32 {baseLatency[1].MeanMs:F0} ms");
             foreach (var ratio in new[] { 0.2, 0.8 })
@@ -124,7 +124,7 @@ public static class BenchCommand
                 double cold = times[0], ms = times.Skip(1).Order().ElementAt(2);
                 using (var last = pruned!)
                 {
-                    long macs = MacCounter.Count(last.Module, 224).Total(MacConvention.Thop);
+                    long macs = MacCounter.ThopMacs(last.Module, 224);
                     var l1 = LatencyMeter.Measure(last.Module, 224, 1, parse.GetValue(runs), 10);
                     var l32 = LatencyMeter.Measure(last.Module, 224, 32, 3, 1);
                     channel.Add(new { ratio, pruneWarmMs = ms, pruneFirstCallMs = cold, macs, latencyB1Ms = l1.MeanMs, latencyB32Ms = l32.MeanMs });
@@ -175,8 +175,8 @@ public static class BenchCommand
             var options = new Harness.Export.OnnxExportOptions { ClassNames = Harness.Data.Cifar.CifarClasses.Names };
             baseModel.Module.eval();
             pruned.Module.eval();
-            double baseMacs = MacCounter.Count(baseModel.Module, 224).Total(MacConvention.Thop);
-            double prunedMacs = MacCounter.Count(pruned.Module, 224).Total(MacConvention.Thop);
+            double baseMacs = MacCounter.ThopMacs(baseModel.Module, 224);
+            double prunedMacs = MacCounter.ThopMacs(pruned.Module, 224);
             var files = new List<byte[]> { Harness.Export.OnnxExporter.ToBytes(baseModel, options), Harness.Export.OnnxExporter.ToBytes(pruned, options) };
             if (torchFile is not null) files.Add(File.ReadAllBytes(torchFile));
             output.WriteLine($"thop MACs: base {baseMacs / 1e6:F1} M, channel 0.8 {prunedMacs / 1e6:F1} M (MACs ratio {prunedMacs / baseMacs:F3})");

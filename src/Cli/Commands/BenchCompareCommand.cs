@@ -121,10 +121,10 @@ public static class BenchCompareCommand
                 }
                 // Latency against compute: each pruned model's latency and MACs (thop's rules, 224 px) as fractions of the
                 // base's, per inference row of Harness.
-                long baseMacs = MacCounter.Count(b0.Module, 224).Total(MacConvention.Thop);
+                long baseMacs = MacCounter.ThopMacs(b0.Module, 224);
                 var perFlop = models.Skip(1).Select(m =>
                 {
-                    double macs = (double)MacCounter.Count(m.Model.Module, 224).Total(MacConvention.Thop) / baseMacs;
+                    double macs = (double)MacCounter.ThopMacs(m.Model.Module, 224) / baseMacs;
                     var latency = rows.Where(r => r.Work.StartsWith("infer", StringComparison.Ordinal) && r.Model == m.Name)
                         .Select(r => new { work = r.Work, latency_vs_base = Median(r.Harness) / Median(rows.First(b => b.Work == r.Work && b.Model == "base").Harness) })
                         .ToList();

@@ -1,3 +1,4 @@
+using Harness.Export;
 using Harness.Storage.Files;
 using TorchSharp;
 using System.CommandLine;
@@ -70,7 +71,14 @@ public static class PredictCommand
             IReadOnlyList<string> classes;
             if (chosenRuntime == "onnx")
             {
-                onnx = OnnxRuntimeModel.Open(weightsName, parse.GetValue(arch), get_num_threads());
+                if (weightsName.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+                    onnx = OnnxRuntimeModel.Open(weightsName, get_num_threads());
+                else
+                {
+                    using var network = ModelLoader.LoadNetwork(weightsName, parse.GetValue(arch), 10, Downloads.Resolver());
+                    onnx = OnnxRuntimeModel.Export(network,
+                        network.NumClasses == Data.Cifar.CifarClasses.Names.Count ? Data.Cifar.CifarClasses.Names : [], get_num_threads(), weightsName);
+                }
                 if (parse.GetResult(imageSize) is null or { Implicit: true } && onnx.ImageSize is int recorded) size = recorded;
                 classes = onnx.ClassNames is { Count: > 0 } names ? names : ClassNames(onnx.NumClasses);
                 logitsOf = onnx.Logits;

@@ -3,6 +3,7 @@ using System.Globalization;
 using Harness.Model;
 using Harness.Storage.Files;
 using Harness.Pruning.Channels;
+using Harness.Experiments;
 
 namespace Harness.Cli.Commands;
 
@@ -56,7 +57,7 @@ public static class PruneChannelCommand
                 Ratio = parse.GetValue(ratio), RoundTo = parse.GetValue(roundTo), Importance = parse.GetValue(importance)!,
                 Global = parse.GetValue(global), MaxRatio = parse.GetValue(maxRatio), NeverUntouched = parse.GetValue(never),
                 IgnoredLayers = LeftOut(model, parse.GetValue(include), parse.GetValue(exclude)), Seed = parse.GetValue(seed),
-                GroupRatios = MergeGroupRatios(ParseGroupRatios(parse.GetValue(groupRatios) ?? []), parse.GetValue(groupRatiosFile)), DepthwiseInImportance = parse.GetValue(depthwise),
+                GroupRatios = MergeGroupRatios(GroupRatioFile.ParsePairs(parse.GetValue(groupRatios) ?? [], "--group-ratio"), parse.GetValue(groupRatiosFile)), DepthwiseInImportance = parse.GetValue(depthwise),
             };
             var known = DependencyGraph.Build(model).Groups.Select(g => g.Id).ToHashSet();
             foreach (var id in options.GroupRatios.Keys.Where(id => !known.Contains(id)))
@@ -69,15 +70,10 @@ public static class PruneChannelCommand
                 if (parse.GetValue(targetMacs) is not null && parse.GetValue(targetParams) is not null)
                     throw new ArgumentException("--target-macs and --target-params: give one budget");
                 if (parse.GetResult(ratio) is { Implicit: false }) throw new ArgumentException("--ratio and a --target-… budget: give one (the budget chooses the ratio)");
-                int size = parse.GetValue(calibration.ImageSize);
-                Func<Harness.Model.Networks.IPrunableNetwork, long> measure = parse.GetValue(targetMacs) is not null
-                    ? n => Harness.Metrics.MacCounter.Count(n.Module, size).Total(Harness.Metrics.MacConvention.Thop)
-                    : n => n.Module.parameters().Sum(p => p.numel());
-                budgetWhat = parse.GetValue(targetMacs) is not null ? "--target-macs" : "--target-params";
-                long baseline = measure(model);
-                long target = BudgetSearch.ParseTarget((parse.GetValue(targetMacs) ?? parse.GetValue(targetParams))!, baseline, budgetWhat);
-                budget = BudgetSearch.ForTarget(model, options, target, measure, budgetWhat);
-                options = options with { Ratio = budget.Ratio, NeverUntouched = true };
+                bool macs = parse.GetValue(targetMacs) is not null;
+                budgetWhat = macs ? "--target-macs" : "--target-params";
+                (options, budget) = ChannelBudget.Resolve(model, options, (parse.GetValue(targetMacs) ?? parse.GetValue(targetParams))!,
+                    macs ? BudgetMeasure.Macs : BudgetMeasure.Parameters, parse.GetValue(calibration.ImageSize), budgetWhat);
             }
             var (pruned, report) = ChannelPruner.Prune(model, options);
             using (pruned)
@@ -105,33 +101,8 @@ public static class PruneChannelCommand
     private static IReadOnlyDictionary<int, double> MergeGroupRatios(IReadOnlyDictionary<int, double> pairs, string? file)
     {
         if (file is null) return pairs;
-        if (!File.Exists(file)) throw new FileNotFoundException($"--group-ratios '{file}': no such file", file);
-        SensitivityCommand.GroupRatioFile? doc;
-        try { doc = HarnessJson.Deserialize<SensitivityCommand.GroupRatioFile>(File.ReadAllText(file)); }
-        catch (System.Text.Json.JsonException ex) { throw new InvalidDataException($"--group-ratios '{file}': not a group-ratio file ({ex.Message})", ex); }
-        var result = new Dictionary<int, double>();
-        foreach (var (id, r) in doc?.GroupRatios ?? new Dictionary<string, double>())
-        {
-            if (!int.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out int g))
-                throw new InvalidDataException($"--group-ratios '{file}': '{id}' is not a group id");
-            result[g] = r;
-        }
+        var result = GroupRatioFile.Read(file, "--group-ratios").ToDictionary();
         foreach (var (g, r) in pairs) result[g] = r;
-        return result;
-    }
-
-    /// <summary>Parses <c>ID=RATIO</c> pairs such as <c>5=0.5</c>.</summary>
-    public static IReadOnlyDictionary<int, double> ParseGroupRatios(IEnumerable<string> values)
-    {
-        var result = new Dictionary<int, double>();
-        foreach (var v in values)
-        {
-            var parts = v.Split('=', 2);
-            if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int id)
-                || !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double r))
-                throw new ArgumentException($"--group-ratio '{v}': expected ID=RATIO, e.g. 5=0.5");
-            if (!result.TryAdd(id, r)) throw new ArgumentException($"--group-ratio: group {id} is given twice");
-        }
         return result;
     }
 

@@ -59,12 +59,11 @@ public static class SensitivityCommand
             {
                 if (fg) throw new ArgumentException("--to-ratios gives per-group channel ratios: drop --fine-grained");
                 string target = parse.GetValue(targetMacs) ?? throw new ArgumentException("--to-ratios needs --target-macs (the budget the ratios must meet)");
-                long baseMacs = Harness.Metrics.MacCounter.Count(model.Module, size).Total(Harness.Metrics.MacConvention.Thop);
+                long baseMacs = Harness.Metrics.MacCounter.ThopMacs(model.Module, size);
                 long budget = Harness.Pruning.Channels.BudgetSearch.ParseTarget(target, baseMacs, "--target-macs");
                 var (groupRatios, achieved) = SensitivityScan.RatiosFor(model, rows, list, budget, size, parse.GetValue(roundTo));
-                var document = new GroupRatioFile(groupRatios.OrderBy(kv => kv.Key).ToDictionary(kv => kv.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), kv => kv.Value),
-                    budget, achieved, baseMacs, size);
-                AtomicFile.WriteAllText(ratiosFile, HarnessJson.Serialize(document) + "\n");
+                var document = GroupRatioFile.Of(groupRatios, budget, achieved, baseMacs, size);
+                document.Write(ratiosFile);
                 allocation = document;
                 log.WriteLine($"per-group ratios for {budget:N0} MACs ({achieved:N0} reached, the model has {baseMacs:N0}): {ratiosFile}; use prune channel --group-ratios {ratiosFile} --ratio 0");
             }
@@ -81,7 +80,4 @@ public static class SensitivityCommand
         });
         return command;
     }
-
-    /// <summary>The file <c>--to-ratios</c> writes and <c>prune channel --group-ratios</c> reads.</summary>
-    public sealed record GroupRatioFile(IReadOnlyDictionary<string, double> GroupRatios, long TargetMacs = 0, long AchievedMacs = 0, long ModelMacs = 0, int ImageSize = 0);
 }

@@ -11,7 +11,6 @@ namespace Harness.Storage.Checkpoints;
 public sealed class WeightsResolver
 {
     public const string ImageNetFileName = "efficientnet_b0_rwightman-7f5810bc.pth";
-    public const string ImageNetHashPrefix = "7f5810bc";
     public const string DefaultBaseUrl = "https://download.pytorch.org/models/";
 
     /// <summary>Where downloads come from (torchvision's URL; tests point it at a local server).</summary>

@@ -31,7 +31,7 @@ public class BatchNormFoldingProperties
     /// network's are random too), in eval mode.</summary>
     private static EfficientNet Build(Case c)
     {
-        var model = ModelLoader.Create(EfficientNetConfig.Scaled(c.Width, c.Depth, c.Classes), (ulong)c.Seed);
+        var model = EfficientNets.Create(EfficientNetConfig.Scaled(c.Width, c.Depth, c.Classes), (ulong)c.Seed);
         if (c.Variant == Variant.Masked)
             FineGrainedPruner.Prune(model, new FineGrainedOptions { Amount = c.Ratio, Method = FineGrainedMethods.Random, Seed = c.Seed });
         if (c.Variant == Variant.ChannelPruned)

@@ -410,7 +410,7 @@ public class CheckpointFuzzProperties : TempDirectoryTest
                 if (total > allowed)
                     throw new InvalidOperationException($"{total} bytes of tensors from a {file.Length}-byte file (allowed {allowed})");
             }
-            using var model = ModelLoader.LoadCheckpoint(path);
+            using var model = EfficientNets.LoadCheckpoint(path);
             model.eval();
             using var _ = no_grad();
             using var scope = NewDisposeScope();

@@ -136,7 +136,7 @@ public class ChannelPruningProperties
                 using (pruned)
                 {
                     ModelLoader.Save(pruned, path);
-                    using var back = ModelLoader.LoadCheckpoint(path);
+                    using var back = EfficientNets.LoadCheckpoint(path);
                     pruned.eval(); back.eval();
                     using var x = randn(1, 3, 32, 32);
                     using var _ = no_grad();

@@ -186,7 +186,7 @@ public class TorchCheckpointTests : TempDirectoryTest
         using var model = EfficientNet.Create(EfficientNetConfig.Scaled(0.25, 0.34, 10));
         string path = PathOf("model.pth");
         ModelLoader.Save(model, path);
-        using var back = ModelLoader.LoadCheckpoint(path);
+        using var back = EfficientNets.LoadCheckpoint(path);
         model.eval();
         back.eval();
         using var x = randn(2, 3, 32, 32);
@@ -222,7 +222,7 @@ public class TorchCheckpointTests : TempDirectoryTest
             layer.ApplyMask((rand(layer.Weight.shape) > 0.5).to(float32));
         string path = PathOf("masked.pth");
         ModelLoader.Save(model, path);
-        using var back = ModelLoader.LoadCheckpoint(path);
+        using var back = EfficientNets.LoadCheckpoint(path);
         Assert.That(back.PrunableLayers().All(l => l.Layer.IsMasked));
         model.eval(); back.eval();
         using var x = randn(2, 3, 32, 32);

@@ -60,7 +60,7 @@ public class UntrustedModelCheckpointTests : TempDirectoryTest
     public void EditedWidthsMetadataIsRefusedBeforeTheNetworkIsBuilt(string edit, string because)
     {
         string path = SaveWithEditedWidths("edited.pth", WidthEdits.Single(e => e.Name == edit).Edit);
-        var ex = Assert.Throws<CheckpointFormatException>(() => ModelLoader.LoadCheckpoint(path).Dispose());
+        var ex = Assert.Throws<CheckpointFormatException>(() => EfficientNets.LoadCheckpoint(path).Dispose());
         Assert.That(ex!.Message, Does.Contain(path).And.Contain(because));
     }
 
@@ -70,7 +70,7 @@ public class UntrustedModelCheckpointTests : TempDirectoryTest
         using var model = Tiny();
         string path = PathOf("text.pth");
         TorchCheckpoint.Save(path, model, "{\"stem\": 8, \"blo");
-        var ex = Assert.Throws<CheckpointFormatException>(() => ModelLoader.LoadCheckpoint(path).Dispose());
+        var ex = Assert.Throws<CheckpointFormatException>(() => EfficientNets.LoadCheckpoint(path).Dispose());
         Assert.That(ex!.Message, Does.Contain(path));
     }
 
@@ -78,7 +78,7 @@ public class UntrustedModelCheckpointTests : TempDirectoryTest
     public void ValidWidthsThatDisagreeWithTheTensorsAreAMismatchNamingTheLayer()
     {
         string path = SaveWithEditedWidths("disagree.pth", w => w["head"] = w["head"]!.GetValue<int>() + 8);
-        var ex = Assert.Throws<CheckpointMismatchException>(() => ModelLoader.LoadCheckpoint(path).Dispose());
+        var ex = Assert.Throws<CheckpointMismatchException>(() => EfficientNets.LoadCheckpoint(path).Dispose());
         Assert.That(ex!.Message, Does.Contain(path).And.Contain("features.8.0.weight").And.Contain("classifier.1.weight"));
     }
 
@@ -97,7 +97,7 @@ public class UntrustedModelCheckpointTests : TempDirectoryTest
     public void OneDimensionalDepthwiseWeightWithoutMetadataIsAFormatError()
     {
         string path = SaveWithTensor("dw1d.pth", "features.1.0.block.0.0.weight", zeros(72), metadata: false);
-        var ex = Assert.Throws<CheckpointFormatException>(() => ModelLoader.LoadCheckpoint(path).Dispose());
+        var ex = Assert.Throws<CheckpointFormatException>(() => EfficientNets.LoadCheckpoint(path).Dispose());
         Assert.That(ex!.Message, Does.Contain(path).And.Contain("features.1.0.block.0.0.weight"));
     }
 
@@ -105,7 +105,7 @@ public class UntrustedModelCheckpointTests : TempDirectoryTest
     public void OneDimensionalDepthwiseWeightWithMetadataIsAMismatchNamingTheLayer()
     {
         string path = SaveWithTensor("dw1d-meta.pth", "features.1.0.block.0.0.weight", zeros(72), metadata: true);
-        var ex = Assert.Throws<CheckpointMismatchException>(() => ModelLoader.LoadCheckpoint(path).Dispose());
+        var ex = Assert.Throws<CheckpointMismatchException>(() => EfficientNets.LoadCheckpoint(path).Dispose());
         Assert.That(ex!.Message, Does.Contain(path).And.Contain("features.1.0.block.0.0.weight"));
     }
 
@@ -115,7 +115,7 @@ public class UntrustedModelCheckpointTests : TempDirectoryTest
         // [2^33 + 8, 0, 3, 3] holds no element, and its first dimension must not wrap into a plausible width.
         string path = SaveWithTensor("empty-dim.pth", "features.0.0.weight", empty(new[] { (1L << 33) + 8, 0, 3, 3 }),
             metadata: false);
-        var ex = Assert.Throws<CheckpointFormatException>(() => ModelLoader.LoadCheckpoint(path).Dispose());
+        var ex = Assert.Throws<CheckpointFormatException>(() => EfficientNets.LoadCheckpoint(path).Dispose());
         Assert.That(ex!.Message, Does.Contain(path).And.Contain("features.0.0.weight"));
     }
 
@@ -129,7 +129,7 @@ public class UntrustedModelCheckpointTests : TempDirectoryTest
         foreach (var (k, v) in sd.Items) edited.Add(k, k == "classifier.1.weight_mask" ? ones(2, 2) : v.clone());
         string path = PathOf("mask.pth");
         TorchCheckpoint.Save(path, edited, model.Widths.ToJson());
-        var ex = Assert.Throws<CheckpointMismatchException>(() => ModelLoader.LoadCheckpoint(path).Dispose());
+        var ex = Assert.Throws<CheckpointMismatchException>(() => EfficientNets.LoadCheckpoint(path).Dispose());
         Assert.That(ex!.Message, Does.Contain(path).And.Contain("classifier.1.weight_mask"));
     }
 
@@ -144,7 +144,7 @@ public class UntrustedModelCheckpointTests : TempDirectoryTest
             edited.Add("features.99999999999.0.block.0.0.weight", zeros(8, 1, 3, 3));
             TorchCheckpoint.Save(path, edited);
         }
-        var ex = Assert.Throws<CheckpointFormatException>(() => ModelLoader.LoadCheckpoint(path).Dispose());
+        var ex = Assert.Throws<CheckpointFormatException>(() => EfficientNets.LoadCheckpoint(path).Dispose());
         Assert.That(ex!.Message, Does.Contain(path));
     }
 
@@ -155,8 +155,8 @@ public class UntrustedModelCheckpointTests : TempDirectoryTest
         string withMeta = PathOf("meta.pth"), withoutMeta = PathOf("plain.pth");
         ModelLoader.Save(model, withMeta);
         TorchCheckpoint.Save(withoutMeta, model);
-        using var a = ModelLoader.LoadCheckpoint(withMeta);
-        using var b = ModelLoader.LoadCheckpoint(withoutMeta);
+        using var a = EfficientNets.LoadCheckpoint(withMeta);
+        using var b = EfficientNets.LoadCheckpoint(withoutMeta);
         Assert.That(a.Widths, Is.EqualTo(model.Widths));
         Assert.That(b.Widths, Is.EqualTo(model.Widths));
     }

@@ -19,7 +19,7 @@ public class PredictCommandTests : TempDirectoryTest
     /// <summary>A seeded tiny model with random BatchNorm statistics, saved in <see cref="TempDirectoryTest.Dir"/>.</summary>
     private string SaveModel()
     {
-        using var model = ModelLoader.Create(EfficientNetConfig.Scaled(0.25, 0.34, 10), 21);
+        using var model = EfficientNets.Create(EfficientNetConfig.Scaled(0.25, 0.34, 10), 21);
         RandomBatchNorm.Randomise(model, 21);
         string path = Path.Combine(Dir, "model.pth");
         ModelLoader.Save(model, path);
@@ -50,7 +50,7 @@ public class PredictCommandTests : TempDirectoryTest
         var decoded = files.Select(ImageDecoder.Decode).ToList();
         var set = new ImageDataset(decoded.SelectMany(d => d.Chw).ToArray(), new byte[files.Count], decoded[0].Height,
             decoded[0].Width, Harness.Data.Cifar.CifarClasses.Names, "sample");
-        using var model = ModelLoader.LoadCheckpoint(weights);
+        using var model = EfficientNets.LoadCheckpoint(weights);
         model.eval();
         var loader = new BatchLoader(set, 3, false, new BatchTransform { ImageSize = imageSize }, CPU);
         var result = new float[files.Count, 10];

@@ -1,6 +1,7 @@
 using Harness.Export;
 using Harness.Model;
 using Harness.Model.Families;
+using Harness.Tests.TestSupport;
 
 namespace Harness.Tests.Unit.Export;
 
@@ -8,7 +9,7 @@ public class OnnxRuntimeLatencyTests
 {
     private static byte[] TinyOnnx(int seed)
     {
-        using var model = ModelLoader.Create(EfficientNetConfig.Scaled(0.25, 0.34, 10), (ulong)seed);
+        using var model = EfficientNets.Create(EfficientNetConfig.Scaled(0.25, 0.34, 10), (ulong)seed);
         model.eval();
         return OnnxExporter.ToBytes(model, new OnnxExportOptions
         {

@@ -6,12 +6,16 @@ namespace Harness.Tests.Unit.Metrics;
 /// <summary>Tables, files and images of metrics records.</summary>
 public class MetricsPresentationTests : TempDirectoryTest
 {
-    internal static ModelMetrics Sample(string name, long nonzero, double? accuracy) => new(
-        name, 4_000_000, nonzero, 16_300_000, nonzero < 4_000_000 ? 5_000_000 : null, 224, 400_000_000,
-        385_000_000, 400_000_000 * nonzero / 4_000_000, 385_000_000 * nonzero / 4_000_000,
-        new LatencyStats("cpu", 2, 4, 224, 10, 100, 40.0, 38.0, 52.0),
-        new MemoryFigures(16_000_000, 9_600_000, "features.1.0", 30_000_000, "resident memory: test", null, null),
-        accuracy is null ? null : 0.31, accuracy);
+    internal static ModelMetrics Sample(string name, long nonzero, double? accuracy) => new()
+    {
+        Name = name, Parameters = 4_000_000, NonzeroParameters = nonzero, SizeBytes = 16_300_000,
+        SparseSizeBytes = nonzero < 4_000_000 ? 5_000_000 : null, ImageSize = 224, MacsThop = 400_000_000,
+        MacsTorchProfile = 385_000_000, EffectiveMacsThop = 400_000_000 * nonzero / 4_000_000,
+        EffectiveMacsTorchProfile = 385_000_000 * nonzero / 4_000_000,
+        Latency = new LatencyStats("cpu", 2, 4, 224, 10, 100, 40.0, 38.0, 52.0),
+        Memory = new MemoryFigures(16_000_000, 9_600_000, "features.1.0", 30_000_000, "resident memory: test", null, null),
+        TestLoss = accuracy is null ? null : 0.31, TestAccuracy = accuracy,
+    };
 
     [Test]
     public void MarkdownTableHasOneRowPerModelAndDeterministicModeDropsTimings()

@@ -13,7 +13,7 @@ public class BatchNormFoldingTests
 {
     private static EfficientNet Tiny(int seed)
     {
-        var model = ModelLoader.Create(EfficientNetConfig.Scaled(0.25, 0.34, 10), (ulong)seed);
+        var model = EfficientNets.Create(EfficientNetConfig.Scaled(0.25, 0.34, 10), (ulong)seed);
         RandomBatchNorm.Randomise(model, seed);
         model.eval();
         return model;
@@ -40,7 +40,7 @@ public class BatchNormFoldingTests
     [Test]
     public void FoldedB0GivesTheLogitsOfTheUnfoldedEvalModel([Values] B0Variant variant)
     {
-        var model = ModelLoader.Create(EfficientNetConfig.B0(10), 3);
+        var model = EfficientNets.Create(EfficientNetConfig.B0(10), 3);
         if (variant == B0Variant.Masked)
             FineGrainedPruner.Prune(model, new FineGrainedOptions { Amount = 0.5, Scope = PruningScope.Global });
         if (variant == B0Variant.ChannelPruned)

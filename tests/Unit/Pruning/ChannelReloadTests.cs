@@ -22,7 +22,7 @@ public class ChannelReloadTests
             try
             {
                 ModelLoader.Save(pruned, path);
-                using var back = ModelLoader.LoadCheckpoint(path);
+                using var back = EfficientNets.LoadCheckpoint(path);
                 Assert.That(back.Widths, Is.EqualTo(pruned.Widths), "widths come from the checkpoint's metadata");
                 pruned.eval(); back.eval();
                 using var x = randn(1, 3, 32, 32);

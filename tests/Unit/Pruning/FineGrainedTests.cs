@@ -84,7 +84,7 @@ public class FineGrainedTests
                 if (permanent) FineGrainedPruner.MakePermanent(model);
                 string path = Path.Combine(dir, $"m{permanent}.pth");
                 ModelLoader.Save(model, path);
-                using var back = ModelLoader.LoadCheckpoint(path);
+                using var back = EfficientNets.LoadCheckpoint(path);
                 Assert.That(back.state_dict().Keys, Is.EquivalentTo(model.state_dict().Keys));
                 model.eval(); back.eval();
                 using var _ = no_grad();
@@ -158,7 +158,7 @@ public class FineGrainedTests
             var ratios = new List<(double Sparsity, double Ratio)>();
             foreach (var sparsity in new[] { 0.5, 0.9 })
             {
-                using var model = ModelLoader.LoadCheckpoint(dense);
+                using var model = EfficientNets.LoadCheckpoint(dense);
                 FineGrainedPruner.Prune(model, new FineGrainedOptions { Amount = sparsity });
                 FineGrainedPruner.MakePermanent(model);
                 string sparse = Path.Combine(dir, $"s{sparsity}.hsp");

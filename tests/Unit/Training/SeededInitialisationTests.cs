@@ -13,7 +13,7 @@ public class SeededInitialisationTests : TempDirectoryTest
 {
     private TrainingResult TrainFromRandomInit(ulong seed, string name, out EfficientNet model)
     {
-        model = ModelLoader.Create(Config(), seed);
+        model = EfficientNets.Create(Config(), seed);
         var options = new TrainingOptions { Epochs = 2, StepSize = 1, FrozenStages = [], ImageSize = 32, Seed = seed };
         return new Trainer(options, TextWriter.Null)
             .Train(model, Loader(Synthetic(32, 2), true), Loader(Synthetic(16, 3), false), TrainingRun.For(name, Dir));
@@ -38,9 +38,9 @@ public class SeededInitialisationTests : TempDirectoryTest
     [Test]
     public void DifferentSeedsGiveDifferentInitialWeights()
     {
-        using var a = ModelLoader.Create(Config(), 1);
-        using var b = ModelLoader.Create(Config(), 2);
-        using var again = ModelLoader.Create(Config(), 1);
+        using var a = EfficientNets.Create(Config(), 1);
+        using var b = EfficientNets.Create(Config(), 2);
+        using var again = EfficientNets.Create(Config(), 1);
         AssertSameWeights(a, again, "seed 1 twice");
         var bWeights = b.state_dict();
         var differing = a.state_dict().Where(kv => kv.Key.EndsWith(".weight") && kv.Value.dim() > 1 && !TensorAssert.Identical(kv.Value, bWeights[kv.Key])).ToList();
@@ -51,18 +51,18 @@ public class SeededInitialisationTests : TempDirectoryTest
     [Test]
     public void WeightsNoneAndTheNewImageNetHeadFollowTheSeed()
     {
-        using (var a = ModelLoader.Load("none", 10, seed: 3))
-        using (var b = ModelLoader.Load("none", 10, seed: 3))
+        using (var a = EfficientNets.Load("none", 10, seed: 3))
+        using (var b = EfficientNets.Load("none", 10, seed: 3))
             AssertSameWeights(a, b, "--weights none");
 
         var cache = Path.Combine(Dir, "hub");
         Directory.CreateDirectory(cache);
-        using (var imagenet = ModelLoader.Create(EfficientNetConfig.B0(1000), 99))
+        using (var imagenet = EfficientNets.Create(EfficientNetConfig.B0(1000), 99))
             TorchCheckpoint.Save(Path.Combine(cache, WeightsResolver.ImageNetFileName), imagenet);
         var resolver = new WeightsResolver { CacheDirectory = cache };
-        using var c = ModelLoader.Load("imagenet", 10, resolver, seed: 5);
-        using var d = ModelLoader.Load("imagenet", 10, resolver, seed: 5);
-        using var e = ModelLoader.Load("imagenet", 10, resolver, seed: 6);
+        using var c = EfficientNets.Load("imagenet", 10, resolver, seed: 5);
+        using var d = EfficientNets.Load("imagenet", 10, resolver, seed: 5);
+        using var e = EfficientNets.Load("imagenet", 10, resolver, seed: 6);
         AssertSameWeights(c, d, "imagenet with a new head");
         Assert.That(TensorAssert.Identical(c.Classifier.Weight, e.Classifier.Weight), Is.False, "another seed, another head");
     }

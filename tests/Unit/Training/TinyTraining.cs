@@ -15,7 +15,7 @@ internal static class TinyTraining
     public static EfficientNetConfig Config(int classes = 4) =>
         EfficientNetConfig.Scaled(0.25, 0.34, classes) with { Dropout = 0.0, StochasticDepthProb = 0.0 };
 
-    public static EfficientNet TinyModel(int classes = 4) => ModelLoader.Create(Config(classes), 11);
+    public static EfficientNet TinyModel(int classes = 4) => EfficientNets.Create(Config(classes), 11);
 
     public static ImageDataset Synthetic(int n, int seed)
     {

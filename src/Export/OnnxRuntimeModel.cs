@@ -1,19 +1,19 @@
 using System.Text.Json;
 using Harness.Export;
-using Harness.Model;
+using Harness.Model.Networks;
 using Harness.Storage.Files;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using static TorchSharp.torch;
 using Tensor = TorchSharp.torch.Tensor;
 
-namespace Harness.Cli;
+namespace Harness.Export;
 
 /// <summary>
 /// A model run by ONNX Runtime (CPU): an exported <c>.onnx</c> file, or a Harness checkpoint exported in memory
 /// (BatchNorm folded, as <c>export onnx</c> writes it). Reads the class names and image size the export recorded.
 /// </summary>
-internal sealed class OnnxRuntimeModel : IDisposable
+public sealed class OnnxRuntimeModel : IDisposable
 {
     private readonly InferenceSession _session;
 
@@ -35,22 +35,24 @@ internal sealed class OnnxRuntimeModel : IDisposable
     public int? ImageSize { get; }
     public int NumClasses { get; }
 
-    public static OnnxRuntimeModel Open(string weights, string? arch, int threads)
+    /// <summary>An exported <c>.onnx</c> file; a file ONNX Runtime refuses is an <see cref="InvalidDataException"/>
+    /// naming it.</summary>
+    public static OnnxRuntimeModel Open(string path, int threads)
     {
         using var options = Options(threads);
-        if (weights.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
-        {
-            if (!File.Exists(weights)) throw new FileNotFoundException($"--weights '{weights}': no such file", weights);
-            try { return new OnnxRuntimeModel(new InferenceSession(weights, options), weights); }
-            catch (OnnxRuntimeException ex) { throw new InvalidDataException($"--weights '{weights}': not an ONNX model ONNX Runtime accepts ({ex.Message})", ex); }
-        }
-        using var model = ModelLoader.LoadNetwork(weights, arch, 10, Downloads.Resolver());
+        if (!File.Exists(path)) throw new FileNotFoundException($"--weights '{path}': no such file", path);
+        try { return new OnnxRuntimeModel(new InferenceSession(path, options), path); }
+        catch (OnnxRuntimeException ex) { throw new InvalidDataException($"--weights '{path}': not an ONNX model ONNX Runtime accepts ({ex.Message})", ex); }
+    }
+
+    /// <summary>A network exported in memory as <c>export onnx</c> writes it (BatchNorm folded; the model is put in
+    /// eval mode), with these class names recorded.</summary>
+    public static OnnxRuntimeModel Export(IPrunableNetwork model, IReadOnlyList<string> classNames, int threads, string source)
+    {
+        using var options = Options(threads);
         model.Module.eval();
-        var bytes = OnnxExporter.ToBytes(model, new OnnxExportOptions
-        {
-            ClassNames = model.NumClasses == Data.Cifar.CifarClasses.Names.Count ? Data.Cifar.CifarClasses.Names : [],
-        });
-        return new OnnxRuntimeModel(new InferenceSession(bytes, options), weights);
+        var bytes = OnnxExporter.ToBytes(model, new OnnxExportOptions { ClassNames = classNames });
+        return new OnnxRuntimeModel(new InferenceSession(bytes, options), source);
     }
 
     private static SessionOptions Options(int threads) => new()
