@@ -20,7 +20,7 @@ public sealed class OnnxExportParityTests : ParityFixture
         select new TestCaseData($"{v}_{k}_{fold}").SetName($"{{m}}({v},{k},{fold})");
 
     /// <summary>EfficientNet's parity variants and one network of each other family's graph writer.</summary>
-    private static readonly string[] Networks = [.. Variants, "resnet18", "mobilenet_v2"];
+    private static readonly string[] Networks = [.. Variants, .. Registry.OnePerFamilyBeyondEfficientNet];
 
     private static Harness.Model.Networks.INetworkWidths Widths(string network) =>
         Variants.Contains(network)

@@ -19,7 +19,7 @@ namespace Harness.Tests.Parity;
 [TestFixture, Category("Parity")]
 public sealed class TorchvisionArchitectureParityTests : ParityFixture
 {
-    public static readonly string[] Architectures = ["resnet18", "resnet50", "mobilenet_v2"];
+    public static readonly string[] Architectures = Registry.BeyondEfficientNet;
 
     [OneTimeSetUp]
     public void RunTorchvision() => PythonTorch.Run("torchvision_architectures.py", Exchange);

@@ -69,7 +69,7 @@ public class BatchNormFoldingProperties
     [Test]
     public void OtherArchitecturesFoldToNetworksWithoutBatchNormAndTheSameLogits()
     {
-        var cases = from arch in Gen.Elements("resnet18", "mobilenet_v2")
+        var cases = from arch in Gen.Elements(Registry.OnePerFamilyBeyondEfficientNet)
                     from variant in Gen.Elements(Variant.Dense, Variant.Masked, Variant.ChannelPruned)
                     from ratio in Gen.Choose(0, 90).Select(r => r / 100.0)
                     from seed in Gen.Choose(0, 1000)

@@ -16,7 +16,7 @@ namespace Harness.Tests.Properties.Pruning;
 /// MobileNetV2 with 10 classes, at 32 px.</summary>
 public class ArchitecturePruningProperties
 {
-    public static readonly string[] Archs = ["resnet18", "resnet50", "mobilenet_v2"];
+    public static readonly string[] Archs = Registry.BeyondEfficientNet;
 
     private static Config Quick(string arch) => Config.QuickThrowOnFailure.WithMaxTest(arch == "resnet50" ? 3 : 8);
 

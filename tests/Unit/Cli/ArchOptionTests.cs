@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Harness.Cli.Commands;
+using Harness.Tests.TestSupport;
 
 namespace Harness.Tests.Unit.Cli;
 
@@ -12,7 +13,7 @@ public class ArchOptionTests : Harness.Tests.TestSupport.TempDirectoryTest
     [TestCase("mobilenet_v2", "mobilenet_v2", 2_236_682L, 314)]
     public void SummaryOfAVariantHasTorchvisionsParametersAndTensors(string arch, string family, long parameters, int tensors)
     {
-        var (code, output, error) = CliHarness.Run(SummaryCommand.Create(), "summary", "--arch", arch, "--weights", "none", "--json");
+        var (code, output, error) = HarnessCli.Run(SummaryCommand.Create(), "summary", "--arch", arch, "--weights", "none", "--json");
         Assert.That(code, Is.Zero, error);
         using var doc = JsonDocument.Parse(output);
         Assert.That(doc.RootElement.GetProperty("architecture").GetString(), Is.EqualTo(family));
@@ -23,7 +24,7 @@ public class ArchOptionTests : Harness.Tests.TestSupport.TempDirectoryTest
     [Test]
     public void AnUnknownArchIsOneLineNamingTheOption()
     {
-        var (code, _, error) = CliHarness.Run(SummaryCommand.Create(), "summary", "--arch", "vgg16", "--weights", "none");
+        var (code, _, error) = HarnessCli.Run(SummaryCommand.Create(), "summary", "--arch", "vgg16", "--weights", "none");
         Assert.That(code, Is.EqualTo(2));
         Assert.That(error.Trim().Split('\n'), Has.Length.EqualTo(1));
         Assert.That(error, Does.Contain("--arch").And.Contain("vgg16"));
@@ -39,7 +40,7 @@ public class ArchOptionTests : Harness.Tests.TestSupport.TempDirectoryTest
     public void PruneChannelGivesTorchPruningsWidths(string arch, double ratio, long parameters)
     {
         string path = Path.Combine(Dir, "p.pth");
-        var (code, output, error) = CliHarness.Run(PruneCommand.Create(), "prune", "channel", "--arch", arch, "--weights", "none",
+        var (code, output, error) = HarnessCli.Run(PruneCommand.Create(), "prune", "channel", "--arch", arch, "--weights", "none",
             "--ratio", ratio.ToString(System.Globalization.CultureInfo.InvariantCulture), "--out", path, "--json");
         Assert.That(code, Is.Zero, error);
         using var doc = JsonDocument.Parse(output);

@@ -15,7 +15,7 @@ public class EvaluateCommandTests : TempDirectoryTest
     {
         string data = SyntheticCifar.WriteBinary(Path.Combine(Dir, "data"), 4, 30);
         string outDir = Path.Combine(Dir, "eval");
-        var (code, output, error) = CliHarness.Run(EvaluateCommand.Create(), "evaluate", "--weights", "none", "--arch", "resnet18", "--data", data,
+        var (code, output, error) = HarnessCli.Run(EvaluateCommand.Create(), "evaluate", "--weights", "none", "--arch", "resnet18", "--data", data,
             "--image-size", "32", "--batch-size", "7", "--out", outDir, "--name", "r18", "--json");
         Assert.That(code, Is.EqualTo(0), error);
         var doc = JsonDocument.Parse(output).RootElement;
@@ -54,7 +54,7 @@ public class EvaluateCommandTests : TempDirectoryTest
     {
         string data = SyntheticCifar.WriteBinary(Path.Combine(Dir, "data"), 4, 20);
         string outDir = Path.Combine(Dir, "m");
-        var (code, output, error) = CliHarness.Run(MetricsCommand.Create(), "metrics", "--arch", "resnet18", "--data", data, "--image-size", "32",
+        var (code, output, error) = HarnessCli.Run(MetricsCommand.Create(), "metrics", "--arch", "resnet18", "--data", data, "--image-size", "32",
             "--runs", "1", "--out", outDir, "--name", "r18", "--json");
         Assert.That(code, Is.EqualTo(0), error);
         var m = JsonDocument.Parse(output).RootElement[0];

@@ -11,7 +11,7 @@ namespace Harness.Tests.Unit.Cli;
 public class ExportOnnxCommandTests : TempDirectoryTest
 {
     private static (int Code, string Out, string Err) Run(params string[] args) =>
-        CliHarness.Run(ExportCommand.Create(), ["export", "onnx", .. args]);
+        HarnessCli.Run(ExportCommand.Create(), ["export", "onnx", .. args]);
 
     private string Checkpoint(ExportKind kind = ExportKind.Masked)
     {

@@ -14,7 +14,7 @@ public class PredictCommandTests : TempDirectoryTest
     private static readonly string[] SampleClasses = ["cat", "dog", "ship", "truck"];
 
     private static (int Code, string Out, string Err) Run(params string[] args) =>
-        CliHarness.Run(PredictCommand.Create(), ["predict", .. args]);
+        HarnessCli.Run(PredictCommand.Create(), ["predict", .. args]);
 
     /// <summary>A seeded tiny model with random BatchNorm statistics, saved in <see cref="TempDirectoryTest.Dir"/>.</summary>
     private string SaveModel()

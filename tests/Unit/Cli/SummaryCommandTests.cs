@@ -2,12 +2,13 @@ using System.CommandLine;
 using System.Text.Json;
 using Harness.Cli;
 using Harness.Cli.Commands;
+using Harness.Tests.TestSupport;
 
 namespace Harness.Tests.Unit.Cli;
 
 public class SummaryCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args) => CliHarness.Run(SummaryCommand.Create(), args);
+    private static (int Code, string Out, string Err) Run(params string[] args) => HarnessCli.Run(SummaryCommand.Create(), args);
 
     [Test]
     public void JsonSummaryReportsParametersAndTensors()

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Harness.Cli;
 using Harness.Cli.Commands;
 using Harness.Experiments;
+using Harness.Tests.TestSupport;
 
 namespace Harness.Tests.Unit.Cli;
 
@@ -21,7 +22,7 @@ public class SweepCommandTests
     [TestCase("--ratios", "0.5,1", "--ratios: 1 must lie in (0, 1)")]
     public void BadArgumentIsAOneLineError(string option, string value, string message)
     {
-        var (code, _, error) = CliHarness.Run(SweepCommand.Create(), "sweep", option, value, "--print-config");
+        var (code, _, error) = HarnessCli.Run(SweepCommand.Create(), "sweep", option, value, "--print-config");
         Assert.That(code, Is.Not.Zero);
         Assert.That(error.Trim(), Does.StartWith("error:").And.Contain(message));
     }
@@ -29,7 +30,7 @@ public class SweepCommandTests
     [Test]
     public void PrintConfigShowsTheSweepAsStudyExperiments()
     {
-        var (code, output, _) = CliHarness.Run(SweepCommand.Create(), "sweep", "--pruning", "channel", "--ratios", "0.5,0.25", "--channel-epochs", "2",
+        var (code, output, _) = HarnessCli.Run(SweepCommand.Create(), "sweep", "--pruning", "channel", "--ratios", "0.5,0.25", "--channel-epochs", "2",
             "--base-model", "b.pth", "--print-config");
         Assert.That(code, Is.Zero);
         var config = System.Text.Json.JsonSerializer.Deserialize<StudyConfig>(output, StudyConfig.JsonOptions)!;

@@ -109,7 +109,7 @@ public class VocabularyTests : TempDirectoryTest
             else
                 Assert.That(weights.HasDefaultValue ? weights.GetDefaultValue() : "(no default)", Is.EqualTo("none"), path);
         }
-        var (code, output, _) = CliHarness.Run(StudyCommand.Create(), "study", "--print-config");
+        var (code, output, _) = HarnessCli.Run(StudyCommand.Create(), "study", "--print-config");
         Assert.That(code, Is.EqualTo(0));
         Assert.That(JsonDocument.Parse(output).RootElement.GetProperty("weights").GetString(), Is.EqualTo("none"));
     }
@@ -127,11 +127,11 @@ public class VocabularyTests : TempDirectoryTest
     [TestCase("--runs")]
     public void StudyAndSweepReadTheSameEpochAndRunOptions(string runs)
     {
-        var (code, output, error) = CliHarness.Run(StudyCommand.Create(), "study", runs, "7", "--fine-grained-epochs", "2", "--channel-epochs", "4", "--print-config");
+        var (code, output, error) = HarnessCli.Run(StudyCommand.Create(), "study", runs, "7", "--fine-grained-epochs", "2", "--channel-epochs", "4", "--print-config");
         Assert.That(code, Is.EqualTo(0), error);
         var study = JsonDocument.Parse(output).RootElement;
         Assert.That((study.GetProperty("latencyRuns").GetInt32(), study.GetProperty("fineGrainedEpochs").GetInt32(), study.GetProperty("channelEpochs").GetInt32()), Is.EqualTo((7, 2, 4)));
-        (code, output, error) = CliHarness.Run(SweepCommand.Create(), "sweep", runs, "7", "--channel-epochs", "4", "--pruning", "channel", "--print-config");
+        (code, output, error) = HarnessCli.Run(SweepCommand.Create(), "sweep", runs, "7", "--channel-epochs", "4", "--pruning", "channel", "--print-config");
         Assert.That(code, Is.EqualTo(0), error);
         var sweep = JsonDocument.Parse(output).RootElement;
         Assert.That((sweep.GetProperty("latencyRuns").GetInt32(), sweep.GetProperty("fineGrainedEpochs").GetInt32(), sweep.GetProperty("channelEpochs").GetInt32()), Is.EqualTo((7, 0, 4)));
@@ -146,7 +146,7 @@ public class VocabularyTests : TempDirectoryTest
     public void ALayerPatternThatNamesNoLayerIsRefusedInOneLine(string kind, string option, string pattern)
     {
         string outPath = Path.Combine(Dir, "pruned.pth");
-        var (code, _, error) = CliHarness.Run(PruneCommand.Create(), "prune", kind, "--arch", "resnet18", option, pattern, "--out", outPath);
+        var (code, _, error) = HarnessCli.Run(PruneCommand.Create(), "prune", kind, "--arch", "resnet18", option, pattern, "--out", outPath);
         Assert.That(code, Is.EqualTo(2), error);
         Assert.That(error.Trim().Split('\n'), Has.Length.EqualTo(1));
         Assert.That(error, Does.Contain(pattern));
@@ -157,7 +157,7 @@ public class VocabularyTests : TempDirectoryTest
     public void IncludeAndExcludeChooseTheLayersOfBothPruningKinds()
     {
         string fg = Path.Combine(Dir, "fg.pth");
-        var (code, output, error) = CliHarness.Run(PruneCommand.Create(), "prune", "fine-grained", "--arch", "resnet18", "--include", "^layer4\\.",
+        var (code, output, error) = HarnessCli.Run(PruneCommand.Create(), "prune", "fine-grained", "--arch", "resnet18", "--include", "^layer4\\.",
             "--exclude", "layer4.1.conv2", "--ratio", "0.5", "--out", fg, "--json");
         Assert.That(code, Is.EqualTo(0), error);
         var layers = JsonDocument.Parse(output).RootElement.GetProperty("layers").EnumerateArray().Select(l => l.GetProperty("name").GetString()).ToList();
@@ -165,7 +165,7 @@ public class VocabularyTests : TempDirectoryTest
         Assert.That(layers, Does.Contain("layer4.0.downsample.0").And.Not.Contain("layer4.1.conv2"));
 
         string ch = Path.Combine(Dir, "ch.pth");
-        (code, output, error) = CliHarness.Run(PruneCommand.Create(), "prune", "channel", "--arch", "resnet18", "--exclude", "layer1", "--ratio", "0.5", "--out", ch, "--json");
+        (code, output, error) = HarnessCli.Run(PruneCommand.Create(), "prune", "channel", "--arch", "resnet18", "--exclude", "layer1", "--ratio", "0.5", "--out", ch, "--json");
         Assert.That(code, Is.EqualTo(0), error);
         using var pruned = Harness.Model.ModelLoader.LoadNetwork(ch);
         var widths = pruned.PrunableLayers().ToDictionary(l => l.Name, l => l.Layer.Weight.shape[0]);
@@ -182,22 +182,22 @@ public class VocabularyTests : TempDirectoryTest
     [Test]
     public void JsonPrintsExactlyOneDocumentOnStdout()
     {
-        AssertOneJsonDocument(CliHarness.Run(SummaryCommand.Create(), "summary", "--arch", "mobilenet_v2", "--json").Out, "summary");
-        var metrics = CliHarness.Run(MetricsCommand.Create(), "metrics", "--arch", "resnet18", "--image-size", "32", "--runs", "1", "--out", Path.Combine(Dir, "m"), "--json");
+        AssertOneJsonDocument(HarnessCli.Run(SummaryCommand.Create(), "summary", "--arch", "mobilenet_v2", "--json").Out, "summary");
+        var metrics = HarnessCli.Run(MetricsCommand.Create(), "metrics", "--arch", "resnet18", "--image-size", "32", "--runs", "1", "--out", Path.Combine(Dir, "m"), "--json");
         AssertOneJsonDocument(metrics.Out, "metrics");
         Assert.That(JsonDocument.Parse(metrics.Out).RootElement.ValueKind, Is.EqualTo(JsonValueKind.Array), "metrics --json prints the list its file holds");
         Assert.That(metrics.Out, Is.EqualTo(File.ReadAllText(Path.Combine(Dir, "m", "resnet18_none_metrics.json"))));
-        AssertOneJsonDocument(CliHarness.Run(PruneCommand.Create(), "prune", "channel", "--arch", "resnet18", "--out", Path.Combine(Dir, "c.pth"), "--json").Out, "prune channel");
-        AssertOneJsonDocument(CliHarness.Run(PruneCommand.Create(), "prune", "fine-grained", "--arch", "resnet18", "--out", Path.Combine(Dir, "f.pth"), "--json").Out, "prune fine-grained");
-        AssertOneJsonDocument(CliHarness.Run(BenchCommand.Create(), "bench", "data", "--arch", "resnet18", "--sizes", "32", "--steps", "1", "--batch-size", "4", "--json").Out, "bench data");
+        AssertOneJsonDocument(HarnessCli.Run(PruneCommand.Create(), "prune", "channel", "--arch", "resnet18", "--out", Path.Combine(Dir, "c.pth"), "--json").Out, "prune channel");
+        AssertOneJsonDocument(HarnessCli.Run(PruneCommand.Create(), "prune", "fine-grained", "--arch", "resnet18", "--out", Path.Combine(Dir, "f.pth"), "--json").Out, "prune fine-grained");
+        AssertOneJsonDocument(HarnessCli.Run(BenchCommand.Create(), "bench", "data", "--arch", "resnet18", "--sizes", "32", "--steps", "1", "--batch-size", "4", "--json").Out, "bench data");
 
         string data = SyntheticCifar.WriteBinary(Path.Combine(Dir, "data"), 8, 8);
-        var train = CliHarness.Run(TrainCommand.Create(), "train", "--arch", "resnet18", "--data", data, "--image-size", "32", "--batch-size", "8",
+        var train = HarnessCli.Run(TrainCommand.Create(), "train", "--arch", "resnet18", "--data", data, "--image-size", "32", "--batch-size", "8",
             "--epochs", "1", "--out", Path.Combine(Dir, "t"), "--json");
         Assert.That(train.Code, Is.EqualTo(0), train.Err);
         AssertOneJsonDocument(train.Out, "train");
         Assert.That(train.Err, Does.Contain("data:"), "what train says on the way goes to stderr");
-        var evaluate = CliHarness.Run(EvaluateCommand.Create(), "evaluate", "--weights", Path.Combine(Dir, "t", "models", "resnet18_base.pth"), "--data", data,
+        var evaluate = HarnessCli.Run(EvaluateCommand.Create(), "evaluate", "--weights", Path.Combine(Dir, "t", "models", "resnet18_base.pth"), "--data", data,
             "--image-size", "32", "--json");
         Assert.That(evaluate.Code, Is.EqualTo(0), evaluate.Err);
         AssertOneJsonDocument(evaluate.Out, "evaluate");
@@ -206,7 +206,7 @@ public class VocabularyTests : TempDirectoryTest
     [Test]
     public void SummaryJsonShapesAreArraysOfIntegers()
     {
-        var (_, output, _) = CliHarness.Run(SummaryCommand.Create(), "summary", "--json");
+        var (_, output, _) = HarnessCli.Run(SummaryCommand.Create(), "summary", "--json");
         var first = JsonDocument.Parse(output).RootElement.GetProperty("layers")[0];
         Assert.That(first.GetProperty("weightShape").EnumerateArray().Select(e => e.GetInt64()), Is.EqualTo(new long[] { 32, 3, 3, 3 }));
         Assert.That(first.TryGetProperty("shapeText", out _), Is.False);

@@ -64,12 +64,12 @@ public class ImageFolderTests
         Assert.That(ImageFolderCache.List(), Has.Count.EqualTo(3), "a changed file is a new key");
 
         File.WriteAllText(Path.Combine(ImageFolderCache.Folder, "notes.txt"), "not a cache file");
-        var (code, output, _) = Harness.Tests.Unit.Cli.CliHarness.Run(Harness.Cli.Commands.CacheCommand.Create(), "cache", "list", "--json");
+        var (code, output, _) = HarnessCli.Run(Harness.Cli.Commands.CacheCommand.Create(), "cache", "list", "--json");
         Assert.That(code, Is.EqualTo(0));
         var listed = System.Text.Json.JsonDocument.Parse(output).RootElement;
         Assert.That(listed.GetProperty("files").GetArrayLength(), Is.EqualTo(3));
         Assert.That(listed.GetProperty("totalBytes").GetInt64(), Is.EqualTo(ImageFolderCache.List().Sum(e => e.Bytes)));
-        (code, output, _) = Harness.Tests.Unit.Cli.CliHarness.Run(Harness.Cli.Commands.CacheCommand.Create(), "cache", "clear");
+        (code, output, _) = HarnessCli.Run(Harness.Cli.Commands.CacheCommand.Create(), "cache", "clear");
         Assert.That(code, Is.EqualTo(0));
         Assert.That(output, Does.StartWith("removed 3 file(s)"));
         Assert.That(ImageFolderCache.List(), Is.Empty);

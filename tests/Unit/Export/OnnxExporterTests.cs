@@ -33,7 +33,7 @@ public class OnnxExporterTests : TempDirectoryTest
         AssertParity(kind, EfficientNetConfig.B0(10), fold);
 
     private static IEnumerable<TestCaseData> OtherArchitectures() =>
-        from arch in new[] { "resnet18", "resnet50", "mobilenet_v2" }
+        from arch in Registry.BeyondEfficientNet
         from kind in Enum.GetValues<ExportKind>()
         from fold in new[] { true, false }
         where arch != "resnet50" || kind is ExportKind.ChannelPruned

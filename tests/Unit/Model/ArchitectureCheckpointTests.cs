@@ -16,7 +16,7 @@ namespace Harness.Tests.Unit.Model;
 public class ArchitectureCheckpointTests : TempDirectoryTest
 {
     private static IEnumerable<TestCaseData> Variants() =>
-        new[] { "efficientnet_b0", "resnet18", "mobilenet_v2" }.SelectMany(v =>
+        Registry.OnePerFamily.SelectMany(v =>
             new[] { "dense", "masked", "channel" }.Select(kind => new TestCaseData(v, kind).SetArgDisplayNames(v, kind)));
 
     private static IPrunableNetwork Make(string variant, string kind)

@@ -96,18 +96,18 @@ public class TaylorImportanceTests : TempDirectoryTest
     {
         string data = SyntheticCifar.WriteBinary(Path.Combine(Dir, "data"), 8, 8);
         string outPath = Path.Combine(Dir, "t.pth");
-        var (code, _, error) = CliHarness.Run(PruneCommand.Create(), "prune", "channel", "--arch", "resnet18", "--importance", "Taylor", "--out", outPath);
+        var (code, _, error) = HarnessCli.Run(PruneCommand.Create(), "prune", "channel", "--arch", "resnet18", "--importance", "Taylor", "--out", outPath);
         Assert.That(code, Is.EqualTo(2));
         Assert.That(error.Trim(), Is.EqualTo("error: --importance Taylor computes gradients from data: pass --data (and --calibration-batches)"));
-        (code, _, error) = CliHarness.Run(PruneCommand.Create(), "prune", "fine-grained", "--arch", "resnet18", "--data", data, "--out", outPath);
+        (code, _, error) = HarnessCli.Run(PruneCommand.Create(), "prune", "fine-grained", "--arch", "resnet18", "--data", data, "--out", outPath);
         Assert.That((code, error.Trim()), Is.EqualTo((2, "error: --data is only read for Taylor importance (--method Taylor)")));
 
-        (code, var output, error) = CliHarness.Run(PruneCommand.Create(), "prune", "channel", "--arch", "resnet18", "--importance", "Taylor", "--data", data,
+        (code, var output, error) = HarnessCli.Run(PruneCommand.Create(), "prune", "channel", "--arch", "resnet18", "--importance", "Taylor", "--data", data,
             "--image-size", "32", "--batch-size", "8", "--calibration-batches", "2", "--ratio", "0.5", "--out", outPath);
         Assert.That(code, Is.EqualTo(0), error);
         Assert.That(output, Does.Contain("gradients summed over 2 calibration batch(es) of 8 images at 32 px"));
         string fg = Path.Combine(Dir, "fg.pth");
-        (code, _, error) = CliHarness.Run(PruneCommand.Create(), "prune", "fine-grained", "--arch", "resnet18", "--method", "Taylor", "--data", data,
+        (code, _, error) = HarnessCli.Run(PruneCommand.Create(), "prune", "fine-grained", "--arch", "resnet18", "--method", "Taylor", "--data", data,
             "--image-size", "32", "--batch-size", "8", "--calibration-batches", "1", "--ratio", "0.5", "--out", fg);
         Assert.That(code, Is.EqualTo(0), error);
     }

@@ -77,8 +77,8 @@ public class SeededInitialisationTests : TempDirectoryTest
             "train", "--data", data, "--weights", "none", "--seed", "5", "--epochs", "1", "--image-size", "32", "--batch-size", "16",
             "--train-subset", "16", "--val-subset", "8", "--freeze", "none", "--name", name, "--out", Dir,
         ];
-        var first = CliHarness.Run(TrainCommand.Create(), Args("first"));
-        var second = CliHarness.Run(TrainCommand.Create(), Args("second"));
+        var first = HarnessCli.Run(TrainCommand.Create(), Args("first"));
+        var second = HarnessCli.Run(TrainCommand.Create(), Args("second"));
         Assert.That((first.Code, second.Code), Is.EqualTo((0, 0)), first.Err + second.Err);
         AssertSameCheckpoint(TrainingRun.For("first", Dir).BestModelPath, TrainingRun.For("second", Dir).BestModelPath, "train --weights none --seed 5");
     }

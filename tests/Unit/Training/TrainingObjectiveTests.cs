@@ -86,10 +86,10 @@ public class TrainingObjectiveTests : TempDirectoryTest
         string data = SyntheticCifar.WriteBinary(Path.Combine(Dir, "data"), 8, 8);
         string teacher = Path.Combine(Dir, "teacher.pth");
         using (var t = ModelLoader.LoadNetwork("none", "resnet18")) ModelLoader.Save(t, teacher);
-        var (code, _, error) = CliHarness.Run(TrainCommand.Create(), "train", "--arch", "resnet18", "--data", data, "--image-size", "32", "--batch-size", "8",
+        var (code, _, error) = HarnessCli.Run(TrainCommand.Create(), "train", "--arch", "resnet18", "--data", data, "--image-size", "32", "--batch-size", "8",
             "--epochs", "1", "--teacher", teacher, "--kd-alpha", "1.5", "--out", Path.Combine(Dir, "bad"));
         Assert.That((code, error.Trim()), Is.EqualTo((2, "error: --kd-alpha must lie in [0, 1] (got 1.5)")));
-        (code, var output, error) = CliHarness.Run(TrainCommand.Create(), "train", "--arch", "resnet18", "--data", data, "--image-size", "32", "--batch-size", "8",
+        (code, var output, error) = HarnessCli.Run(TrainCommand.Create(), "train", "--arch", "resnet18", "--data", data, "--image-size", "32", "--batch-size", "8",
             "--epochs", "1", "--teacher", teacher, "--kd-temperature", "3", "--bn-l1", "1e-4", "--out", Path.Combine(Dir, "kd"));
         Assert.That(code, Is.EqualTo(0), error);
         string manifest = File.ReadAllText(Path.Combine(Dir, "kd", "runs", "resnet18_base", "manifest.json"));

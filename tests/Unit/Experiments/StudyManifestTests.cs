@@ -1,8 +1,9 @@
 using System.CommandLine;
 using Harness.Cli;
 using Harness.Tests.TestSupport;
+using Harness.Tests.Unit.Cli;
 
-namespace Harness.Tests.Unit.Integrity;
+namespace Harness.Tests.Unit.Experiments;
 
 /// <summary>Every study experiment and sweep point records its manifest; a finished one is reused only when the
 /// manifest matches, a rerun with other settings refuses naming the differences, and --force recomputes.</summary>

@@ -7,7 +7,7 @@ using Harness.Tests.TestSupport;
 using static TorchSharp.torch;
 using Harness.Model.Families;
 
-namespace Harness.Tests.Unit.Pruning;
+namespace Harness.Tests.Unit.Experiments;
 
 /// <summary>Iterative pruning's schedules: Torch-Pruning's linear scheduler for channels (every step's ratio against the
 /// original widths, round_to at each step) and Zhu and Gupta's gradual schedule for fine-grained sparsity.</summary>
@@ -137,7 +137,7 @@ public class IterativePruningTests : TempDirectoryTest
               "channelImportance": "Taylor", "calibrationBatches": 2, "teacher": "base", "kdTemperature": 3, "channelEpochs": 1,
               "latencyRuns": 1, "frozenStages": [] }
             """);
-        var (code, printed, error) = Harness.Tests.Unit.Cli.CliHarness.Run(Harness.Cli.Commands.StudyCommand.Create(), "study", "--config", file, "--print-config");
+        var (code, printed, error) = HarnessCli.Run(Harness.Cli.Commands.StudyCommand.Create(), "study", "--config", file, "--print-config");
         Assert.That(code, Is.EqualTo(0), error);
         Assert.That(printed, Does.Contain("\"channelTargetMacs\": [").And.Contain("\"channelImportance\": \"Taylor\"").And.Contain("\"teacher\": \"base\"")
             .And.Contain("\"pruningSteps\": 1").And.Contain("\"bnL1\": 0").And.Contain("\"slimmingRatios\": []"));

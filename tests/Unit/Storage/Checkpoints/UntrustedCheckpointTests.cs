@@ -4,7 +4,7 @@ using Harness.Storage.Pickle;
 using Harness.Tests.TestSupport;
 using static Harness.Tests.TestSupport.CraftedCheckpoint;
 
-namespace Harness.Tests.Unit.Checkpoints;
+namespace Harness.Tests.Unit.Storage.Checkpoints;
 
 /// <summary>
 /// Whatever bytes a checkpoint holds, reading it ends in a tensor dict or in a <see cref="CheckpointFormatException"/>

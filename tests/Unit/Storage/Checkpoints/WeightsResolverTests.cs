@@ -5,7 +5,7 @@ using Harness.Tests.TestSupport;
 using static TorchSharp.torch;
 using Harness.Model.Families;
 
-namespace Harness.Tests.Unit.Checkpoints;
+namespace Harness.Tests.Unit.Storage.Checkpoints;
 
 public class WeightsResolverTests : TempDirectoryTest
 {

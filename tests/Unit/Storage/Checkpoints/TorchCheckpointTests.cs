@@ -7,7 +7,7 @@ using Harness.Tests.TestSupport;
 using static TorchSharp.torch;
 using Harness.Model.Families;
 
-namespace Harness.Tests.Unit.Checkpoints;
+namespace Harness.Tests.Unit.Storage.Checkpoints;
 
 public class TorchCheckpointTests : TempDirectoryTest
 {

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 using Harness.Storage.Checkpoints;
 using Harness.Model.Families;
 
-namespace Harness.Tests.Unit.Model;
+namespace Harness.Tests.Unit.Model.Families;
 
 public class ResNetStructureTests
 {

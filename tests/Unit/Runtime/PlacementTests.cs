@@ -1,18 +1,17 @@
+using Harness.Tests.TestSupport;
 using Harness.Model;
 using Harness.Pruning.Channels;
 using TorchSharp;
 using static TorchSharp.torch;
 using Harness.Runtime;
 
-namespace Harness.Tests.Unit.Model;
+namespace Harness.Tests.Unit.Runtime;
 
 /// <summary>A network's device and precision (<see cref="Placement"/>) are kept by everything that builds modules
 /// for it: a new classifier, a channel-pruned copy, a folded copy, the meters' inputs.</summary>
 public class PlacementTests
 {
-    [TestCase("efficientnet_b0")]
-    [TestCase("resnet18")]
-    [TestCase("mobilenet_v2")]
+    [TestCaseSource(typeof(Registry), nameof(Registry.OnePerFamily))]
     public void AFloat64NetworkStaysFloat64WhenItsHeadIsReplacedAndWhenItIsChannelPruned(string arch)
     {
         using var model = ModelLoader.LoadNetwork("none", arch, 10);

@@ -9,7 +9,7 @@ using Harness.Tests.TestSupport;
 using Harness.Tests.Unit.Cli;
 using static TorchSharp.torch;
 
-namespace Harness.Tests.Unit.Checkpoints;
+namespace Harness.Tests.Unit.Storage.Checkpoints;
 
 /// <summary>Every format a checkpoint path may hold (PyTorch zip, Harness sparse, safetensors) is read wherever a
 /// checkpoint path is taken, and the formats Harness writes are what their specifications say.</summary>
@@ -119,22 +119,22 @@ public class CheckpointFormatsTests : TempDirectoryTest
     public void TheCommandsReadTheSparseAndSafetensorsFilesTheyWrite()
     {
         string dense = Path.Combine(Dir, "fg.pth");
-        var (code, _, error) = CliHarness.Run(PruneCommand.Create(), "prune", "fine-grained", "--arch", "resnet18", "--ratio", "0.9", "--out", dense, "--sparse");
+        var (code, _, error) = HarnessCli.Run(PruneCommand.Create(), "prune", "fine-grained", "--arch", "resnet18", "--ratio", "0.9", "--out", dense, "--sparse");
         Assert.That((code, error.Trim()), Is.EqualTo((2, "error: --sparse needs --permanent: a masked checkpoint keeps weight_orig and weight_mask, so its sparse file would be larger than the dense one")));
         Assert.That(File.Exists(dense), Is.False);
-        (code, _, error) = CliHarness.Run(PruneCommand.Create(), "prune", "fine-grained", "--arch", "resnet18", "--ratio", "0.9", "--out", dense, "--sparse", "--permanent");
+        (code, _, error) = HarnessCli.Run(PruneCommand.Create(), "prune", "fine-grained", "--arch", "resnet18", "--ratio", "0.9", "--out", dense, "--sparse", "--permanent");
         Assert.That(code, Is.EqualTo(0), error);
         string sparse = Path.ChangeExtension(dense, ".hsp");
         Assert.That(new FileInfo(sparse).Length, Is.LessThan(new FileInfo(dense).Length / 3), "90% zeros: the sparse file pays off");
-        var summary = CliHarness.Run(SummaryCommand.Create(), "summary", "--weights", sparse, "--json");
+        var summary = HarnessCli.Run(SummaryCommand.Create(), "summary", "--weights", sparse, "--json");
         Assert.That(summary.Code, Is.EqualTo(0), summary.Err);
         Assert.That(JsonDocument.Parse(summary.Out).RootElement.GetProperty("architecture").GetString(), Is.EqualTo("resnet"));
 
         string st = Path.Combine(Dir, "ch.safetensors");
-        (code, _, error) = CliHarness.Run(PruneCommand.Create(), "prune", "channel", "--weights", sparse, "--ratio", "0.5", "--out", st);
+        (code, _, error) = HarnessCli.Run(PruneCommand.Create(), "prune", "channel", "--weights", sparse, "--ratio", "0.5", "--out", st);
         Assert.That(code, Is.EqualTo(0), error);
         Assert.That(CheckpointFile.Detect(st), Is.EqualTo(CheckpointFile.Format.SafeTensors));
-        var metrics = CliHarness.Run(MetricsCommand.Create(), "metrics", "--weights", st, "--image-size", "32", "--runs", "1", "--out", Path.Combine(Dir, "m"), "--json");
+        var metrics = HarnessCli.Run(MetricsCommand.Create(), "metrics", "--weights", st, "--image-size", "32", "--runs", "1", "--out", Path.Combine(Dir, "m"), "--json");
         Assert.That(metrics.Code, Is.EqualTo(0), metrics.Err);
     }
 }

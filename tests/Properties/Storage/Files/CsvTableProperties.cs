@@ -5,7 +5,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using Harness.Storage.Files;
 
-namespace Harness.Tests.Properties.Files;
+namespace Harness.Tests.Properties.Storage.Files;
 
 /// <summary>Harness's one CSV writer read back by an independent RFC 4180 reader (CsvHelper): every cell parses to
 /// what was written, doubles to the same bits, and the header style is enforced.</summary>

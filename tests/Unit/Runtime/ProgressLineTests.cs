@@ -1,7 +1,8 @@
 using Harness.Runtime;
 using Harness.Tests.Unit.Cli;
+using Harness.Tests.TestSupport;
 
-namespace Harness.Tests.Unit.Reporting;
+namespace Harness.Tests.Unit.Runtime;
 
 /// <summary>One progress line everywhere: drawn in place on the terminal the command line chose, silent otherwise.</summary>
 [NonParallelizable]
@@ -48,7 +49,7 @@ public class ProgressLineTests
     public void TheCommandLineDrawsNoProgressWhenStderrIsNotATerminalOrJsonIsAsked()
     {
         ProgressLine.Terminal = new StringWriter();
-        var (code, output, error) = CliHarness.Run(Harness.Cli.Commands.SummaryCommand.Create(), "summary", "--json");
+        var (code, output, error) = HarnessCli.Run(Harness.Cli.Commands.SummaryCommand.Create(), "summary", "--json");
         Assert.That(code, Is.EqualTo(0));
         Assert.That(ProgressLine.Terminal, Is.Null, "a captured stderr is not a terminal");
         Assert.That(output + error, Does.Not.Contain("\r"));

@@ -4,7 +4,7 @@ using Harness.Storage.Checkpoints;
 using Harness.Tests.TestSupport;
 using static TorchSharp.torch;
 
-namespace Harness.Tests.Properties.Files;
+namespace Harness.Tests.Properties.Storage.Files;
 
 /// <summary>safetensors written by Harness read back bit for bit whatever the dtypes and shapes (empty and 0-d
 /// tensors included), and a damaged file loads or is refused with a <see cref="CheckpointFormatException"/>, never

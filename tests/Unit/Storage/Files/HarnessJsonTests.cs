@@ -7,7 +7,7 @@ using Harness.Tests.TestSupport;
 using Harness.Tests.Unit.Metrics;
 using Harness.Model.Families;
 
-namespace Harness.Tests.Unit.Files;
+namespace Harness.Tests.Unit.Storage.Files;
 
 /// <summary>The one set of JSON conventions: what every file and <c>--json</c> document of Harness follows.</summary>
 public class HarnessJsonTests : TempDirectoryTest

@@ -5,7 +5,7 @@ using Harness.Tests.TestSupport;
 using static TorchSharp.torch;
 using Harness.Model.Families;
 
-namespace Harness.Tests.Unit.Checkpoints;
+namespace Harness.Tests.Unit.Model;
 
 /// <summary>
 /// Rebuilding a network from a checkpoint checks the widths (from the metadata record or from the tensor shapes)

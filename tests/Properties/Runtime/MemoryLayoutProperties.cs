@@ -9,14 +9,14 @@ using static TorchSharp.torch;
 using Harness.Runtime;
 using Harness.Model.Networks;
 
-namespace Harness.Tests.Properties.Model;
+namespace Harness.Tests.Properties.Runtime;
 
 /// <summary>Channels-last (<see cref="MemoryLayout"/>) is a layout, not a different computation: the same values in
 /// other strides, the same logits and gradients up to float rounding, parameters left as they were.</summary>
 [NonParallelizable] // MemoryLayout.Preferred is process-wide
 public class MemoryLayoutProperties
 {
-    private static readonly string[] Archs = ["efficientnet_b0", "resnet18", "mobilenet_v2"];
+    private static readonly string[] Archs = Registry.OnePerFamily;
 
     [TearDown]
     public void Restore() => MemoryLayout.Preferred = MemoryFormat.Auto;

@@ -6,7 +6,7 @@ using Harness.Model;
 using Harness.Tests.TestSupport;
 using Harness.Model.Families;
 
-namespace Harness.Tests.Unit.Integrity;
+namespace Harness.Tests.Unit.Cli;
 
 /// <summary>
 /// The command line refuses what makes no sense, up front and in one line (exit 2); a bug is one line too (exit 70)

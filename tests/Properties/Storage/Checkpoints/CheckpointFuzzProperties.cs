@@ -11,7 +11,7 @@ using Harness.Tests.TestSupport;
 using static TorchSharp.torch;
 using Harness.Model.Families;
 
-namespace Harness.Tests.Properties.Model;
+namespace Harness.Tests.Properties.Storage.Checkpoints;
 
 /// <summary>
 /// Checkpoint reading under arbitrary damage: real tiny checkpoints Harness writes (dense, masked, channel-pruned, with

@@ -10,7 +10,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Harness.Tests.Unit.Pruning;
+namespace Harness.Tests.Unit.Experiments;
 
 /// <summary>Sensitivity analysis: a group whose channels contribute nothing costs nothing to prune; any other group's
 /// pruning changes the loss; the command writes the CSV, the ranking and the heatmap.</summary>
@@ -54,7 +54,7 @@ public class SensitivityTests : TempDirectoryTest
         string weights = Path.Combine(Dir, "m.pth");
         using (var m = ModelLoader.LoadNetwork("none", "mobilenet_v2")) ModelLoader.Save(m, weights);
         string outDir = Path.Combine(Dir, "s");
-        var (code, output, error) = CliHarness.Run(SensitivityCommand.Create(), "sensitivity", "--weights", weights, "--data", data, "--image-size", "32",
+        var (code, output, error) = HarnessCli.Run(SensitivityCommand.Create(), "sensitivity", "--weights", weights, "--data", data, "--image-size", "32",
             "--ratios", "0.3,0.6", "--test-subset", "20", "--out", outDir);
         Assert.That(code, Is.EqualTo(0), error);
         var csv = File.ReadAllLines(Path.Combine(outDir, "sensitivity.csv"));
@@ -74,7 +74,7 @@ public class SensitivityTests : TempDirectoryTest
         string weights = Path.Combine(Dir, "r.pth");
         using (var m = ModelLoader.LoadNetwork("none", "resnet18")) ModelLoader.Save(m, weights);
         string file = Path.Combine(Dir, "ratios.json");
-        var (code, _, error) = CliHarness.Run(SensitivityCommand.Create(), "sensitivity", "--weights", weights, "--data", data, "--image-size", "32",
+        var (code, _, error) = HarnessCli.Run(SensitivityCommand.Create(), "sensitivity", "--weights", weights, "--data", data, "--image-size", "32",
             "--ratios", "0.25,0.5,0.75", "--test-subset", "20", "--out", Path.Combine(Dir, "s"), "--to-ratios", file, "--target-macs", "0.6");
         Assert.That(code, Is.EqualTo(0), error);
         var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(file)).RootElement;
@@ -84,7 +84,7 @@ public class SensitivityTests : TempDirectoryTest
         Assert.That(doc.GetProperty("groupRatios").EnumerateObject().Select(p => p.Value.GetDouble()), Has.All.AnyOf(0.25, 0.5, 0.75));
 
         string pruned = Path.Combine(Dir, "p.pth");
-        (code, _, error) = CliHarness.Run(PruneCommand.Create(), "prune", "channel", "--weights", weights, "--group-ratios", file, "--ratio", "0", "--out", pruned);
+        (code, _, error) = HarnessCli.Run(PruneCommand.Create(), "prune", "channel", "--weights", weights, "--group-ratios", file, "--ratio", "0", "--out", pruned);
         Assert.That(code, Is.EqualTo(0), error);
         using var p2 = ModelLoader.LoadNetwork(pruned);
         Assert.That(Harness.Metrics.MacCounter.Count(p2.Module, 32).Total(Harness.Metrics.MacConvention.Thop), Is.EqualTo(achieved), "the file's ratios prune to the reported MACs");

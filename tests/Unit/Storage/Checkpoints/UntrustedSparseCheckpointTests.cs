@@ -5,7 +5,7 @@ using Harness.Pruning.FineGrained;
 using Harness.Tests.TestSupport;
 using static TorchSharp.torch;
 
-namespace Harness.Tests.Unit.Pruning;
+namespace Harness.Tests.Unit.Storage.Checkpoints;
 
 /// <summary>A sparse checkpoint, however crafted, loads or is refused with a <see cref="CheckpointFormatException"/>
 /// naming the file, before any buffer is sized from the header's numbers.</summary>

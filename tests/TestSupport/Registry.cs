@@ -1,0 +1,24 @@
+using Harness.Model.Families;
+using Harness.Model.Networks;
+
+namespace Harness.Tests.TestSupport;
+
+/// <summary>The networks tests run over, taken from the registry (<see cref="Architectures.All"/>), so that a family
+/// added there is tested without a line changed here or in any test.</summary>
+public static class Registry
+{
+    /// <summary>Every <c>--arch</c> variant.</summary>
+    public static string[] Variants => [.. Architectures.VariantNames];
+
+    /// <summary>The first variant of each family (<c>efficientnet_b0</c>, <c>resnet18</c>, <c>mobilenet_v2</c>, …).</summary>
+    public static string[] OnePerFamily => [.. Architectures.All.Select(a => a.Variants[0])];
+
+    /// <summary>Every variant but EfficientNet's, for tests whose EfficientNet cases live in tests of their own (B0 at
+    /// tiny multipliers, written before the other families).</summary>
+    public static string[] BeyondEfficientNet =>
+        [.. Architectures.All.Where(a => a.Family != EfficientNetArchitecture.FamilyName).SelectMany(a => a.Variants)];
+
+    /// <summary>The first variant of each family but EfficientNet.</summary>
+    public static string[] OnePerFamilyBeyondEfficientNet =>
+        [.. Architectures.All.Where(a => a.Family != EfficientNetArchitecture.FamilyName).Select(a => a.Variants[0])];
+}
