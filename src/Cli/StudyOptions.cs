@@ -38,6 +38,7 @@ public sealed class StudyOptions
     private readonly Option<int?> _calibration = new Option<int?>("--calibration-batches") { Description = "with --importance Taylor: training batches whose gradients are summed (default: 8)" }.AtLeast(1);
     private readonly Option<int?> _epochsPerStep = new Option<int?>("--epochs-per-step") { Description = "iterative pruning: fine-tuning epochs after each step (default: the kind's --fine-grained-epochs / --channel-epochs)" }.AtLeast(0);
 
+    /// <param name="outputDescription">What <c>--out</c> holds for this command.</param>
     /// <param name="defaults">The command's defaults (a study or a sweep), stated in every description.</param>
     public StudyOptions(string outputDescription, StudyConfig defaults)
     {

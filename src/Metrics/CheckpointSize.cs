@@ -2,7 +2,7 @@ using static TorchSharp.torch;
 
 namespace Harness.Metrics;
 
-/// <summary>Bytes of a checkpoint file: the model is written by <paramref name="save"/> to a temporary file,
+/// <summary>Bytes of a checkpoint file: the model is written by the given <c>save</c> function to a temporary file,
 /// the file is measured and deleted.</summary>
 public static class CheckpointSize
 {

@@ -13,7 +13,7 @@ namespace Harness.Metrics;
 public sealed record MemoryFigures(long ParameterBytes, long ActivationPeakBytes, string ActivationPeakAt,
     long ResidentGrowthBytes, string ResidentMethod, long? CudaPeakAllocatedBytes, string? CudaNote)
 {
-    /// <summary>How <paramref name="ActivationPeakBytes"/> was computed.</summary>
+    /// <summary>How <see cref="ActivationPeakBytes"/> was computed.</summary>
     public string ActivationMethod => ActivationMemory.Method;
 
     /// <summary>Parameters plus peak activations: the liveness estimate of the forward pass's footprint.</summary>

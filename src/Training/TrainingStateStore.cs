@@ -20,6 +20,8 @@ namespace Harness.Training;
 /// killed at, it sees the complete state of epoch N or of N+1, never a mix. Temporaries of killed writes are removed
 /// when the store is opened.
 /// </summary>
+/// <param name="run">The run whose state folder and best-model path the store owns.</param>
+/// <param name="output">Where the store says what it resumes and removes.</param>
 /// <param name="boundary">Called with a description at every write boundary (before and after each file write,
 /// before each rename, after each rename); tests throw from it to simulate a crash at that point.</param>
 internal sealed partial class TrainingStateStore(TrainingRun run, TextWriter output, Action<string>? boundary = null)

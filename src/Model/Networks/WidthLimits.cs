@@ -1,6 +1,6 @@
 namespace Harness.Model.Networks;
 
-/// <summary>The bounds the widths records of <see cref="ResNetWidths"/> and <see cref="MobileNetV2Widths"/> accept
+/// <summary>The bounds the widths records of <see cref="Harness.Model.Families.ResNetWidths"/> and <see cref="Harness.Model.Families.MobileNetV2Widths"/> accept
 /// from a file or a caller, and the checks their <c>Validate</c> methods share.</summary>
 public static class WidthLimits
 {

@@ -8,6 +8,9 @@ namespace Harness.Storage.Files;
 /// <see cref="IsTemporary"/> recognises so that the next run can remove it.</summary>
 public static partial class AtomicFile
 {
+    /// <summary>Writes <paramref name="path"/> through a temporary file in the same folder, then renames it into place.</summary>
+    /// <param name="path">The file to write.</param>
+    /// <param name="write">Writes the content to the temporary file's stream.</param>
     /// <param name="beforeRename">Called with the temporary path once it is complete, before it replaces
     /// <paramref name="path"/>. An exception from it leaves the temporary file behind, as a kill at that moment
     /// would (tests simulate crashes with it).</param>

@@ -176,7 +176,7 @@ public class FineGrainedTests
     }
 
     [Test, Category("Benchmark"), Explicit("a timing goal: run with --filter Category=Benchmark on a quiet machine")]
-    public void GlobalPruningOfB0TakesUnderASecond()
+    public void GlobalL1PruningOfB0AtHalfTakesUnderThreeSeconds()
     {
         using var model = EfficientNet.Create(EfficientNetConfig.B0(10));
         FineGrainedPruner.Prune(model, new FineGrainedOptions { Amount = 0.1 }); // warm-up
@@ -185,6 +185,6 @@ public class FineGrainedTests
         FineGrainedPruner.Prune(model, new FineGrainedOptions { Amount = 0.5 });
         sw.Stop();
         TestContext.Out.WriteLine($"global L1 pruning of B0 at 0.5: {sw.Elapsed.TotalMilliseconds:F0} ms");
-        Assert.That(sw.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)), "goal is under 1 s; bound generous for a shared CPU");
+        Assert.That(sw.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)), "the bound asserted; about 1 s on a quiet machine");
     }
 }

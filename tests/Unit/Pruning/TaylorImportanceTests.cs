@@ -17,7 +17,7 @@ public class TaylorImportanceTests : TempDirectoryTest
 {
     /// <summary>A 2→2 linear layer, W = [[1, 0.4], [0.25, 1]], no bias; one image x = (3, 0.1) of class 0. Then
     /// z = Wx = (3.04, 0.85), p = softmax(z), ∂L/∂z = p − e₀ = (−p₁, p₁) and ∂L/∂W = (∂L/∂z) xᵀ, so
-    /// |W·∂L/∂W| = p₁ · [[3, 0.04], [0.75, 0.1]]: Taylor ranks W₀₁ < W₁₁ < W₁₀ < W₀₀ where L1 ranks W₁₀ < W₀₁ < W₀₀ = W₁₁.</summary>
+    /// |W·∂L/∂W| = p₁ · [[3, 0.04], [0.75, 0.1]]: Taylor ranks W₀₁ &lt; W₁₁ &lt; W₁₀ &lt; W₀₀ where L1 ranks W₁₀ &lt; W₀₁ &lt; W₀₀ = W₁₁.</summary>
     private static PrunableLinear TinyLayer()
     {
         var layer = new PrunableLinear(2, 2, bias: false);

@@ -17,7 +17,7 @@ namespace Harness.Tests.Properties.Storage.Checkpoints;
 /// Checkpoint reading under arbitrary damage: real tiny checkpoints Harness writes (dense, masked, channel-pruned, with
 /// and without widths metadata, stored and deflated) are mutated — bit flips, truncations, zip header fields, pickle
 /// opcodes, integers (sizes, strides, offsets, numels) and length fields, storage records, widths JSON — and loaded the
-/// way users do (<see cref="TorchCheckpoint.Load"/>, then <see cref="ModelLoader.LoadCheckpoint"/> and a forward pass).
+/// way users do (<see cref="TorchCheckpoint.Load"/>, then <see cref="ModelLoader.LoadNetwork(string)"/> and a forward pass).
 /// Every case ends in success, a <see cref="CheckpointFormatException"/> or a <see cref="CheckpointMismatchException"/>,
 /// within bounded memory. <c>HARNESS_FUZZ_CASES</c> sets the number of cases (default 500); the explicit
 /// <c>Benchmark</c> test runs at least 10,000.
