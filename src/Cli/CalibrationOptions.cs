@@ -1,9 +1,9 @@
-using System.CommandLine;
 using Harness.Data;
 using Harness.Model;
 using Harness.Model.Channels;
-using Harness.Training;
 using Harness.Model.Networks;
+using Harness.Training;
+using System.CommandLine;
 
 namespace Harness.Cli;
 

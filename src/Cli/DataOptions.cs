@@ -1,5 +1,5 @@
-using System.CommandLine;
 using Harness.Data;
+using System.CommandLine;
 
 
 namespace Harness.Cli;

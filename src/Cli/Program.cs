@@ -1,5 +1,5 @@
-using System.CommandLine;
 using Harness.Cli;
+using System.CommandLine;
 
 var root = new RootCommand("Harness: fine-grained and channel pruning of convolutional networks (EfficientNet, ResNet, MobileNetV2), trained, measured and exported with TorchSharp.");
 foreach (var command in CommandCatalog.All())

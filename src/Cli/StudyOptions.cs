@@ -1,6 +1,6 @@
-using System.CommandLine;
 using Harness.Cli.Commands;
 using Harness.Experiments;
+using System.CommandLine;
 
 namespace Harness.Cli;
 
@@ -80,21 +80,34 @@ public sealed class StudyOptions
         var c = parse.GetValue(_config) is string p ? StudyConfig.Load(p) : Defaults;
         return c with
         {
-            Data = parse.GetValue(_data) ?? c.Data, Weights = parse.GetValue(_weights) ?? c.Weights,
-            Arch = parse.GetValue(_arch) ?? c.Arch, BaseModel = parse.GetValue(_baseModel) ?? c.BaseModel, Device = parse.GetValue(_device) ?? c.Device,
-            Output = parse.GetValue(_output) ?? c.Output, ImageSize = parse.GetValue(_imageSize) ?? c.ImageSize,
-            BatchSize = parse.GetValue(_batch) ?? c.BatchSize, Seed = parse.GetValue(_seed) ?? c.Seed,
+            Data = parse.GetValue(_data) ?? c.Data,
+            Weights = parse.GetValue(_weights) ?? c.Weights,
+            Arch = parse.GetValue(_arch) ?? c.Arch,
+            BaseModel = parse.GetValue(_baseModel) ?? c.BaseModel,
+            Device = parse.GetValue(_device) ?? c.Device,
+            Output = parse.GetValue(_output) ?? c.Output,
+            ImageSize = parse.GetValue(_imageSize) ?? c.ImageSize,
+            BatchSize = parse.GetValue(_batch) ?? c.BatchSize,
+            Seed = parse.GetValue(_seed) ?? c.Seed,
             BaseEpochs = parse.GetValue(_baseEpochs) ?? c.BaseEpochs,
-            FineGrainedEpochs = parse.GetValue(_fineGrainedEpochs) ?? c.FineGrainedEpochs, ChannelEpochs = parse.GetValue(_channelEpochs) ?? c.ChannelEpochs,
-            LearningRate = parse.GetValue(_lr) ?? c.LearningRate, TrainSubset = parse.GetValue(_trainSubset) ?? c.TrainSubset,
-            ValSubset = parse.GetValue(_valSubset) ?? c.ValSubset, TestSubset = parse.GetValue(_testSubset) ?? c.TestSubset,
-            LatencyRuns = parse.GetValue(_runs) ?? c.LatencyRuns, RoundTo = parse.GetValue(_roundTo) ?? c.RoundTo,
+            FineGrainedEpochs = parse.GetValue(_fineGrainedEpochs) ?? c.FineGrainedEpochs,
+            ChannelEpochs = parse.GetValue(_channelEpochs) ?? c.ChannelEpochs,
+            LearningRate = parse.GetValue(_lr) ?? c.LearningRate,
+            TrainSubset = parse.GetValue(_trainSubset) ?? c.TrainSubset,
+            ValSubset = parse.GetValue(_valSubset) ?? c.ValSubset,
+            TestSubset = parse.GetValue(_testSubset) ?? c.TestSubset,
+            LatencyRuns = parse.GetValue(_runs) ?? c.LatencyRuns,
+            RoundTo = parse.GetValue(_roundTo) ?? c.RoundTo,
             NeverUntouched = parse.GetValue(_neverUntouched) || c.NeverUntouched,
             FrozenStages = parse.GetValue(_freeze) is string f ? TrainCommand.ParseStages(f) : c.FrozenStages,
-            Teacher = parse.GetValue(_teacher) ?? c.Teacher, KdTemperature = parse.GetValue(_kdTemperature) ?? c.KdTemperature,
-            KdAlpha = parse.GetValue(_kdAlpha) ?? c.KdAlpha, BnL1 = parse.GetValue(_bnL1) ?? c.BnL1,
-            ChannelImportance = parse.GetValue(_importance) ?? c.ChannelImportance, CalibrationBatches = parse.GetValue(_calibration) ?? c.CalibrationBatches,
-            PruningSteps = parse.GetValue(_steps) ?? c.PruningSteps, EpochsPerStep = parse.GetValue(_epochsPerStep) ?? c.EpochsPerStep,
+            Teacher = parse.GetValue(_teacher) ?? c.Teacher,
+            KdTemperature = parse.GetValue(_kdTemperature) ?? c.KdTemperature,
+            KdAlpha = parse.GetValue(_kdAlpha) ?? c.KdAlpha,
+            BnL1 = parse.GetValue(_bnL1) ?? c.BnL1,
+            ChannelImportance = parse.GetValue(_importance) ?? c.ChannelImportance,
+            CalibrationBatches = parse.GetValue(_calibration) ?? c.CalibrationBatches,
+            PruningSteps = parse.GetValue(_steps) ?? c.PruningSteps,
+            EpochsPerStep = parse.GetValue(_epochsPerStep) ?? c.EpochsPerStep,
         };
     }
 }

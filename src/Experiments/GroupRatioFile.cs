@@ -1,5 +1,5 @@
-using System.Globalization;
 using Harness.Storage.Files;
+using System.Globalization;
 
 namespace Harness.Experiments;
 

@@ -1,7 +1,7 @@
+using Harness.Pruning.Channels;
+using Harness.Storage.Files;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Harness.Storage.Files;
-using Harness.Pruning.Channels;
 
 namespace Harness.Experiments;
 

@@ -1,17 +1,17 @@
-using System.Text;
 using Harness.Data;
+using Harness.Experiments.Kinds;
 using Harness.Metrics;
 using Harness.Model;
 using Harness.Model.Channels;
-using Harness.Storage.Checkpoints;
-using Harness.Storage.Files;
+using Harness.Model.Networks;
 using Harness.Pruning.Channels;
 using Harness.Pruning.FineGrained;
+using Harness.Storage.Checkpoints;
+using Harness.Storage.Files;
 using Harness.Training;
+using System.Text;
 using TorchSharp;
 using static TorchSharp.torch;
-using Harness.Model.Networks;
-using Harness.Experiments.Kinds;
 
 namespace Harness.Experiments;
 
@@ -49,10 +49,20 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
         static string F(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
         var settings = new Dictionary<string, string?>
         {
-            ["experiment"] = e.Name, ["arch"] = config.Arch, ["kind"] = e.Kind.ToString(), ["amount"] = F(e.Amount), ["epochs"] = $"{e.Epochs}",
-            ["data"] = dataIdentity, ["image_size"] = $"{config.ImageSize}", ["batch_size"] = $"{config.BatchSize}",
-            ["seed"] = $"{config.Seed}", ["train_subset"] = config.TrainSubset?.ToString(), ["val_subset"] = config.ValSubset?.ToString(),
-            ["test_subset"] = config.TestSubset?.ToString(), ["lr"] = F(config.LearningRate), ["freeze"] = string.Join(",", config.FrozenStages),
+            ["experiment"] = e.Name,
+            ["arch"] = config.Arch,
+            ["kind"] = e.Kind.ToString(),
+            ["amount"] = F(e.Amount),
+            ["epochs"] = $"{e.Epochs}",
+            ["data"] = dataIdentity,
+            ["image_size"] = $"{config.ImageSize}",
+            ["batch_size"] = $"{config.BatchSize}",
+            ["seed"] = $"{config.Seed}",
+            ["train_subset"] = config.TrainSubset?.ToString(),
+            ["val_subset"] = config.ValSubset?.ToString(),
+            ["test_subset"] = config.TestSubset?.ToString(),
+            ["lr"] = F(config.LearningRate),
+            ["freeze"] = string.Join(",", config.FrozenStages),
             ["latency_runs"] = $"{config.LatencyRuns}",
         };
         if (e.Kind == ExperimentKind.Base)
@@ -140,8 +150,12 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
     {
         var options = new TrainingOptions
         {
-            Epochs = e.Epochs, BatchSize = config.BatchSize, ImageSize = config.ImageSize, Seed = config.Seed,
-            FrozenStages = config.FrozenStages, LearningRate = config.LearningRate,
+            Epochs = e.Epochs,
+            BatchSize = config.BatchSize,
+            ImageSize = config.ImageSize,
+            Seed = config.Seed,
+            FrozenStages = config.FrozenStages,
+            LearningRate = config.LearningRate,
         };
         var trainLoader = new BatchLoader(train, config.BatchSize, true, new BatchTransform { ImageSize = config.ImageSize, Train = true }, device, config.Seed);
         var valLoader = new BatchLoader(val, config.BatchSize, false, new BatchTransform { ImageSize = config.ImageSize }, device, config.Seed);
@@ -172,7 +186,9 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
             teacher?.Module.to(device);
             var objective = new TrainingObjective
             {
-                Teacher = teacher?.Module, Temperature = config.KdTemperature, Alpha = config.KdAlpha,
+                Teacher = teacher?.Module,
+                Temperature = config.KdTemperature,
+                Alpha = config.KdAlpha,
                 BatchNormL1 = e.Kind == ExperimentKind.Base ? config.BnL1 : 0,
             };
             // One step for the base model and one-shot pruning; K prune → fine-tune steps for iterative experiments,
@@ -245,11 +261,11 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
             if (history.Count > 0)
                 MetricsPlots.SaveTrainingCurves(new TrainingCurves(history.Select(h => h.Epoch).ToList(), history.Select(h => h.TrainLoss).ToList(),
                     history.Select(h => h.ValidationLoss).ToList(), history.Select(h => h.TrainAccuracy).ToList(), history.Select(h => h.ValidationAccuracy).ToList())
-                    {
-                        Initial = afterPruning is null ? null : (afterPruning.Loss, afterPruning.Accuracy),
-                        BaseAccuracy = baseValidation?.Accuracy,
-                        ChanceAccuracy = 1.0 / classes,
-                    },
+                {
+                    Initial = afterPruning is null ? null : (afterPruning.Loss, afterPruning.Accuracy),
+                    BaseAccuracy = baseValidation?.Accuracy,
+                    ChanceAccuracy = 1.0 / classes,
+                },
                     MetricsPlots.CurvesPath(PlotsDir, e.Name), e.Name);
             // Written last: its presence marks the experiment finished.
             MetricsFiles.WriteJson(MetricsPathOf(e), [metrics]);

@@ -1,8 +1,8 @@
-using System.Globalization;
-using System.Text;
 using Harness.Metrics;
 using Harness.Storage.Checkpoints;
 using Harness.Storage.Files;
+using System.Globalization;
+using System.Text;
 using static TorchSharp.torch;
 
 namespace Harness.Experiments;

@@ -1,16 +1,16 @@
-using System.Globalization;
-using System.Text.Json;
 using Google.Protobuf;
 using Harness.Export.Onnx;
 using Harness.Model;
 using Harness.Model.Channels;
+using Harness.Model.Families;
+using Harness.Model.Layers;
+using Harness.Model.Networks;
 using Harness.Storage.Checkpoints;
 using Harness.Storage.Files;
-using Harness.Model.Layers;
+using System.Globalization;
+using System.Text.Json;
 using static Harness.Export.OnnxGraphBuilder;
 using static TorchSharp.torch;
-using Harness.Model.Families;
-using Harness.Model.Networks;
 
 namespace Harness.Export;
 

@@ -1,8 +1,8 @@
-using System.Diagnostics;
 using Harness.Metrics;
 using Harness.Model;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using System.Diagnostics;
 
 namespace Harness.Export;
 
@@ -16,7 +16,8 @@ public static class OnnxRuntimeLatency
     public static LatencyStats Measure(Harness.Model.Networks.IPrunableNetwork model, int imageSize, int batchSize, int runs, int warmup, int threads) =>
         Measure(OnnxExporter.ToBytes(model, new OnnxExportOptions
         {
-            ImageSize = imageSize, ClassNames = Enumerable.Range(0, model.NumClasses).Select(i => $"class_{i}").ToList(),
+            ImageSize = imageSize,
+            ClassNames = Enumerable.Range(0, model.NumClasses).Select(i => $"class_{i}").ToList(),
         }), imageSize, batchSize, runs, warmup, threads);
 
     public static LatencyStats Measure(byte[] onnxModel, int imageSize, int batchSize, int runs, int warmup, int threads) =>

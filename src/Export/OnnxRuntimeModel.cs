@@ -1,9 +1,9 @@
-using System.Text.Json;
 using Harness.Export;
 using Harness.Model.Networks;
 using Harness.Storage.Files;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using System.Text.Json;
 using static TorchSharp.torch;
 using Tensor = TorchSharp.torch.Tensor;
 
@@ -57,7 +57,9 @@ public sealed class OnnxRuntimeModel : IDisposable
 
     private static SessionOptions Options(int threads) => new()
     {
-        IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+        IntraOpNumThreads = threads,
+        InterOpNumThreads = 1,
+        GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
     };
 
     /// <summary>Logits of a float32 batch [N, 3, H, W] (any device; computed on the CPU).</summary>

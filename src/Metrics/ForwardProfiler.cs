@@ -1,7 +1,7 @@
 using Harness.Model;
+using Harness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
-using Harness.Runtime;
 
 namespace Harness.Metrics;
 

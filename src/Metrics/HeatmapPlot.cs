@@ -1,6 +1,6 @@
 using Harness.Storage.Checkpoints;
-using SkiaSharp;
 using Harness.Storage.Files;
+using SkiaSharp;
 
 namespace Harness.Metrics;
 

@@ -1,10 +1,10 @@
-using System.Diagnostics;
 using Harness.Model;
 using Harness.Model.Channels;
-using TorchSharp;
-using Harness.Runtime;
-using static TorchSharp.torch;
 using Harness.Model.Networks;
+using Harness.Runtime;
+using System.Diagnostics;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Harness.Metrics;
 
@@ -76,6 +76,7 @@ public static class LatencyMeter
 
         var (mean, median, p95) = LatencyStats.Summarise(times);
         return new LatencyStats(device.ToString(), get_num_threads(), batchSize, imageSize, warmup, runs, mean,
-            median, p95) { MemoryFormat = MemoryLayout.EffectiveName(device), BatchNormFolded = batchNormFolded };
+            median, p95)
+        { MemoryFormat = MemoryLayout.EffectiveName(device), BatchNormFolded = batchNormFolded };
     }
 }

@@ -1,8 +1,8 @@
-using System.Globalization;
 using Harness.Model;
+using Harness.Runtime;
+using System.Globalization;
 using TorchSharp;
 using static TorchSharp.torch;
-using Harness.Runtime;
 
 namespace Harness.Metrics;
 

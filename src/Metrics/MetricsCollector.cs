@@ -41,11 +41,20 @@ public static class MetricsCollector
         }
         return new ModelMetrics
         {
-            Name = name, Parameters = parameters, NonzeroParameters = nonzero, SizeBytes = stateDictBytes(model),
-            SparseSizeBytes = sparseBytes?.Invoke(model), ImageSize = options.ImageSize,
-            MacsThop = macs.Total(MacConvention.Thop), MacsTorchProfile = macs.Total(MacConvention.TorchProfile),
-            EffectiveMacsThop = macs.Effective(MacConvention.Thop), EffectiveMacsTorchProfile = macs.Effective(MacConvention.TorchProfile),
-            Latency = latency, Memory = memory, TestLoss = test?.Loss, TestAccuracy = test?.Accuracy,
+            Name = name,
+            Parameters = parameters,
+            NonzeroParameters = nonzero,
+            SizeBytes = stateDictBytes(model),
+            SparseSizeBytes = sparseBytes?.Invoke(model),
+            ImageSize = options.ImageSize,
+            MacsThop = macs.Total(MacConvention.Thop),
+            MacsTorchProfile = macs.Total(MacConvention.TorchProfile),
+            EffectiveMacsThop = macs.Effective(MacConvention.Thop),
+            EffectiveMacsTorchProfile = macs.Effective(MacConvention.TorchProfile),
+            Latency = latency,
+            Memory = memory,
+            TestLoss = test?.Loss,
+            TestAccuracy = test?.Accuracy,
             OnnxLatency = options.Runs > 0 ? onnxLatency?.Invoke(model, options) : null,
         };
     }

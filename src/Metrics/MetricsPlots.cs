@@ -1,7 +1,7 @@
 using Harness.Storage.Checkpoints;
+using Harness.Storage.Files;
 using ScottPlot;
 using SkiaSharp;
-using Harness.Storage.Files;
 
 namespace Harness.Metrics;
 

@@ -1,6 +1,6 @@
+using Spectre.Console;
 using System.Globalization;
 using System.Text;
-using Spectre.Console;
 
 namespace Harness.Metrics;
 

@@ -1,6 +1,6 @@
+using Harness.Model.Families;
 using Harness.Model.Layers;
 using static TorchSharp.torch;
-using Harness.Model.Families;
 
 namespace Harness.Metrics;
 

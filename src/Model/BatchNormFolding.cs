@@ -1,11 +1,11 @@
-using TorchSharp;
 using Harness.Model.Channels;
-using Harness.Storage.Checkpoints;
 using Harness.Model.Layers;
+using Harness.Model.Networks;
+using Harness.Runtime;
+using Harness.Storage.Checkpoints;
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using Harness.Runtime;
-using Harness.Model.Networks;
 
 namespace Harness.Model;
 

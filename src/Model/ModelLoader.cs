@@ -1,9 +1,9 @@
 using Harness.Model.Channels;
-using Harness.Storage.Checkpoints;
-using Harness.Model.Layers;
-using static TorchSharp.torch;
 using Harness.Model.Families;
+using Harness.Model.Layers;
 using Harness.Model.Networks;
+using Harness.Storage.Checkpoints;
+using static TorchSharp.torch;
 
 namespace Harness.Model;
 

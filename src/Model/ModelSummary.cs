@@ -1,5 +1,5 @@
-using System.Text.Json.Serialization;
 using Harness.Model.Layers;
+using System.Text.Json.Serialization;
 using static TorchSharp.torch;
 
 namespace Harness.Model;

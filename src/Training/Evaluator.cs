@@ -1,6 +1,6 @@
-using TorchSharp;
 using Harness.Data;
 using Harness.Runtime;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Harness.Training;

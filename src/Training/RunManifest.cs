@@ -1,8 +1,8 @@
+using Harness.Storage.Checkpoints;
+using Harness.Storage.Files;
 using System.Reflection;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Harness.Storage.Checkpoints;
-using Harness.Storage.Files;
 using static TorchSharp.torch;
 
 namespace Harness.Training;

@@ -1,12 +1,12 @@
-using TorchSharp;
-using System.Diagnostics;
 using Harness.Data;
 using Harness.Model;
 using Harness.Model.Channels;
-using Harness.Storage.Checkpoints;
-using Harness.Runtime;
-using static TorchSharp.torch;
 using Harness.Model.Networks;
+using Harness.Runtime;
+using Harness.Storage.Checkpoints;
+using System.Diagnostics;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Harness.Training;
 

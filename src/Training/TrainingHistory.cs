@@ -1,8 +1,8 @@
+using Harness.Storage.Checkpoints;
+using Harness.Storage.Files;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Harness.Storage.Checkpoints;
-using Harness.Storage.Files;
 
 namespace Harness.Training;
 

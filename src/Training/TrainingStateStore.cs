@@ -1,11 +1,11 @@
+using Harness.Model;
+using Harness.Model.Channels;
+using Harness.Model.Networks;
+using Harness.Storage.Checkpoints;
+using Harness.Storage.Files;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Harness.Model;
-using Harness.Model.Channels;
-using Harness.Storage.Checkpoints;
-using Harness.Storage.Files;
-using Harness.Model.Networks;
 
 namespace Harness.Training;
 

@@ -1,9 +1,9 @@
-using System.CommandLine;
-using System.Text.Json;
 using Harness.Cli;
 using Harness.Cli.Commands;
 using Harness.Model;
 using Harness.Tests.TestSupport;
+using System.CommandLine;
+using System.Text.Json;
 
 namespace Harness.Tests.Parity;
 
@@ -21,7 +21,11 @@ public sealed class EvaluationParityTests : ParityFixture
         const int imageSize = 32, batchSize = 128;
         File.WriteAllText(In("params.json"), JsonSerializer.Serialize(new
         {
-            checkpoint, data, variant, image_size = imageSize, batch_size = batchSize,
+            checkpoint,
+            data,
+            variant,
+            image_size = imageSize,
+            batch_size = batchSize,
         }));
         PythonTorch.Run("evaluate_sample.py", Exchange);
         var torch = JsonDocument.Parse(File.ReadAllText(In("evaluation.json"))).RootElement;

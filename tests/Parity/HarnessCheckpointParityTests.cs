@@ -1,14 +1,14 @@
-using System.Text.Json;
 using Harness.Data;
 using Harness.Data.Cifar;
 using Harness.Model;
-using Harness.Storage.Checkpoints;
+using Harness.Model.Families;
 using Harness.Pruning.Channels;
 using Harness.Pruning.FineGrained;
-using Harness.Training;
-using static TorchSharp.torch;
-using Harness.Model.Families;
+using Harness.Storage.Checkpoints;
 using Harness.Tests.TestSupport;
+using Harness.Training;
+using System.Text.Json;
+using static TorchSharp.torch;
 
 namespace Harness.Tests.Parity;
 

@@ -1,6 +1,6 @@
-using System.Text.Json;
 using Harness.Cli.Commands;
 using Harness.Tests.TestSupport;
+using System.Text.Json;
 
 namespace Harness.Tests.Parity;
 

@@ -1,13 +1,13 @@
-using System.Text.Json;
 using Harness.Data;
 using Harness.Data.Cifar;
 using Harness.Model;
+using Harness.Model.Families;
 using Harness.Storage.Checkpoints;
 using Harness.Tests.TestSupport;
 using Harness.Training;
+using System.Text.Json;
 using TorchSharp;
 using static TorchSharp.torch;
-using Harness.Model.Families;
 
 namespace Harness.Tests.Parity;
 
@@ -24,8 +24,15 @@ public sealed class OptimizerParityTests : ParityFixture
     private const int Epochs = 3, StepsPerEpoch = 2, BatchSize = 8;
     private static readonly TrainingOptions Options = new()
     {
-        Epochs = Epochs, BatchSize = BatchSize, LearningRate = 0.01, Momentum = 0.9, WeightDecay = 5e-4,
-        StepSize = 2, Gamma = 0.1, FrozenStages = [0, 1, 2], ImageSize = 32,
+        Epochs = Epochs,
+        BatchSize = BatchSize,
+        LearningRate = 0.01,
+        Momentum = 0.9,
+        WeightDecay = 5e-4,
+        StepSize = 2,
+        Gamma = 0.1,
+        FrozenStages = [0, 1, 2],
+        ImageSize = 32,
     };
 
     [TestCaseSource(nameof(Variants))]
@@ -48,8 +55,14 @@ public sealed class OptimizerParityTests : ParityFixture
             WriteBatches(data, Path.Combine(folder, "batches.pth"));
             File.WriteAllText(Path.Combine(folder, "params.json"), JsonSerializer.Serialize(new
             {
-                variant, lr = Options.LearningRate, momentum = Options.Momentum, weight_decay = Options.WeightDecay,
-                step_size = Options.StepSize, gamma = Options.Gamma, epochs = Epochs, steps_per_epoch = StepsPerEpoch,
+                variant,
+                lr = Options.LearningRate,
+                momentum = Options.Momentum,
+                weight_decay = Options.WeightDecay,
+                step_size = Options.StepSize,
+                gamma = Options.Gamma,
+                epochs = Epochs,
+                steps_per_epoch = StepsPerEpoch,
                 frozen_prefixes = Options.FrozenStages.Select(s => $"features.{s}.").ToArray(),
             }));
 

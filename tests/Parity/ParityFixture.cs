@@ -1,7 +1,7 @@
 using Harness.Model;
+using Harness.Model.Families;
 using Harness.Tests.TestSupport;
 using static TorchSharp.torch;
-using Harness.Model.Families;
 
 namespace Harness.Tests.Parity;
 

@@ -1,8 +1,8 @@
-using System.Text.Json;
 using Harness.Model;
-using Harness.Storage.Checkpoints;
 using Harness.Pruning.FineGrained;
+using Harness.Storage.Checkpoints;
 using Harness.Tests.TestSupport;
+using System.Text.Json;
 
 namespace Harness.Tests.Parity;
 

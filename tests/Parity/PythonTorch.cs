@@ -1,6 +1,6 @@
+using Harness.Tests.TestSupport;
 using System.Diagnostics;
 using System.Text.Json;
-using Harness.Tests.TestSupport;
 
 namespace Harness.Tests.Parity;
 

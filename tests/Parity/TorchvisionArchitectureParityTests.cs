@@ -1,11 +1,11 @@
 using Harness.Model;
 using Harness.Model.Channels;
+using Harness.Model.Families;
+using Harness.Model.Networks;
 using Harness.Storage.Checkpoints;
 using Harness.Tests.TestSupport;
 using TorchSharp;
 using static TorchSharp.torch;
-using Harness.Model.Families;
-using Harness.Model.Networks;
 
 namespace Harness.Tests.Parity;
 

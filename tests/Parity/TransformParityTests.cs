@@ -1,7 +1,7 @@
-using System.Text.Json;
 using Harness.Data;
 using Harness.Storage.Checkpoints;
 using Harness.Tests.TestSupport;
+using System.Text.Json;
 using static TorchSharp.torch;
 
 namespace Harness.Tests.Parity;

@@ -1,7 +1,7 @@
+using Harness.Storage.Pickle;
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
-using Harness.Storage.Pickle;
 
 namespace Harness.Tests.TestSupport;
 

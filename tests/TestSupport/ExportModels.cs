@@ -1,10 +1,10 @@
-using Harness.Model.Channels;
 using Harness.Model;
+using Harness.Model.Channels;
+using Harness.Model.Families;
+using Harness.Model.Networks;
 using Harness.Pruning.Channels;
 using Harness.Pruning.FineGrained;
 using static TorchSharp.torch;
-using Harness.Model.Families;
-using Harness.Model.Networks;
 
 namespace Harness.Tests.TestSupport;
 

@@ -1,5 +1,5 @@
-using System.CommandLine;
 using Harness.Cli;
+using System.CommandLine;
 
 namespace Harness.Tests.TestSupport;
 

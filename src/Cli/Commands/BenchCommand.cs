@@ -1,15 +1,15 @@
-using System.CommandLine;
-using System.Diagnostics;
 using Harness.Data;
 using Harness.Metrics;
 using Harness.Model;
 using Harness.Model.Channels;
-using Harness.Storage.Files;
+using Harness.Model.Networks;
 using Harness.Pruning.Channels;
 using Harness.Pruning.FineGrained;
+using Harness.Storage.Files;
 using Harness.Training;
+using System.CommandLine;
+using System.Diagnostics;
 using static TorchSharp.torch;
-using Harness.Model.Networks;
 
 namespace Harness.Cli.Commands;
 
@@ -134,8 +134,13 @@ public static class BenchCommand
             if (parse.GetValue(json))
                 stdout.WriteLine(HarnessJson.Serialize(new
                 {
-                    bench = "prune", arch = variant, threads = get_num_threads(), imageSize = 224, fineGrainedGlobalL1HalfMs = fineGrainedMs,
-                    baseline = new { macs = baseMacs, latencyB1Ms = baseLatency[0].MeanMs, latencyB32Ms = baseLatency[1].MeanMs }, channel,
+                    bench = "prune",
+                    arch = variant,
+                    threads = get_num_threads(),
+                    imageSize = 224,
+                    fineGrainedGlobalL1HalfMs = fineGrainedMs,
+                    baseline = new { macs = baseMacs, latencyB1Ms = baseLatency[0].MeanMs, latencyB32Ms = baseLatency[1].MeanMs },
+                    channel,
                 }));
             return 0;
         });
@@ -197,7 +202,12 @@ public static class BenchCommand
             if (parse.GetValue(json))
                 stdout.WriteLine(HarnessJson.Serialize(new
                 {
-                    bench = "onnx", arch = variant, threads = t, imageSize = 224, onnxRuntime = Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString(), rows,
+                    bench = "onnx",
+                    arch = variant,
+                    threads = t,
+                    imageSize = 224,
+                    onnxRuntime = Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString(),
+                    rows,
                 }));
             return 0;
         });

@@ -1,17 +1,17 @@
-using System.CommandLine;
-using System.Diagnostics;
-using System.Text.Json;
 using Harness.Data;
 using Harness.Data.Cifar;
 using Harness.Metrics;
 using Harness.Model;
 using Harness.Model.Channels;
-using Harness.Storage.Files;
-using Harness.Pruning.Channels;
-using Harness.Training;
-using static TorchSharp.torch;
-using Harness.Runtime;
 using Harness.Model.Networks;
+using Harness.Pruning.Channels;
+using Harness.Runtime;
+using Harness.Storage.Files;
+using Harness.Training;
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using static TorchSharp.torch;
 
 namespace Harness.Cli.Commands;
 
@@ -134,7 +134,11 @@ public static class BenchCompareCommand
                 var memory = what is "all" or "memory" ? MemoryFlatness(variant, parse.GetValue(memorySteps), folder, log) : null;
                 var report = rows.Select(r => new
                 {
-                    work = r.Work, model = r.Model, unit = r.Unit, harness = Median(r.Harness), pytorch = Median(r.Torch),
+                    work = r.Work,
+                    model = r.Model,
+                    unit = r.Unit,
+                    harness = Median(r.Harness),
+                    pytorch = Median(r.Torch),
                     // > 1 means Harness is faster.
                     speedup = r.HigherIsBetter ? Median(r.Harness) / Median(r.Torch) : Median(r.Torch) / Median(r.Harness),
                 }).ToList();

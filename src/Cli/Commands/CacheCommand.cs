@@ -1,6 +1,6 @@
-using System.CommandLine;
 using Harness.Data.ImageFolder;
 using Harness.Storage.Files;
+using System.CommandLine;
 
 namespace Harness.Cli.Commands;
 

@@ -1,10 +1,10 @@
-using Harness.Storage.Files;
-using TorchSharp;
-using System.CommandLine;
 using Harness.Data;
 using Harness.Metrics;
 using Harness.Model;
+using Harness.Storage.Files;
 using Harness.Training;
+using System.CommandLine;
+using TorchSharp;
 
 namespace Harness.Cli.Commands;
 

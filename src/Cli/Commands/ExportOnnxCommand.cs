@@ -1,11 +1,11 @@
-using System.CommandLine;
-using System.Security.Cryptography;
 using Harness.Data;
 using Harness.Data.Cifar;
 using Harness.Export;
 using Harness.Model;
 using Harness.Storage.Files;
 using Harness.Training;
+using System.CommandLine;
+using System.Security.Cryptography;
 
 namespace Harness.Cli.Commands;
 
@@ -64,8 +64,13 @@ public static class ExportOnnxCommand
             if (parse.GetValue(json))
                 output.WriteLine(HarnessJson.Serialize(new
                 {
-                    onnx = path, bytes, opset = OnnxExporter.Opset, irVersion = OnnxExporter.IrVersion,
-                    batchNorm = options.FoldBatchNorm ? "folded" : "unfolded", options.ImageSize, options.SourceSha256,
+                    onnx = path,
+                    bytes,
+                    opset = OnnxExporter.Opset,
+                    irVersion = OnnxExporter.IrVersion,
+                    batchNorm = options.FoldBatchNorm ? "folded" : "unfolded",
+                    options.ImageSize,
+                    options.SourceSha256,
                 }));
             else
                 output.WriteLine($"wrote {path} ({bytes:N0} bytes; opset {OnnxExporter.Opset}, IR {OnnxExporter.IrVersion}; " +

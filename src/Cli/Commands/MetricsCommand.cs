@@ -1,8 +1,8 @@
-using System.CommandLine;
 using Harness.Metrics;
 using Harness.Model;
 using Harness.Storage.Checkpoints;
 using Harness.Storage.Files;
+using System.CommandLine;
 
 namespace Harness.Cli.Commands;
 

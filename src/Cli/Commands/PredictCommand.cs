@@ -1,14 +1,14 @@
-using Harness.Export;
-using Harness.Storage.Files;
-using TorchSharp;
-using System.CommandLine;
 using Harness.Data;
 using Harness.Data.Cifar;
 using Harness.Data.ImageFolder;
+using Harness.Export;
 using Harness.Model;
 using Harness.Model.Channels;
-using static TorchSharp.torch;
 using Harness.Model.Networks;
+using Harness.Storage.Files;
+using System.CommandLine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Harness.Cli.Commands;
 

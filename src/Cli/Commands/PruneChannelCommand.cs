@@ -1,9 +1,9 @@
+using Harness.Experiments;
+using Harness.Model;
+using Harness.Pruning.Channels;
+using Harness.Storage.Files;
 using System.CommandLine;
 using System.Globalization;
-using Harness.Model;
-using Harness.Storage.Files;
-using Harness.Pruning.Channels;
-using Harness.Experiments;
 
 namespace Harness.Cli.Commands;
 
@@ -54,10 +54,16 @@ public static class PruneChannelCommand
             }
             var options = new ChannelPruningOptions
             {
-                Ratio = parse.GetValue(ratio), RoundTo = parse.GetValue(roundTo), Importance = parse.GetValue(importance)!,
-                Global = parse.GetValue(global), MaxRatio = parse.GetValue(maxRatio), NeverUntouched = parse.GetValue(never),
-                IgnoredLayers = LeftOut(model, parse.GetValue(include), parse.GetValue(exclude)), Seed = parse.GetValue(seed),
-                GroupRatios = MergeGroupRatios(GroupRatioFile.ParsePairs(parse.GetValue(groupRatios) ?? [], "--group-ratio"), parse.GetValue(groupRatiosFile)), DepthwiseInImportance = parse.GetValue(depthwise),
+                Ratio = parse.GetValue(ratio),
+                RoundTo = parse.GetValue(roundTo),
+                Importance = parse.GetValue(importance)!,
+                Global = parse.GetValue(global),
+                MaxRatio = parse.GetValue(maxRatio),
+                NeverUntouched = parse.GetValue(never),
+                IgnoredLayers = LeftOut(model, parse.GetValue(include), parse.GetValue(exclude)),
+                Seed = parse.GetValue(seed),
+                GroupRatios = MergeGroupRatios(GroupRatioFile.ParsePairs(parse.GetValue(groupRatios) ?? [], "--group-ratio"), parse.GetValue(groupRatiosFile)),
+                DepthwiseInImportance = parse.GetValue(depthwise),
             };
             var known = DependencyGraph.Build(model).Groups.Select(g => g.Id).ToHashSet();
             foreach (var id in options.GroupRatios.Keys.Where(id => !known.Contains(id)))

@@ -1,10 +1,10 @@
-using System.CommandLine;
-using System.Globalization;
 using Harness.Model;
+using Harness.Pruning.FineGrained;
 using Harness.Storage.Checkpoints;
 using Harness.Storage.Files;
-using Harness.Pruning.FineGrained;
 using Spectre.Console;
+using System.CommandLine;
+using System.Globalization;
 
 namespace Harness.Cli.Commands;
 
@@ -44,9 +44,18 @@ public static class PruneFineGrainedCommand
             var output = parse.InvocationConfiguration.Output;
             var options = new FineGrainedOptions
             {
-                Method = parse.GetValue(method)!, Scope = parse.GetValue(scope), Granularity = parse.GetValue(granularity),
-                Amount = parse.GetValue(amount), AmountIsCount = parse.GetValue(count), N = parse.GetValue(n), M = parse.GetValue(m),
-                Seed = parse.GetValue(seed), Include = parse.GetValue(include) ?? [], Exclude = parse.GetValue(exclude) ?? [], Dim = parse.GetValue(dim), Norm = parse.GetValue(norm),
+                Method = parse.GetValue(method)!,
+                Scope = parse.GetValue(scope),
+                Granularity = parse.GetValue(granularity),
+                Amount = parse.GetValue(amount),
+                AmountIsCount = parse.GetValue(count),
+                N = parse.GetValue(n),
+                M = parse.GetValue(m),
+                Seed = parse.GetValue(seed),
+                Include = parse.GetValue(include) ?? [],
+                Exclude = parse.GetValue(exclude) ?? [],
+                Dim = parse.GetValue(dim),
+                Norm = parse.GetValue(norm),
             };
             options.Validate();
             if (parse.GetValue(sparse) && !parse.GetValue(permanent))
@@ -98,7 +107,12 @@ public static class PruneFineGrainedCommand
             {
                 output.WriteLine(HarnessJson.Serialize(new
                 {
-                    checkpoint = path, sparseCheckpoint = sparsePath, options, report.Sparsity, report.Layers, result.SkippedLayers,
+                    checkpoint = path,
+                    sparseCheckpoint = sparsePath,
+                    options,
+                    report.Sparsity,
+                    report.Layers,
+                    result.SkippedLayers,
                     budget = budget is { } bud ? new { target = bud.Target, before = bud.Before, achieved = Harness.Metrics.ParameterCounter.Count(model.Module).Nonzero } : null,
                 }));
                 return 0;

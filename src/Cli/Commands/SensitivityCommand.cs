@@ -1,9 +1,9 @@
-using System.CommandLine;
 using Harness.Data;
 using Harness.Experiments;
 using Harness.Model;
 using Harness.Storage.Checkpoints;
 using Harness.Storage.Files;
+using System.CommandLine;
 
 namespace Harness.Cli.Commands;
 

@@ -1,7 +1,7 @@
-using System.CommandLine;
 using Harness.Experiments;
 using Harness.Metrics;
 using Harness.Storage.Files;
+using System.CommandLine;
 
 namespace Harness.Cli.Commands;
 

@@ -1,8 +1,8 @@
-using System.CommandLine;
 using Harness.Model;
+using Harness.Model.Families;
 using Harness.Storage.Files;
 using Spectre.Console;
-using Harness.Model.Families;
+using System.CommandLine;
 
 namespace Harness.Cli.Commands;
 

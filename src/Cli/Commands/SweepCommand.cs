@@ -1,7 +1,7 @@
-using System.CommandLine;
-using System.Globalization;
 using Harness.Experiments;
 using Harness.Storage.Files;
+using System.CommandLine;
+using System.Globalization;
 
 namespace Harness.Cli.Commands;
 
@@ -15,7 +15,8 @@ public static class SweepCommand
             new StudyConfig { Output = "sweep", LatencyRuns = 20, FineGrainedEpochs = 0, ChannelEpochs = 0 });
         var pruning = new Option<string[]>("--pruning")
         {
-            Description = "fine-grained, channel or both (default: both)", AllowMultipleArgumentsPerToken = true,
+            Description = "fine-grained, channel or both (default: both)",
+            AllowMultipleArgumentsPerToken = true,
         };
         var ratios = new Option<string>("--ratios")
         {

@@ -1,10 +1,10 @@
-using Harness.Storage.Files;
-using TorchSharp;
-using System.CommandLine;
 using Harness.Data;
 using Harness.Model;
-using Harness.Training;
 using Harness.Model.Families;
+using Harness.Storage.Files;
+using Harness.Training;
+using System.CommandLine;
+using TorchSharp;
 
 namespace Harness.Cli.Commands;
 
@@ -47,8 +47,12 @@ public static class TrainCommand
             var located = DataOptions.Open(parse.GetValue(data.Data)!, log, parse.GetValue(data.Download));
             var options = new TrainingOptions
             {
-                Epochs = parse.GetValue(epochs), BatchSize = parse.GetValue(data.BatchSize), FrozenStages = ParseStages(parse.GetValue(freeze)!),
-                ImageSize = parse.GetValue(data.ImageSize), Seed = parse.GetValue(data.Seed), LearningRate = parse.GetValue(lr),
+                Epochs = parse.GetValue(epochs),
+                BatchSize = parse.GetValue(data.BatchSize),
+                FrozenStages = ParseStages(parse.GetValue(freeze)!),
+                ImageSize = parse.GetValue(data.ImageSize),
+                Seed = parse.GetValue(data.Seed),
+                LearningRate = parse.GetValue(lr),
             };
             options.Validate();
             var (train, val) = DatasetSplit.TrainValidation(located.Train, 0.9, options.Seed);
@@ -60,13 +64,24 @@ public static class TrainCommand
             string? weightsFile = ModelLoader.WeightsFile(w, variant, resolver);
             var manifest = RunManifest.Create(new Dictionary<string, string?>
             {
-                ["command"] = "train", ["name"] = run.Name, ["weights"] = w, ["arch"] = variant, ["initial_weights_sha256"] = RunManifest.HashOf(weightsFile),
-                ["data_layout"] = located.Layout.ToString(), ["data_train_sha256"] = DatasetFingerprint.Of(located.Train),
-                ["train_subset"] = parse.GetValue(data.TrainSubset)?.ToString(), ["val_subset"] = parse.GetValue(data.ValSubset)?.ToString(),
-                ["image_size"] = $"{options.ImageSize}", ["batch_size"] = $"{options.BatchSize}", ["seed"] = $"{options.Seed}",
+                ["command"] = "train",
+                ["name"] = run.Name,
+                ["weights"] = w,
+                ["arch"] = variant,
+                ["initial_weights_sha256"] = RunManifest.HashOf(weightsFile),
+                ["data_layout"] = located.Layout.ToString(),
+                ["data_train_sha256"] = DatasetFingerprint.Of(located.Train),
+                ["train_subset"] = parse.GetValue(data.TrainSubset)?.ToString(),
+                ["val_subset"] = parse.GetValue(data.ValSubset)?.ToString(),
+                ["image_size"] = $"{options.ImageSize}",
+                ["batch_size"] = $"{options.BatchSize}",
+                ["seed"] = $"{options.Seed}",
                 ["lr"] = options.LearningRate.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
-                ["momentum"] = $"{options.Momentum}", ["weight_decay"] = $"{options.WeightDecay}", ["step_size"] = $"{options.StepSize}",
-                ["gamma"] = $"{options.Gamma}", ["freeze"] = string.Join(",", options.FrozenStages),
+                ["momentum"] = $"{options.Momentum}",
+                ["weight_decay"] = $"{options.WeightDecay}",
+                ["step_size"] = $"{options.StepSize}",
+                ["gamma"] = $"{options.Gamma}",
+                ["freeze"] = string.Join(",", options.FrozenStages),
                 ["teacher_sha256"] = parse.GetValue(teacher) is string tp ? RunManifest.HashOf(tp) : null,
                 ["kd_temperature"] = parse.GetValue(teacher) is null ? null : parse.GetValue(kdTemperature).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
                 ["kd_alpha"] = parse.GetValue(teacher) is null ? null : parse.GetValue(kdAlpha).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
@@ -89,7 +104,10 @@ public static class TrainCommand
             }
             var objective = new TrainingObjective
             {
-                Teacher = teacherModel?.Module, Temperature = parse.GetValue(kdTemperature), Alpha = parse.GetValue(kdAlpha), BatchNormL1 = parse.GetValue(bnL1),
+                Teacher = teacherModel?.Module,
+                Temperature = parse.GetValue(kdTemperature),
+                Alpha = parse.GetValue(kdAlpha),
+                BatchNormL1 = parse.GetValue(bnL1),
             };
             objective.Validate();
             return CliRunner.WithCancellation(token =>

@@ -1,8 +1,8 @@
+using Harness.Storage.Checkpoints;
+using Harness.Storage.Files;
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Security.Cryptography;
-using Harness.Storage.Checkpoints;
-using Harness.Storage.Files;
 
 namespace Harness.Data.Cifar;
 

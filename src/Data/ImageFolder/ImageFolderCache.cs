@@ -1,7 +1,7 @@
-using System.Security.Cryptography;
-using System.Text;
 using Harness.Storage.Checkpoints;
 using Harness.Storage.Files;
+using System.Security.Cryptography;
+using System.Text;
 
 namespace Harness.Data.ImageFolder;
 

@@ -1,8 +1,8 @@
+using Harness.Storage.Checkpoints;
+using Harness.Storage.Files;
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Security.Cryptography;
-using Harness.Storage.Checkpoints;
-using Harness.Storage.Files;
 
 namespace Harness.Data.ImageFolder;
 

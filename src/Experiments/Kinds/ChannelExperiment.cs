@@ -58,7 +58,10 @@ public class ChannelExperiment : ExperimentProcedure
                 config.CalibrationBatches);
         var (pruned, report) = ChannelPruner.Prune(step.Model, new ChannelPruningOptions
         {
-            Ratio = target, RoundTo = config.RoundTo, NeverUntouched = NeverUntouched(config), Importance = importance,
+            Ratio = target,
+            RoundTo = config.RoundTo,
+            NeverUntouched = NeverUntouched(config),
+            Importance = importance,
             OriginalWidths = step.State.OriginalWidths,
         });
         step.Model.Dispose();

@@ -1,8 +1,8 @@
 using Harness.Model;
+using Harness.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using Harness.Runtime;
 
 namespace Harness.Model.Layers;
 

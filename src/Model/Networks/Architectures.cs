@@ -1,5 +1,5 @@
-using System.Text.Json;
 using Harness.Model.Families;
+using System.Text.Json;
 
 namespace Harness.Model.Networks;
 

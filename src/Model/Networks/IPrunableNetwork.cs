@@ -1,6 +1,6 @@
+using Harness.Model.Channels;
 using Harness.Model.Layers;
 using static TorchSharp.torch;
-using Harness.Model.Channels;
 
 namespace Harness.Model.Networks;
 

@@ -1,6 +1,6 @@
+using Harness.Storage.Files;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Harness.Storage.Files;
 
 namespace Harness.Model.Networks;
 

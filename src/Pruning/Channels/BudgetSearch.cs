@@ -1,6 +1,6 @@
-using System.Globalization;
 using Harness.Model.Channels;
 using Harness.Model.Networks;
+using System.Globalization;
 
 namespace Harness.Pruning.Channels;
 

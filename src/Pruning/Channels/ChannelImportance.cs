@@ -1,8 +1,8 @@
 using Harness.Model.Channels;
 using Harness.Model.Layers;
+using Harness.Model.Networks;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using Harness.Model.Networks;
 
 namespace Harness.Pruning.Channels;
 

@@ -1,10 +1,10 @@
 using Harness.Model;
 using Harness.Model.Channels;
 using Harness.Model.Layers;
+using Harness.Model.Networks;
+using Harness.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
-using Harness.Runtime;
-using Harness.Model.Networks;
 
 namespace Harness.Pruning.Channels;
 

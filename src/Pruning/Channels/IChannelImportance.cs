@@ -1,5 +1,5 @@
-using System.Text.Json.Serialization;
 using Harness.Pruning.Criteria;
+using System.Text.Json.Serialization;
 using static TorchSharp.torch;
 
 namespace Harness.Pruning.Channels;

@@ -1,6 +1,6 @@
-using System.Text.Json.Serialization;
 using Harness.Model.Layers;
 using Harness.Pruning.Criteria;
+using System.Text.Json.Serialization;
 using static TorchSharp.torch;
 
 namespace Harness.Pruning.FineGrained;

@@ -1,5 +1,5 @@
-using System.Text;
 using Harness.Storage.Pickle;
+using System.Text;
 using static TorchSharp.torch;
 
 namespace Harness.Storage.Checkpoints;

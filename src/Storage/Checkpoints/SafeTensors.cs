@@ -1,8 +1,8 @@
+using Harness.Storage.Files;
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 using static TorchSharp.torch;
-using Harness.Storage.Files;
 
 namespace Harness.Storage.Checkpoints;
 
@@ -24,9 +24,16 @@ public static class SafeTensors
 
     private static readonly Dictionary<string, (ScalarType Type, int Size)> DTypes = new()
     {
-        ["F64"] = (ScalarType.Float64, 8), ["F32"] = (ScalarType.Float32, 4), ["F16"] = (ScalarType.Float16, 2),
-        ["BF16"] = (ScalarType.BFloat16, 2), ["I64"] = (ScalarType.Int64, 8), ["I32"] = (ScalarType.Int32, 4),
-        ["I16"] = (ScalarType.Int16, 2), ["I8"] = (ScalarType.Int8, 1), ["U8"] = (ScalarType.Byte, 1), ["BOOL"] = (ScalarType.Bool, 1),
+        ["F64"] = (ScalarType.Float64, 8),
+        ["F32"] = (ScalarType.Float32, 4),
+        ["F16"] = (ScalarType.Float16, 2),
+        ["BF16"] = (ScalarType.BFloat16, 2),
+        ["I64"] = (ScalarType.Int64, 8),
+        ["I32"] = (ScalarType.Int32, 4),
+        ["I16"] = (ScalarType.Int16, 2),
+        ["I8"] = (ScalarType.Int8, 1),
+        ["U8"] = (ScalarType.Byte, 1),
+        ["BOOL"] = (ScalarType.Bool, 1),
     };
 
     /// <summary>True when the file starts as a safetensors file does (a plausible header length, then '{').</summary>

@@ -1,8 +1,8 @@
+using Harness.Storage.Files;
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
-using Harness.Storage.Files;
 using static TorchSharp.torch;
 
 namespace Harness.Storage.Checkpoints;
@@ -20,9 +20,16 @@ public static class SparseCheckpoint
 
     private static readonly Dictionary<ScalarType, string> DTypes = new()
     {
-        [ScalarType.Float32] = "float32", [ScalarType.Float64] = "float64", [ScalarType.Float16] = "float16",
-        [ScalarType.BFloat16] = "bfloat16", [ScalarType.Int64] = "int64", [ScalarType.Int32] = "int32",
-        [ScalarType.Int16] = "int16", [ScalarType.Int8] = "int8", [ScalarType.Byte] = "uint8", [ScalarType.Bool] = "bool",
+        [ScalarType.Float32] = "float32",
+        [ScalarType.Float64] = "float64",
+        [ScalarType.Float16] = "float16",
+        [ScalarType.BFloat16] = "bfloat16",
+        [ScalarType.Int64] = "int64",
+        [ScalarType.Int32] = "int32",
+        [ScalarType.Int16] = "int16",
+        [ScalarType.Int8] = "int8",
+        [ScalarType.Byte] = "uint8",
+        [ScalarType.Bool] = "bool",
     };
 
     public sealed record Entry(string Name, string Dtype, long[] Shape, string Encoding, long Nonzero, long Offset, long Length);
@@ -203,58 +210,58 @@ public static class SparseCheckpoint
         switch (e.Encoding)
         {
             case "dense":
-            {
-                if (section.Length != numel * es) throw Bad();
-                return section.ToArray();
-            }
+                {
+                    if (section.Length != numel * es) throw Bad();
+                    return section.ToArray();
+                }
             case "bitmask":
             case "bitmask-deflate":
-            {
-                byte[] bitmask;
-                ReadOnlySpan<byte> values;
-                if (e.Encoding == "bitmask")
                 {
-                    if (section.Length != maskLen + valueBytes) throw Bad();
-                    bitmask = section[..(int)maskLen].ToArray();
-                    values = section[(int)maskLen..];
+                    byte[] bitmask;
+                    ReadOnlySpan<byte> values;
+                    if (e.Encoding == "bitmask")
+                    {
+                        if (section.Length != maskLen + valueBytes) throw Bad();
+                        bitmask = section[..(int)maskLen].ToArray();
+                        values = section[(int)maskLen..];
+                    }
+                    else
+                    {
+                        if (section.Length < 8) throw Bad();
+                        long defLen = BinaryPrimitives.ReadInt64LittleEndian(section);
+                        if (defLen < 0 || defLen != section.Length - 8 - valueBytes) throw Bad();
+                        bitmask = Inflate(section.Slice(8, (int)defLen).ToArray(), (int)maskLen, Bad);
+                        values = section[(8 + (int)defLen)..];
+                    }
+                    var raw = new byte[numel * es];
+                    int j = 0;
+                    for (long i = 0; i < numel; i++)
+                    {
+                        if ((bitmask[i >> 3] & (1 << (int)(i & 7))) == 0) continue;
+                        if (j >= nnz) throw Bad();
+                        values.Slice(j * es, es).CopyTo(raw.AsSpan((int)(i * es)));
+                        j++;
+                    }
+                    if (j != nnz) throw Bad();
+                    return raw;
                 }
-                else
-                {
-                    if (section.Length < 8) throw Bad();
-                    long defLen = BinaryPrimitives.ReadInt64LittleEndian(section);
-                    if (defLen < 0 || defLen != section.Length - 8 - valueBytes) throw Bad();
-                    bitmask = Inflate(section.Slice(8, (int)defLen).ToArray(), (int)maskLen, Bad);
-                    values = section[(8 + (int)defLen)..];
-                }
-                var raw = new byte[numel * es];
-                int j = 0;
-                for (long i = 0; i < numel; i++)
-                {
-                    if ((bitmask[i >> 3] & (1 << (int)(i & 7))) == 0) continue;
-                    if (j >= nnz) throw Bad();
-                    values.Slice(j * es, es).CopyTo(raw.AsSpan((int)(i * es)));
-                    j++;
-                }
-                if (j != nnz) throw Bad();
-                return raw;
-            }
             case "indices32":
             case "indices64":
-            {
-                int w = e.Encoding == "indices32" ? 4 : 8;
-                if (section.Length != nnz * (w + es)) throw Bad();
-                var raw = new byte[numel * es];
-                var values = section[(int)(nnz * w)..];
-                long previous = -1;
-                for (int j = 0; j < nnz; j++)
                 {
-                    long i = w == 4 ? BinaryPrimitives.ReadUInt32LittleEndian(section[(j * 4)..]) : BinaryPrimitives.ReadInt64LittleEndian(section[(j * 8)..]);
-                    if (i <= previous || i >= numel) throw Bad(); // increasing, as the format says
-                    values.Slice(j * es, es).CopyTo(raw.AsSpan((int)(i * es)));
-                    previous = i;
+                    int w = e.Encoding == "indices32" ? 4 : 8;
+                    if (section.Length != nnz * (w + es)) throw Bad();
+                    var raw = new byte[numel * es];
+                    var values = section[(int)(nnz * w)..];
+                    long previous = -1;
+                    for (int j = 0; j < nnz; j++)
+                    {
+                        long i = w == 4 ? BinaryPrimitives.ReadUInt32LittleEndian(section[(j * 4)..]) : BinaryPrimitives.ReadInt64LittleEndian(section[(j * 8)..]);
+                        if (i <= previous || i >= numel) throw Bad(); // increasing, as the format says
+                        values.Slice(j * es, es).CopyTo(raw.AsSpan((int)(i * es)));
+                        previous = i;
+                    }
+                    return raw;
                 }
-                return raw;
-            }
             default:
                 throw new CheckpointFormatException($"{path}: tensor '{e.Name}' has unknown encoding '{e.Encoding}'");
         }

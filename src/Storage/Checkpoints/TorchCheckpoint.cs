@@ -1,7 +1,7 @@
-using System.Text;
-using Harness.Storage.Pickle;
-using static TorchSharp.torch;
 using Harness.Storage.Files;
+using Harness.Storage.Pickle;
+using System.Text;
+using static TorchSharp.torch;
 
 namespace Harness.Storage.Checkpoints;
 

@@ -1,5 +1,5 @@
-using System.Security.Cryptography;
 using Harness.Storage.Files;
+using System.Security.Cryptography;
 
 namespace Harness.Storage.Checkpoints;
 

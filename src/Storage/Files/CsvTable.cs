@@ -1,7 +1,7 @@
+using Harness.Storage.Checkpoints;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
-using Harness.Storage.Checkpoints;
 
 namespace Harness.Storage.Files;
 

@@ -1,11 +1,11 @@
-using Harness.Model;
 using FsCheck;
 using FsCheck.Fluent;
 using Harness.Metrics;
+using Harness.Model;
+using Harness.Model.Families;
 using Harness.Tests.TestSupport;
 using TorchSharp;
 using static TorchSharp.torch;
-using Harness.Model.Families;
 
 namespace Harness.Tests.Properties.Metrics;
 

@@ -1,11 +1,11 @@
 using FsCheck;
 using FsCheck.Fluent;
 using Harness.Model;
+using Harness.Model.Families;
 using Harness.Pruning.Channels;
 using Harness.Pruning.FineGrained;
 using Harness.Tests.TestSupport;
 using static TorchSharp.torch;
-using Harness.Model.Families;
 
 namespace Harness.Tests.Properties.Model;
 

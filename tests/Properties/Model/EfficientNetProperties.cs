@@ -1,8 +1,8 @@
 using FsCheck;
 using FsCheck.Fluent;
 using Harness.Model;
-using static TorchSharp.torch;
 using Harness.Model.Families;
+using static TorchSharp.torch;
 
 namespace Harness.Tests.Properties.Model;
 

@@ -3,11 +3,11 @@ using FsCheck.Fluent;
 using Harness.Model;
 using Harness.Model.Channels;
 using Harness.Model.Layers;
+using Harness.Model.Networks;
 using Harness.Pruning.Channels;
 using Harness.Tests.TestSupport;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using Harness.Model.Networks;
 
 namespace Harness.Tests.Properties.Pruning;
 

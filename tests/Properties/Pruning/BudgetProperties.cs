@@ -1,13 +1,13 @@
-using System.Text.Json;
 using FsCheck;
 using FsCheck.Fluent;
 using Harness.Metrics;
 using Harness.Model;
 using Harness.Model.Channels;
-using Harness.Pruning.Channels;
-using Harness.Tests.TestSupport;
 using Harness.Model.Families;
 using Harness.Model.Networks;
+using Harness.Pruning.Channels;
+using Harness.Tests.TestSupport;
+using System.Text.Json;
 
 namespace Harness.Tests.Properties.Pruning;
 

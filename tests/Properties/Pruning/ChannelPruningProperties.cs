@@ -1,13 +1,13 @@
-using Harness.Model.Channels;
 using FsCheck;
 using FsCheck.Fluent;
 using Harness.Metrics;
 using Harness.Model;
+using Harness.Model.Channels;
+using Harness.Model.Families;
 using Harness.Pruning.Channels;
 using Harness.Tests.TestSupport;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using Harness.Model.Families;
 
 namespace Harness.Tests.Properties.Pruning;
 

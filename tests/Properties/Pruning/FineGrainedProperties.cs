@@ -1,9 +1,9 @@
 using FsCheck;
 using FsCheck.Fluent;
-using Harness.Storage.Checkpoints;
 using Harness.Model;
 using Harness.Model.Layers;
 using Harness.Pruning.FineGrained;
+using Harness.Storage.Checkpoints;
 using static TorchSharp.torch;
 
 namespace Harness.Tests.Properties.Pruning;

@@ -2,12 +2,12 @@ using FsCheck;
 using FsCheck.Fluent;
 using Harness.Model;
 using Harness.Model.Channels;
+using Harness.Model.Networks;
 using Harness.Pruning.FineGrained;
+using Harness.Runtime;
 using Harness.Tests.TestSupport;
 using TorchSharp;
 using static TorchSharp.torch;
-using Harness.Runtime;
-using Harness.Model.Networks;
 
 namespace Harness.Tests.Properties.Runtime;
 
@@ -22,7 +22,10 @@ public class MemoryLayoutProperties
     public void Restore() => MemoryLayout.Preferred = MemoryFormat.Auto;
 
     private static Gen<long[]> Shapes =>
-        from n in Gen.Choose(1, 4) from c in Gen.Choose(1, 9) from h in Gen.Choose(1, 7) from w in Gen.Choose(1, 7)
+        from n in Gen.Choose(1, 4)
+        from c in Gen.Choose(1, 9)
+        from h in Gen.Choose(1, 7)
+        from w in Gen.Choose(1, 7)
         select new long[] { n, c, h, w };
 
     [Test]
@@ -98,8 +101,11 @@ public class MemoryLayoutProperties
     [Test]
     public void ChannelsLastComputesWhatContiguousComputesUpToRounding([ValueSource(nameof(Archs))] string arch)
     {
-        var cases = from seed in Gen.Choose(0, 1000) from side in Gen.Choose(56, 72) from batch in Gen.Choose(4, 6)
-                    from masked in Gen.Elements(false, true) select (seed, side, batch, masked);
+        var cases = from seed in Gen.Choose(0, 1000)
+                    from side in Gen.Choose(56, 72)
+                    from batch in Gen.Choose(4, 6)
+                    from masked in Gen.Elements(false, true)
+                    select (seed, side, batch, masked);
         Prop.ForAll(cases.ToArbitrary(), c =>
         {
             using var scope = NewDisposeScope();

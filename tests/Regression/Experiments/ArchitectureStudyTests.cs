@@ -20,7 +20,12 @@ public class ArchitectureStudyTests
         {
             var config = MiniStudyTests.MiniConfig(data, output) with
             {
-                Arch = "resnet18", BaseEpochs = 2, TrainSubset = 640, ValSubset = 160, TestSubset = 320, LearningRate = 0.01,
+                Arch = "resnet18",
+                BaseEpochs = 2,
+                TrainSubset = 640,
+                ValSubset = 160,
+                TestSubset = 320,
+                LearningRate = 0.01,
             };
             config.Validate();
             var runner = new StudyRunner(config, CPU, TestContext.Out);

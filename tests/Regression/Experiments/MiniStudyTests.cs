@@ -14,11 +14,23 @@ public class MiniStudyTests
 {
     public static StudyConfig MiniConfig(string data, string output) => new()
     {
-        Data = data, Weights = "none", Device = "cpu", Output = output, ImageSize = 32, BatchSize = 32,
-        BaseEpochs = 2, FineGrainedEpochs = 1, ChannelEpochs = 1, TrainSubset = 2000, ValSubset = 300, TestSubset = 1000,
+        Data = data,
+        Weights = "none",
+        Device = "cpu",
+        Output = output,
+        ImageSize = 32,
+        BatchSize = 32,
+        BaseEpochs = 2,
+        FineGrainedEpochs = 1,
+        ChannelEpochs = 1,
+        TrainSubset = 2000,
+        ValSubset = 300,
+        TestSubset = 1000,
         // From random weights torchvision's head init (uniform ±1/√10) starts with large logits; 0.002 trains more
         // steadily in two short epochs than the study's fine-tuning rate of 0.01.
-        LearningRate = 0.002, FrozenStages = [], LatencyRuns = 5,
+        LearningRate = 0.002,
+        FrozenStages = [],
+        LatencyRuns = 5,
     };
 
     [Test]

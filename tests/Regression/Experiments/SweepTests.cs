@@ -1,12 +1,12 @@
-using System.Security.Cryptography;
 using Harness.Experiments;
 using Harness.Metrics;
 using Harness.Model;
+using Harness.Model.Families;
 using Harness.Tests.TestSupport;
 using SkiaSharp;
 using Snapshooter.NUnit;
+using System.Security.Cryptography;
 using static TorchSharp.torch;
-using Harness.Model.Families;
 
 namespace Harness.Tests.Regression.Experiments;
 
@@ -28,8 +28,17 @@ public class SweepTests : TempDirectoryTest
         byte[] baseHash = SHA256.HashData(File.ReadAllBytes(basePath));
         var config = new StudyConfig
         {
-            Data = data, BaseModel = basePath, Device = "cpu", Output = Path.Combine(Dir, "sweep"), ImageSize = 32, BatchSize = 20,
-            TestSubset = 40, LatencyRuns = 2, FrozenStages = [], FineGrainedEpochs = 0, ChannelEpochs = 0,
+            Data = data,
+            BaseModel = basePath,
+            Device = "cpu",
+            Output = Path.Combine(Dir, "sweep"),
+            ImageSize = 32,
+            BatchSize = 20,
+            TestSubset = 40,
+            LatencyRuns = 2,
+            FrozenStages = [],
+            FineGrainedEpochs = 0,
+            ChannelEpochs = 0,
         };
         var sweep = new SweepRunner(config, [SweepMethod.FineGrained, SweepMethod.Channel], [0.7, 0.3], CPU, TestContext.Out);
 
@@ -68,7 +77,11 @@ public class SweepTests : TempDirectoryTest
             .And.Contain("| fine-grained | 0.7 |"));
         Snapshot.Match(points.Select(p => new
         {
-            Method = p.Method?.ToString() ?? "base", p.Ratio, p.Metrics.Parameters, p.Metrics.NonzeroParameters, p.Metrics.MacsThop,
+            Method = p.Method?.ToString() ?? "base",
+            p.Ratio,
+            p.Metrics.Parameters,
+            p.Metrics.NonzeroParameters,
+            p.Metrics.MacsThop,
         }).ToList());
 
         var log = new StringWriter();

@@ -1,9 +1,9 @@
-using Harness.Model;
-using Harness.Storage.Checkpoints;
 using Harness.Metrics;
+using Harness.Model;
+using Harness.Model.Families;
+using Harness.Storage.Checkpoints;
 using Harness.Tests.TestSupport;
 using Snapshooter.NUnit;
-using Harness.Model.Families;
 
 namespace Harness.Tests.Regression.Metrics;
 
@@ -16,9 +16,19 @@ public class MetricsTableSnapshotTests
 
     private static object Deterministic(ModelMetrics m) => new
     {
-        m.Name, m.Parameters, m.NonzeroParameters, m.Sparsity, m.SizeBytes, m.SparseSizeBytes, m.MacsThop,
-        m.MacsTorchProfile, m.EffectiveMacsThop, m.EffectiveMacsTorchProfile, m.Memory!.ParameterBytes,
-        m.Memory.ActivationPeakBytes, m.Memory.ActivationPeakAt,
+        m.Name,
+        m.Parameters,
+        m.NonzeroParameters,
+        m.Sparsity,
+        m.SizeBytes,
+        m.SparseSizeBytes,
+        m.MacsThop,
+        m.MacsTorchProfile,
+        m.EffectiveMacsThop,
+        m.EffectiveMacsTorchProfile,
+        m.Memory!.ParameterBytes,
+        m.Memory.ActivationPeakBytes,
+        m.Memory.ActivationPeakAt,
         Markdown = MetricsTable.Build([m], deterministicOnly: true).ToMarkdown(),
     };
 

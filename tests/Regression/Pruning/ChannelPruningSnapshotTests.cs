@@ -1,9 +1,9 @@
-using Harness.Model.Channels;
 using Harness.Model;
+using Harness.Model.Channels;
+using Harness.Model.Families;
 using Harness.Pruning.Channels;
 using Snapshooter.NUnit;
 using static TorchSharp.torch;
-using Harness.Model.Families;
 
 namespace Harness.Tests.Regression.Pruning;
 

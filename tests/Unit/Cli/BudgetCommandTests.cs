@@ -1,8 +1,8 @@
-using System.Text.Json;
 using Harness.Cli.Commands;
+using Harness.Model.Families;
 using Harness.Tests.TestSupport;
 using Harness.Tests.Unit.Cli;
-using Harness.Model.Families;
+using System.Text.Json;
 
 namespace Harness.Tests.Unit.Cli;
 

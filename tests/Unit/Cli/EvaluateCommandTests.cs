@@ -1,8 +1,8 @@
-using System.Globalization;
-using System.Text.Json;
 using Harness.Cli.Commands;
 using Harness.Tests.TestSupport;
 using SkiaSharp;
+using System.Globalization;
+using System.Text.Json;
 
 namespace Harness.Tests.Unit.Cli;
 

@@ -1,9 +1,9 @@
-using System.Security.Cryptography;
-using System.Text.Json;
 using Harness.Cli.Commands;
 using Harness.Export;
 using Harness.Tests.TestSupport;
 using Harness.Tests.Unit.Export;
+using System.Security.Cryptography;
+using System.Text.Json;
 using static TorchSharp.torch;
 
 namespace Harness.Tests.Unit.Cli;

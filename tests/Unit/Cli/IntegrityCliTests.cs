@@ -1,10 +1,10 @@
+using Harness.Cli;
+using Harness.Model;
+using Harness.Model.Families;
+using Harness.Tests.TestSupport;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Security.Cryptography;
-using Harness.Cli;
-using Harness.Model;
-using Harness.Tests.TestSupport;
-using Harness.Model.Families;
 
 namespace Harness.Tests.Unit.Cli;
 

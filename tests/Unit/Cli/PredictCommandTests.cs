@@ -1,11 +1,11 @@
-using System.Text.Json;
 using Harness.Cli.Commands;
 using Harness.Data;
 using Harness.Data.ImageFolder;
 using Harness.Model;
-using Harness.Tests.TestSupport;
-using static TorchSharp.torch;
 using Harness.Model.Families;
+using Harness.Tests.TestSupport;
+using System.Text.Json;
+using static TorchSharp.torch;
 
 namespace Harness.Tests.Unit.Cli;
 

@@ -1,8 +1,8 @@
-using System.CommandLine;
-using System.Text.Json;
 using Harness.Cli;
 using Harness.Cli.Commands;
 using Harness.Tests.TestSupport;
+using System.CommandLine;
+using System.Text.Json;
 
 namespace Harness.Tests.Unit.Cli;
 

@@ -1,8 +1,8 @@
-using System.CommandLine;
 using Harness.Cli;
 using Harness.Cli.Commands;
 using Harness.Experiments;
 using Harness.Tests.TestSupport;
+using System.CommandLine;
 
 namespace Harness.Tests.Unit.Cli;
 

@@ -1,9 +1,9 @@
-using System.CommandLine;
-using System.Text.Json;
 using Harness.Cli;
 using Harness.Cli.Commands;
 using Harness.Storage.Checkpoints;
 using Harness.Tests.TestSupport;
+using System.CommandLine;
+using System.Text.Json;
 
 namespace Harness.Tests.Unit.Cli;
 
@@ -32,7 +32,7 @@ public class VocabularyTests : TempDirectoryTest
         foreach (var (path, command) in AllCommands())
             foreach (var o in command.Options)
             {
-                if (o.Name is "--help" or "-h" or "-?" ) continue;
+                if (o.Name is "--help" or "-h" or "-?") continue;
                 bool flag = o.ValueType == typeof(bool);
                 bool statesDefault = o.HasDefaultValue || o.Required || flag
                                      || (o.Description ?? "").Contains("default", StringComparison.OrdinalIgnoreCase);

@@ -1,9 +1,9 @@
-using System.Formats.Tar;
-using System.IO.Compression;
-using System.Security.Cryptography;
 using Harness.Data;
 using Harness.Data.Cifar;
 using Harness.Tests.TestSupport;
+using System.Formats.Tar;
+using System.IO.Compression;
+using System.Security.Cryptography;
 
 namespace Harness.Tests.Unit.Data;
 

@@ -1,8 +1,8 @@
-using System.Diagnostics;
 using Harness.Data;
 using Harness.Data.ImageFolder;
 using Harness.Tests.TestSupport;
 using SkiaSharp;
+using System.Diagnostics;
 
 namespace Harness.Tests.Unit.Data;
 

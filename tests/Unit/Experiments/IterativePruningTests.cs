@@ -1,11 +1,11 @@
-using System.Globalization;
 using Harness.Experiments;
 using Harness.Metrics;
 using Harness.Model;
+using Harness.Model.Families;
 using Harness.Pruning.Channels;
 using Harness.Tests.TestSupport;
+using System.Globalization;
 using static TorchSharp.torch;
-using Harness.Model.Families;
 
 namespace Harness.Tests.Unit.Experiments;
 
@@ -62,8 +62,19 @@ public class IterativePruningTests : TempDirectoryTest
         using (var m = ModelLoader.LoadNetwork("none", "resnet18")) ModelLoader.Save(m, basePath);
         var config = new StudyConfig
         {
-            Data = data, Arch = "resnet18", BaseModel = basePath, Device = "cpu", Output = Path.Combine(Dir, "study"), ImageSize = 32, BatchSize = 8,
-            FineGrainedAmounts = [0.5], ChannelRatios = [0.5], PruningSteps = 3, EpochsPerStep = 1, LatencyRuns = 1, FrozenStages = [],
+            Data = data,
+            Arch = "resnet18",
+            BaseModel = basePath,
+            Device = "cpu",
+            Output = Path.Combine(Dir, "study"),
+            ImageSize = 32,
+            BatchSize = 8,
+            FineGrainedAmounts = [0.5],
+            ChannelRatios = [0.5],
+            PruningSteps = 3,
+            EpochsPerStep = 1,
+            LatencyRuns = 1,
+            FrozenStages = [],
         };
         var runner = new StudyRunner(config, CPU, TextWriter.Null);
         var results = runner.Run();
@@ -109,8 +120,20 @@ public class IterativePruningTests : TempDirectoryTest
         string data = SyntheticCifar.WriteBinary(Path.Combine(Dir, "data"), 8, 16);
         var config = new StudyConfig
         {
-            Data = data, Arch = "resnet18", Device = "cpu", Output = Path.Combine(Dir, "slim"), ImageSize = 32, BatchSize = 8, BaseEpochs = 1,
-            FineGrainedAmounts = [], ChannelRatios = [], SlimmingRatios = [0.5], ChannelEpochs = 0, BnL1 = 1e-3, LatencyRuns = 1, FrozenStages = [],
+            Data = data,
+            Arch = "resnet18",
+            Device = "cpu",
+            Output = Path.Combine(Dir, "slim"),
+            ImageSize = 32,
+            BatchSize = 8,
+            BaseEpochs = 1,
+            FineGrainedAmounts = [],
+            ChannelRatios = [],
+            SlimmingRatios = [0.5],
+            ChannelEpochs = 0,
+            BnL1 = 1e-3,
+            LatencyRuns = 1,
+            FrozenStages = [],
         };
         Assert.That(config.Experiments().Select(e => e.Name), Is.EqualTo(new[] { "resnet18_base", "slimming_0.5" }));
         var runner = new StudyRunner(config, CPU, TextWriter.Null);

@@ -1,8 +1,8 @@
 using Harness.Export;
 using Harness.Model;
+using Harness.Model.Families;
 using Harness.Tests.TestSupport;
 using static TorchSharp.torch;
-using Harness.Model.Families;
 
 namespace Harness.Tests.Unit.Export;
 

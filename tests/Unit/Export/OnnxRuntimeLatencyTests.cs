@@ -13,7 +13,9 @@ public class OnnxRuntimeLatencyTests
         model.eval();
         return OnnxExporter.ToBytes(model, new OnnxExportOptions
         {
-            ClassNames = Enumerable.Range(0, 10).Select(i => $"c{i}").ToList(), ImageSize = 32, HarnessVersion = "test",
+            ClassNames = Enumerable.Range(0, 10).Select(i => $"c{i}").ToList(),
+            ImageSize = 32,
+            HarnessVersion = "test",
         });
     }
 

@@ -1,5 +1,5 @@
-using Harness.Tests.TestSupport;
 using Harness.Metrics;
+using Harness.Tests.TestSupport;
 
 namespace Harness.Tests.Unit.Metrics;
 
@@ -8,13 +8,20 @@ public class MetricsPresentationTests : TempDirectoryTest
 {
     internal static ModelMetrics Sample(string name, long nonzero, double? accuracy) => new()
     {
-        Name = name, Parameters = 4_000_000, NonzeroParameters = nonzero, SizeBytes = 16_300_000,
-        SparseSizeBytes = nonzero < 4_000_000 ? 5_000_000 : null, ImageSize = 224, MacsThop = 400_000_000,
-        MacsTorchProfile = 385_000_000, EffectiveMacsThop = 400_000_000 * nonzero / 4_000_000,
+        Name = name,
+        Parameters = 4_000_000,
+        NonzeroParameters = nonzero,
+        SizeBytes = 16_300_000,
+        SparseSizeBytes = nonzero < 4_000_000 ? 5_000_000 : null,
+        ImageSize = 224,
+        MacsThop = 400_000_000,
+        MacsTorchProfile = 385_000_000,
+        EffectiveMacsThop = 400_000_000 * nonzero / 4_000_000,
         EffectiveMacsTorchProfile = 385_000_000 * nonzero / 4_000_000,
         Latency = new LatencyStats("cpu", 2, 4, 224, 10, 100, 40.0, 38.0, 52.0),
         Memory = new MemoryFigures(16_000_000, 9_600_000, "features.1.0", 30_000_000, "resident memory: test", null, null),
-        TestLoss = accuracy is null ? null : 0.31, TestAccuracy = accuracy,
+        TestLoss = accuracy is null ? null : 0.31,
+        TestAccuracy = accuracy,
     };
 
     [Test]
@@ -96,7 +103,8 @@ public class MetricsPresentationTests : TempDirectoryTest
         MetricsPlots.SaveTable(MetricsTable.Build(models), table, "unit test");
         var curves = MetricsPlots.CurvesPath(Dir, "unit");
         MetricsPlots.SaveTrainingCurves(new TrainingCurves([1, 2, 3, 4], [1.2, 0.6, 0.4, 0.3], [74.8, 0.6, 0.5, 0.45],
-            [0.6, 0.8, 0.88, 0.92], [0.7, 0.81, 0.85, 0.86]) { Initial = (2.4, 0.31), BaseAccuracy = 0.9, ChanceAccuracy = 0.1 }, curves);
+            [0.6, 0.8, 0.88, 0.92], [0.7, 0.81, 0.85, 0.86])
+        { Initial = (2.4, 0.31), BaseAccuracy = 0.9, ChanceAccuracy = 0.1 }, curves);
         var comparison = MetricsPlots.ComparisonPath(Dir, "unit");
         MetricsPlots.SaveComparison(models, comparison);
         foreach (var path in new[] { table, curves, comparison })

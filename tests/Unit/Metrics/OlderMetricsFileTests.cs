@@ -1,7 +1,7 @@
 using Harness.Metrics;
 using Harness.Storage.Files;
-using System.Text.Json.Nodes;
 using Harness.Tests.TestSupport;
+using System.Text.Json.Nodes;
 
 namespace Harness.Tests.Unit.Metrics;
 

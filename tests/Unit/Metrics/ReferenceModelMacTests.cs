@@ -1,8 +1,8 @@
-using Harness.Model;
-using System.Diagnostics;
 using Harness.Metrics;
-using Harness.Tests.TestSupport;
+using Harness.Model;
 using Harness.Model.Families;
+using Harness.Tests.TestSupport;
+using System.Diagnostics;
 
 namespace Harness.Tests.Unit.Metrics;
 

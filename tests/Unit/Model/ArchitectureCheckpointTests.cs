@@ -1,12 +1,12 @@
 using Harness.Model;
 using Harness.Model.Channels;
-using Harness.Storage.Checkpoints;
-using Harness.Pruning.Channels;
-using Harness.Pruning.FineGrained;
-using Harness.Tests.TestSupport;
-using static TorchSharp.torch;
 using Harness.Model.Families;
 using Harness.Model.Networks;
+using Harness.Pruning.Channels;
+using Harness.Pruning.FineGrained;
+using Harness.Storage.Checkpoints;
+using Harness.Tests.TestSupport;
+using static TorchSharp.torch;
 
 namespace Harness.Tests.Unit.Model;
 

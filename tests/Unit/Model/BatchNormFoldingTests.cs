@@ -1,11 +1,11 @@
 using Harness.Model;
+using Harness.Model.Families;
 using Harness.Model.Layers;
 using Harness.Pruning.Channels;
 using Harness.Pruning.FineGrained;
 using Harness.Tests.TestSupport;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using Harness.Model.Families;
 
 namespace Harness.Tests.Unit.Model;
 

@@ -1,9 +1,9 @@
 using Harness.Model;
 using Harness.Model.Channels;
 using Harness.Model.Layers;
+using Harness.Model.Networks;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using Harness.Model.Networks;
 
 namespace Harness.Tests.Unit.Model;
 
@@ -24,15 +24,15 @@ public static class ChannelDeclarationChecks
         Assert.Multiple(() =>
         {
             foreach (var space in declaration.Spaces)
-            foreach (var member in space.Members)
-            {
-                roles.TryAdd(member.Layer, []);
-                roles[member.Layer].Add(member.Role);
-                Assert.That(modules.TryGetValue(member.Layer, out var module), Is.True,
-                    $"space '{space.Name}' names '{member.Layer}', which is no module");
-                if (module is null) continue;
-                Assert.That(Channels(module, member.Role), Is.EqualTo(space.Width), $"space '{space.Name}': {member}");
-            }
+                foreach (var member in space.Members)
+                {
+                    roles.TryAdd(member.Layer, []);
+                    roles[member.Layer].Add(member.Role);
+                    Assert.That(modules.TryGetValue(member.Layer, out var module), Is.True,
+                        $"space '{space.Name}' names '{member.Layer}', which is no module");
+                    if (module is null) continue;
+                    Assert.That(Channels(module, member.Role), Is.EqualTo(space.Width), $"space '{space.Name}': {member}");
+                }
             foreach (var (a, b) in declaration.Ties)
                 Assert.That(declaration[a].Width, Is.EqualTo(declaration[b].Width), $"tied spaces '{a}' and '{b}'");
 

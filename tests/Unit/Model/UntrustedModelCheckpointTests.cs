@@ -1,9 +1,9 @@
-using System.Text.Json.Nodes;
 using Harness.Model;
+using Harness.Model.Families;
 using Harness.Storage.Checkpoints;
 using Harness.Tests.TestSupport;
+using System.Text.Json.Nodes;
 using static TorchSharp.torch;
-using Harness.Model.Families;
 
 namespace Harness.Tests.Unit.Model;
 

@@ -1,10 +1,10 @@
-using Harness.Model.Channels;
 using Harness.Model;
+using Harness.Model.Channels;
+using Harness.Model.Families;
 using Harness.Model.Layers;
 using Harness.Pruning.Channels;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using Harness.Model.Families;
 
 namespace Harness.Tests.Unit.Pruning;
 
@@ -76,7 +76,10 @@ public class ChannelImportanceTests
         // The stem conv: its outputs are group 0; it reads only the 3 input channels, which are never pruned.
         var (pruned, report) = ChannelPruner.Prune(model, new ChannelPruningOptions
         {
-            Ratio = 0.5, RoundTo = 1, Global = global, IgnoredLayers = ["features.0.0", "features.1.0.block.2.0"],
+            Ratio = 0.5,
+            RoundTo = 1,
+            Global = global,
+            IgnoredLayers = ["features.0.0", "features.1.0.block.2.0"],
         });
         using (pruned)
         {

@@ -1,10 +1,10 @@
-using System.Diagnostics;
 using Harness.Model;
-using Harness.Storage.Checkpoints;
-using Harness.Pruning.FineGrained;
-using Harness.Tests.TestSupport;
-using static TorchSharp.torch;
 using Harness.Model.Families;
+using Harness.Pruning.FineGrained;
+using Harness.Storage.Checkpoints;
+using Harness.Tests.TestSupport;
+using System.Diagnostics;
+using static TorchSharp.torch;
 
 namespace Harness.Tests.Unit.Pruning;
 

@@ -1,9 +1,9 @@
 using Harness.Model.Channels;
 using Harness.Model.Layers;
+using Harness.Model.Networks;
 using Harness.Pruning.Channels;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using Harness.Model.Networks;
 
 namespace Harness.Tests.Unit.Pruning;
 

@@ -1,9 +1,9 @@
-using Harness.Tests.TestSupport;
 using Harness.Model;
 using Harness.Pruning.Channels;
+using Harness.Runtime;
+using Harness.Tests.TestSupport;
 using TorchSharp;
 using static TorchSharp.torch;
-using Harness.Runtime;
 
 namespace Harness.Tests.Unit.Runtime;
 

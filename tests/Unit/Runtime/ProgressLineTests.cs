@@ -1,6 +1,6 @@
 using Harness.Runtime;
-using Harness.Tests.Unit.Cli;
 using Harness.Tests.TestSupport;
+using Harness.Tests.Unit.Cli;
 
 namespace Harness.Tests.Unit.Runtime;
 

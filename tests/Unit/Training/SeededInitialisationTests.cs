@@ -1,11 +1,11 @@
 using Harness.Cli.Commands;
 using Harness.Model;
+using Harness.Model.Families;
 using Harness.Storage.Checkpoints;
-using Harness.Training;
 using Harness.Tests.TestSupport;
 using Harness.Tests.Unit.Cli;
+using Harness.Training;
 using static Harness.Tests.Unit.Training.TinyTraining;
-using Harness.Model.Families;
 
 namespace Harness.Tests.Unit.Training;
 

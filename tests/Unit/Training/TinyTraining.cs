@@ -1,10 +1,10 @@
 using Harness.Data;
 using Harness.Model;
-using Harness.Storage.Checkpoints;
-using Harness.Training;
-using Harness.Tests.TestSupport;
-using static TorchSharp.torch;
 using Harness.Model.Families;
+using Harness.Storage.Checkpoints;
+using Harness.Tests.TestSupport;
+using Harness.Training;
+using static TorchSharp.torch;
 
 namespace Harness.Tests.Unit.Training;
 

@@ -1,8 +1,8 @@
 using Harness.Storage.Checkpoints;
-using Harness.Training;
-using Harness.Tests.TestSupport;
-using static Harness.Tests.Unit.Training.TinyTraining;
 using Harness.Storage.Files;
+using Harness.Tests.TestSupport;
+using Harness.Training;
+using static Harness.Tests.Unit.Training.TinyTraining;
 
 namespace Harness.Tests.Unit.Training;
 

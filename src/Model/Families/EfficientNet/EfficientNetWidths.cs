@@ -1,10 +1,10 @@
+using Harness.Model.Channels;
+using Harness.Model.Networks;
+using Harness.Storage.Files;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
-using Harness.Model.Channels;
-using Harness.Storage.Files;
-using Harness.Model.Networks;
 
 namespace Harness.Model.Families;
 

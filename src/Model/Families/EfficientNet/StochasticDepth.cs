@@ -1,5 +1,5 @@
-using static TorchSharp.torch;
 using Harness.Model.Layers;
+using static TorchSharp.torch;
 
 namespace Harness.Model.Families;
 

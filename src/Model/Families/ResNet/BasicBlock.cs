@@ -1,7 +1,7 @@
+using Harness.Model.Layers;
 using Harness.Model.Networks;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using Harness.Model.Layers;
 
 namespace Harness.Model.Families;
 

@@ -1,7 +1,7 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
 using Harness.Model.Channels;
 using Harness.Model.Networks;
+using System.Globalization;
+using System.Text.RegularExpressions;
 
 namespace Harness.Model.Families;
 

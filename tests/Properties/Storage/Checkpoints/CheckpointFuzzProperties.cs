@@ -1,15 +1,15 @@
+using FsCheck;
+using FsCheck.Fluent;
+using Harness.Model;
+using Harness.Model.Families;
+using Harness.Storage.Checkpoints;
+using Harness.Tests.TestSupport;
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json.Nodes;
-using FsCheck;
-using FsCheck.Fluent;
-using Harness.Model;
-using Harness.Storage.Checkpoints;
-using Harness.Tests.TestSupport;
 using static TorchSharp.torch;
-using Harness.Model.Families;
 
 namespace Harness.Tests.Properties.Storage.Checkpoints;
 
@@ -154,9 +154,9 @@ public class CheckpointFuzzProperties : TempDirectoryTest
             case Kind.Truncate:
                 return file[..at];
             default: // ZipField
-            {
-                var fields = new (uint Signature, int Offset, int Width)[]
                 {
+                    var fields = new (uint Signature, int Offset, int Width)[]
+                    {
                     (CraftedCheckpoint.LocalHeader, 6, 2), (CraftedCheckpoint.LocalHeader, 8, 2), (CraftedCheckpoint.LocalHeader, 14, 4),
                     (CraftedCheckpoint.LocalHeader, 18, 4), (CraftedCheckpoint.LocalHeader, 22, 4), (CraftedCheckpoint.LocalHeader, 26, 2),
                     (CraftedCheckpoint.LocalHeader, 28, 2), (CraftedCheckpoint.CentralHeader, 10, 2), (CraftedCheckpoint.CentralHeader, 16, 4),
@@ -165,18 +165,18 @@ public class CheckpointFuzzProperties : TempDirectoryTest
                     (CraftedCheckpoint.EndOfCentralDirectory, 8, 2), (CraftedCheckpoint.EndOfCentralDirectory, 10, 2),
                     (CraftedCheckpoint.EndOfCentralDirectory, 12, 4), (CraftedCheckpoint.EndOfCentralDirectory, 16, 4),
                     (CraftedCheckpoint.EndOfCentralDirectory, 20, 2),
-                };
-                var (signature, offset, width) = fields[m.Target % fields.Length];
-                var headers = CraftedCheckpoint.HeaderOffsets(file, signature);
-                if (headers.Count == 0) return file;
-                int h = headers[at % headers.Count] + offset;
-                if (h + width > file.Length) return file;
-                uint[] values = [.. InterestingFields, (uint)file.Length, (uint)m.Value];
-                uint v = values[m.Value % values.Length];
-                if (width == 2) BinaryPrimitives.WriteUInt16LittleEndian(file.AsSpan(h), (ushort)v);
-                else BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(h), v);
-                return file;
-            }
+                    };
+                    var (signature, offset, width) = fields[m.Target % fields.Length];
+                    var headers = CraftedCheckpoint.HeaderOffsets(file, signature);
+                    if (headers.Count == 0) return file;
+                    int h = headers[at % headers.Count] + offset;
+                    if (h + width > file.Length) return file;
+                    uint[] values = [.. InterestingFields, (uint)file.Length, (uint)m.Value];
+                    uint v = values[m.Value % values.Length];
+                    if (width == 2) BinaryPrimitives.WriteUInt16LittleEndian(file.AsSpan(h), (ushort)v);
+                    else BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(h), v);
+                    return file;
+                }
         }
     }
 
@@ -191,32 +191,32 @@ public class CheckpointFuzzProperties : TempDirectoryTest
         switch (m.Kind)
         {
             case Kind.PickleInt or Kind.PickleLength or Kind.PickleOpcode or Kind.PickleDelete or Kind.PickleRepeat:
-            {
-                int i = Find(e => e.EndsWith("/data.pkl", StringComparison.Ordinal));
-                if (i >= 0) records[i] = (records[i].Entry, MutatePickle(records[i].Data, m));
-                return;
-            }
+                {
+                    int i = Find(e => e.EndsWith("/data.pkl", StringComparison.Ordinal));
+                    if (i >= 0) records[i] = (records[i].Entry, MutatePickle(records[i].Data, m));
+                    return;
+                }
             case Kind.StorageResize:
-            {
-                int i = Find(e => e.Contains("/data/", StringComparison.Ordinal));
-                if (i < 0) return;
-                byte[] d = records[i].Data;
-                int[] deltas = [-1, 1, -4, 4, -d.Length / 2, d.Length, -d.Length];
-                int delta = deltas[m.Value % deltas.Length];
-                records[i] = (records[i].Entry, delta < 0 ? d[..Math.Max(0, d.Length + delta)] : [.. d, .. new byte[delta]]);
-                return;
-            }
+                {
+                    int i = Find(e => e.Contains("/data/", StringComparison.Ordinal));
+                    if (i < 0) return;
+                    byte[] d = records[i].Data;
+                    int[] deltas = [-1, 1, -4, 4, -d.Length / 2, d.Length, -d.Length];
+                    int delta = deltas[m.Value % deltas.Length];
+                    records[i] = (records[i].Entry, delta < 0 ? d[..Math.Max(0, d.Length + delta)] : [.. d, .. new byte[delta]]);
+                    return;
+                }
             case Kind.DropRecord:
-            {
-                if (records.Count > 0) records.RemoveAt(m.Target % records.Count);
-                return;
-            }
+                {
+                    if (records.Count > 0) records.RemoveAt(m.Target % records.Count);
+                    return;
+                }
             default:
-            {
-                int i = Find(e => e.EndsWith("/" + TorchCheckpoint.MetadataRecord, StringComparison.Ordinal));
-                if (i >= 0) records[i] = (records[i].Entry, MutateJson(records[i].Data, m));
-                return;
-            }
+                {
+                    int i = Find(e => e.EndsWith("/" + TorchCheckpoint.MetadataRecord, StringComparison.Ordinal));
+                    if (i >= 0) records[i] = (records[i].Entry, MutateJson(records[i].Data, m));
+                    return;
+                }
         }
     }
 
@@ -265,45 +265,45 @@ public class CheckpointFuzzProperties : TempDirectoryTest
         switch (m.Kind)
         {
             case Kind.PickleInt:
-            {
-                var ints = ops.Where(o => o.Op is (byte)'K' or (byte)'J' or 0x8a).ToList();
-                if (ints.Count == 0) return p;
-                var (at, length, _) = ints[m.At % ints.Count];
-                long v = m.Value % 5 == 4 ? m.Value - 100 : InterestingInts[m.Value % InterestingInts.Length];
-                byte[] encoded = v is >= 0 and < 256 ? [(byte)'K', (byte)v]
-                    : v is >= int.MinValue and <= int.MaxValue ? [(byte)'J', .. BitConverter.GetBytes((int)v)]
-                    : [0x8a, 8, .. BitConverter.GetBytes(v)];
-                return Splice(at, length, encoded);
-            }
+                {
+                    var ints = ops.Where(o => o.Op is (byte)'K' or (byte)'J' or 0x8a).ToList();
+                    if (ints.Count == 0) return p;
+                    var (at, length, _) = ints[m.At % ints.Count];
+                    long v = m.Value % 5 == 4 ? m.Value - 100 : InterestingInts[m.Value % InterestingInts.Length];
+                    byte[] encoded = v is >= 0 and < 256 ? [(byte)'K', (byte)v]
+                        : v is >= int.MinValue and <= int.MaxValue ? [(byte)'J', .. BitConverter.GetBytes((int)v)]
+                        : [0x8a, 8, .. BitConverter.GetBytes(v)];
+                    return Splice(at, length, encoded);
+                }
             case Kind.PickleLength:
-            {
-                var strings = ops.Where(o => o.Op == (byte)'X').ToList();
-                if (strings.Count == 0) return p;
-                var (at, length, _) = strings[m.At % strings.Count];
-                uint remaining = (uint)(p.Length - at - 5);
-                uint[] values = [.. InterestingFields, (uint)(length - 5) + 1, (uint)(length - 5) - 1, remaining, remaining + 1];
-                var q = p.ToArray();
-                BinaryPrimitives.WriteUInt32LittleEndian(q.AsSpan(at + 1), values[m.Value % values.Length]);
-                return q;
-            }
+                {
+                    var strings = ops.Where(o => o.Op == (byte)'X').ToList();
+                    if (strings.Count == 0) return p;
+                    var (at, length, _) = strings[m.At % strings.Count];
+                    uint remaining = (uint)(p.Length - at - 5);
+                    uint[] values = [.. InterestingFields, (uint)(length - 5) + 1, (uint)(length - 5) - 1, remaining, remaining + 1];
+                    var q = p.ToArray();
+                    BinaryPrimitives.WriteUInt32LittleEndian(q.AsSpan(at + 1), values[m.Value % values.Length]);
+                    return q;
+                }
             case Kind.PickleOpcode:
-            {
-                var q = p.ToArray();
-                q[ops[m.At % ops.Count].At] = Opcodes[m.Value % Opcodes.Length];
-                return q;
-            }
+                {
+                    var q = p.ToArray();
+                    q[ops[m.At % ops.Count].At] = Opcodes[m.Value % Opcodes.Length];
+                    return q;
+                }
             case Kind.PickleDelete:
-            {
-                var (at, length, _) = ops[m.At % ops.Count];
-                return Splice(at, length, []);
-            }
+                {
+                    var (at, length, _) = ops[m.At % ops.Count];
+                    return Splice(at, length, []);
+                }
             default: // PickleRepeat
-            {
-                var (at, length, _) = ops[m.At % ops.Count];
-                int times = RepeatCounts[m.Value % RepeatCounts.Length];
-                var op = p.AsSpan(at, length).ToArray();
-                return Splice(at, 0, Enumerable.Repeat(op, times).SelectMany(o => o).ToArray());
-            }
+                {
+                    var (at, length, _) = ops[m.At % ops.Count];
+                    int times = RepeatCounts[m.Value % RepeatCounts.Length];
+                    var op = p.AsSpan(at, length).ToArray();
+                    return Splice(at, 0, Enumerable.Repeat(op, times).SelectMany(o => o).ToArray());
+                }
         }
     }
 

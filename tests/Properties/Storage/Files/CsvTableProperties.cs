@@ -1,9 +1,9 @@
-using System.Globalization;
 using CsvHelper;
 using CsvHelper.Configuration;
 using FsCheck;
 using FsCheck.Fluent;
 using Harness.Storage.Files;
+using System.Globalization;
 
 namespace Harness.Tests.Properties.Storage.Files;
 

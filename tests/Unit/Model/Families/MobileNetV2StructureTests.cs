@@ -1,9 +1,9 @@
 using Harness.Model;
 using Harness.Model.Channels;
-using Harness.Model.Layers;
-using static TorchSharp.torch;
-using Harness.Storage.Checkpoints;
 using Harness.Model.Families;
+using Harness.Model.Layers;
+using Harness.Storage.Checkpoints;
+using static TorchSharp.torch;
 
 namespace Harness.Tests.Unit.Model.Families;
 
@@ -82,7 +82,11 @@ public class MobileNetV2StructureTests
             Assert.That(MobileNetV2Widths.FromStateDictShapes(Shapes(model)), Is.EqualTo(MobileNetV2Widths.MobileNetV2(10)));
         var pruned = MobileNetV2Widths.MobileNetV2(10).WithSpaceWidths(new Dictionary<string, int>
         {
-            ["stem"] = 24, ["block 2 expand"] = 50, ["block 3 out"] = 20, ["block 12 expand"] = 300, ["head"] = 1000,
+            ["stem"] = 24,
+            ["block 2 expand"] = 50,
+            ["block 3 out"] = 20,
+            ["block 12 expand"] = 300,
+            ["head"] = 1000,
         });
         using var prunedModel = new MobileNetV2(pruned);
         foreach (var (_, layer) in prunedModel.PrunableLayers().Take(4))

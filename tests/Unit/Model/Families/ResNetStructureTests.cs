@@ -1,9 +1,9 @@
 using Harness.Model;
 using Harness.Model.Channels;
-using Harness.Model.Layers;
-using static TorchSharp.torch;
-using Harness.Storage.Checkpoints;
 using Harness.Model.Families;
+using Harness.Model.Layers;
+using Harness.Storage.Checkpoints;
+using static TorchSharp.torch;
 
 namespace Harness.Tests.Unit.Model.Families;
 
@@ -91,7 +91,10 @@ public class ResNetStructureTests
     {
         var widths = ResNetWidths.ResNet50(10).WithSpaceWidths(new Dictionary<string, int>
         {
-            ["stem"] = 40, ["layer1.0 conv1"] = 17, ["layer1.2 conv2"] = 9, ["layer3.0 out"] = 300,
+            ["stem"] = 40,
+            ["layer1.0 conv1"] = 17,
+            ["layer1.2 conv2"] = 9,
+            ["layer3.0 out"] = 300,
         });
         using var model = new ResNet(widths);
         foreach (var (_, layer) in model.PrunableLayers().Take(3))

@@ -1,12 +1,12 @@
+using Harness.Cli.Commands;
+using Harness.Model;
+using Harness.Pruning.Channels;
+using Harness.Storage.Checkpoints;
+using Harness.Tests.TestSupport;
+using Harness.Tests.Unit.Cli;
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
-using Harness.Cli.Commands;
-using Harness.Model;
-using Harness.Storage.Checkpoints;
-using Harness.Pruning.Channels;
-using Harness.Tests.TestSupport;
-using Harness.Tests.Unit.Cli;
 using static TorchSharp.torch;
 
 namespace Harness.Tests.Unit.Storage.Checkpoints;

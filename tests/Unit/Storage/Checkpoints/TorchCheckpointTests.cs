@@ -1,11 +1,11 @@
-using System.IO.Compression;
-using System.Text;
 using Harness.Model;
+using Harness.Model.Families;
 using Harness.Storage.Checkpoints;
 using Harness.Storage.Pickle;
 using Harness.Tests.TestSupport;
+using System.IO.Compression;
+using System.Text;
 using static TorchSharp.torch;
-using Harness.Model.Families;
 
 namespace Harness.Tests.Unit.Storage.Checkpoints;
 

@@ -1,7 +1,7 @@
-using System.IO.Compression;
 using Harness.Storage.Checkpoints;
 using Harness.Storage.Pickle;
 using Harness.Tests.TestSupport;
+using System.IO.Compression;
 using static Harness.Tests.TestSupport.CraftedCheckpoint;
 
 namespace Harness.Tests.Unit.Storage.Checkpoints;

@@ -1,8 +1,8 @@
+using Harness.Pruning.FineGrained;
+using Harness.Storage.Checkpoints;
+using Harness.Tests.TestSupport;
 using System.Buffers.Binary;
 using System.Text;
-using Harness.Storage.Checkpoints;
-using Harness.Pruning.FineGrained;
-using Harness.Tests.TestSupport;
 using static TorchSharp.torch;
 
 namespace Harness.Tests.Unit.Storage.Checkpoints;

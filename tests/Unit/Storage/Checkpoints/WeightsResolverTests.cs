@@ -1,9 +1,9 @@
-using System.Security.Cryptography;
 using Harness.Model;
+using Harness.Model.Families;
 using Harness.Storage.Checkpoints;
 using Harness.Tests.TestSupport;
+using System.Security.Cryptography;
 using static TorchSharp.torch;
-using Harness.Model.Families;
 
 namespace Harness.Tests.Unit.Storage.Checkpoints;
 

@@ -1,11 +1,11 @@
-using System.Text.Json;
 using Harness.Experiments;
 using Harness.Metrics;
 using Harness.Model;
+using Harness.Model.Families;
 using Harness.Storage.Files;
 using Harness.Tests.TestSupport;
 using Harness.Tests.Unit.Metrics;
-using Harness.Model.Families;
+using System.Text.Json;
 
 namespace Harness.Tests.Unit.Storage.Files;
 
