@@ -31,12 +31,12 @@ public static class PythonTorch
             Assert.Ignore($"Skipped: {reason}. Install Debian's PyTorch with: {InstallHint}");
     }
 
-    /// <summary>Runs <paramref name="script"/> with the exchange folder as its argument; fails the test with the
-    /// script's standard error when it exits non-zero.</summary>
-    public static void Run(string script, string exchangeFolder, TimeSpan? timeout = null)
+    /// <summary>Runs <paramref name="script"/> with the exchange folder (then <paramref name="args"/>) as its
+    /// arguments; fails the test with the script's standard error when it exits non-zero.</summary>
+    public static void Run(string script, string exchangeFolder, TimeSpan? timeout = null, IReadOnlyList<string>? args = null)
     {
         Require();
-        var (code, _, err) = Execute(timeout ?? TimeSpan.FromMinutes(3), Path.Combine(ScriptFolder, script), exchangeFolder);
+        var (code, _, err) = Execute(timeout ?? TimeSpan.FromMinutes(3), [Path.Combine(ScriptFolder, script), exchangeFolder, .. args ?? []]);
         if (code != 0) Assert.Fail($"{script} exited with {code}:\n{err}");
     }
 

@@ -22,28 +22,20 @@ public sealed class TorchvisionArchitectureParityTests : ParityFixture
     public static readonly string[] Architectures = Registry.BeyondEfficientNet;
 
     [OneTimeSetUp]
-    public void RunTorchvision() => PythonTorch.Run("torchvision_architectures.py", Exchange);
+    public void RunTorchvision() => PythonTorch.Run("torchvision_architectures.py", Exchange, args: Architectures);
 
     /// <summary>The Harness network of an architecture, built from a state dict's shapes alone.</summary>
-    private static IPrunableNetwork FromShapes(string architecture, StateDict sd) => architecture switch
-    {
-        "mobilenet_v2" => new MobileNetV2(MobileNetV2Widths.FromStateDictShapes(sd.Shapes())),
-        _ => new ResNet(ResNetWidths.FromStateDictShapes(sd.Shapes())),
-    };
+    private static IPrunableNetwork FromShapes(string architecture, StateDict sd) =>
+        Harness.Model.Networks.Architectures.OfVariant(architecture).Architecture.FromShapes(sd.Shapes()).Build();
 
-    private static object TorchvisionWidths(string architecture) => architecture switch
-    {
-        "resnet18" => ResNetWidths.ResNet18(10),
-        "resnet50" => ResNetWidths.ResNet50(10),
-        _ => MobileNetV2Widths.MobileNetV2(10),
-    };
+    private static object TorchvisionWidths(string architecture) => Harness.Model.Networks.Architectures.Create(architecture, 10);
 
     [TestCaseSource(nameof(Architectures))]
     public void TorchvisionFileLoadsStrictlyWithTheSameNamesOrderAndShapes(string architecture)
     {
         using var sd = TorchCheckpoint.Load(In($"tv_{architecture}.pth"));
         using var network = FromShapes(architecture, sd);
-        object widths = network is ResNet r ? r.Widths : ((MobileNetV2)network).Widths;
+        object widths = Harness.Model.Networks.Architectures.ForFamily(network.Architecture).FromMetadata(network.MetadataJson());
         Assert.That(widths, Is.EqualTo(TorchvisionWidths(architecture)), "widths read from the file's shapes");
         using (var fresh = StateDict.FromModule(network.Module))
         {

@@ -18,8 +18,9 @@ VARIANTS = {"b0": (1.0, 1.0), "tiny": (0.25, 0.34)}
 
 
 def exchange_folder():
-    if len(sys.argv) != 2:
-        raise SystemExit(f"usage: {sys.argv[0]} EXCHANGE_FOLDER")
+    """The exchange folder, the script's first argument (scripts may take more after it)."""
+    if len(sys.argv) < 2:
+        raise SystemExit(f"usage: {sys.argv[0]} EXCHANGE_FOLDER [ARGS...]")
     return sys.argv[1]
 
 
@@ -58,12 +59,14 @@ def _conv_like(conv, weight_shape, has_bias):
 
 
 def torchvision_model(arch, num_classes=10):
-    """torchvision's definition of a Harness architecture name (efficientnet_b0, resnet18, resnet50, mobilenet_v2)."""
+    """torchvision's definition of a Harness architecture name: its --arch names are torchvision's builder names
+    (efficientnet_b0, resnet18, resnet50, mobilenet_v2, ...)."""
     if arch == "efficientnet_b0":
         return efficientnet("b0", num_classes=num_classes)
-    if arch in ("resnet18", "resnet50", "mobilenet_v2"):
-        return getattr(torchvision.models, arch)(num_classes=num_classes)
-    raise ValueError(f"unknown architecture {arch!r}")
+    builder = getattr(torchvision.models, arch, None)
+    if builder is None:
+        raise ValueError(f"torchvision has no architecture {arch!r}")
+    return builder(num_classes=num_classes)
 
 
 def rebuild_from_shapes(state_dict, variant="b0", num_classes=None, arch="efficientnet"):

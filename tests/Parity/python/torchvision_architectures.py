@@ -1,5 +1,6 @@
-"""torchvision's resnet18, resnet50 and mobilenet_v2 (10 classes) with random weights and random BatchNorm
-statistics, saved by torch.save, with their eval-mode logits on fixed inputs at 64 px (and 224 px for resnet18):
+"""torchvision's networks named after the exchange folder (the registry's variants beyond EfficientNet: resnet18,
+resnet50, mobilenet_v2, ...; 10 classes) with random weights and random BatchNorm statistics, saved by torch.save,
+with their eval-mode logits on fixed inputs at 64 px (and 224 px for the first):
 in float32, and from a float64 copy of the same model on the same inputs (logits64_*), which tells the float32
 rounding error of torchvision itself apart from a difference of computation."""
 import copy
@@ -9,9 +10,10 @@ import torchvision
 
 import harness_parity as h
 
-SIZES = {"resnet18": (64, 224), "resnet50": (64,), "mobilenet_v2": (64,)}
+import sys
 
 folder = h.exchange_folder()
+SIZES = {name: (64, 224) if i == 0 else (64,) for i, name in enumerate(sys.argv[2:])}
 torch.manual_seed(0)
 for seed, (name, sizes) in enumerate(SIZES.items()):
     model = h.randomise(getattr(torchvision.models, name)(num_classes=10), seed=200 + seed).eval()
