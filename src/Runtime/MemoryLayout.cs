@@ -22,8 +22,8 @@ public enum MemoryFormat
 /// NCHW shape: <c>permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)</c>, what
 /// <c>contiguous(memory_format=torch.channels_last)</c> makes); convolutions, BatchNorm, pooling and elementwise ops
 /// keep that layout, so the whole forward and backward run in it. Parameters, checkpoints and outputs are unaffected
-/// (weights stay contiguous; the logits are 2-D). On this project's 2-core CPU channels-last trains EfficientNet-B0
-/// at 32 px about 1.4–1.8× faster and runs it at 224 px about 1.6× faster than NCHW (README, Benchmarks). The values
+/// (weights stay contiguous; the logits are 2-D). On the CPU it is oneDNN's fast path for training and inference (the
+/// measured gains are in the README's Speed section, from <c>harness bench compare</c>). The values
 /// computed differ from NCHW's only by float rounding (another kernel's summation order); a given format is
 /// deterministic, so resumed runs still equal uninterrupted ones.
 /// </summary>

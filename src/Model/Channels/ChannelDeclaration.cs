@@ -52,25 +52,37 @@ public sealed class ChannelDeclaration
     /// </summary>
     public IReadOnlyDictionary<string, int> WidthsWith(IReadOnlyDictionary<string, int> requested)
     {
-        var root = Enumerable.Range(0, _spaces.Count).ToArray();
-        int Find(int i)
-        {
-            while (root[i] != i) i = root[i] = root[root[i]];
-            return i;
-        }
-        foreach (var (a, b) in _ties) root[Find(IndexOf(a))] = Find(IndexOf(b));
-        var groupWidths = new Dictionary<int, (int Width, string Space)>();
+        var roots = TiedRoots();
+        var groupWidths = new Dictionary<string, (int Width, string Space)>(StringComparer.Ordinal);
         foreach (var (space, width) in requested)
         {
-            int group = Find(IndexOf(space));
+            string group = roots[_spaces[IndexOf(space)].Name];
             if (width < 1) throw new ArgumentException($"space '{space}' needs at least one channel (got {width})", nameof(requested));
             if (groupWidths.TryGetValue(group, out var given) && given.Width != width)
                 throw new ArgumentException(
                     $"spaces '{given.Space}' and '{space}' are tied but were given different widths ({given.Width} and {width})", nameof(requested));
             groupWidths[group] = (width, space);
         }
-        return _spaces.Select((s, i) => (s.Name, Width: groupWidths.TryGetValue(Find(i), out var g) ? g.Width : s.Width))
+        return _spaces.Select(s => (s.Name, Width: groupWidths.TryGetValue(roots[s.Name], out var g) ? g.Width : s.Width))
             .ToDictionary(s => s.Name, s => s.Width, StringComparer.Ordinal);
+    }
+
+    /// <summary>For every space, the first declared space of its tied set (union–find over <see cref="Ties"/>): the
+    /// one grouping of spaces, shared by <see cref="WidthsWith"/> and the pruner's dependency graph.</summary>
+    public IReadOnlyDictionary<string, string> TiedRoots()
+    {
+        var root = Enumerable.Range(0, _spaces.Count).ToArray();
+        int Find(int i)
+        {
+            while (root[i] != i) i = root[i] = root[root[i]];
+            return i;
+        }
+        foreach (var (a, b) in _ties)
+        {
+            int ra = Find(IndexOf(a)), rb = Find(IndexOf(b));
+            if (ra != rb) root[Math.Max(ra, rb)] = Math.Min(ra, rb);
+        }
+        return _spaces.Select((s, i) => (s.Name, Root: _spaces[Find(i)].Name)).ToDictionary(x => x.Name, x => x.Root, StringComparer.Ordinal);
     }
 
     private int IndexOf(string space) =>

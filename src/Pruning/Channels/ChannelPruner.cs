@@ -35,9 +35,7 @@ public static class ChannelPruner
             var keepCounts = new Dictionary<int, int>();
             foreach (var g in graph.Groups)
             {
-                double ratio = options.GroupRatios.TryGetValue(g.Id, out var r) ? r : options.Ratio;
-                int original = options.OriginalWidths is { } o && o.TryGetValue(g.Space, out int w) ? w : g.Channels;
-                keepCounts[g.Id] = IsIgnored(g, options) ? g.Channels : Math.Min(g.Channels, options.KeptWidth(original, ratio));
+                keepCounts[g.Id] = LocalKeptWidth(g, options);
             }
             if (options.Global) keepCounts = GlobalCounts(graph, scores, options);
             var removed = new Dictionary<int, int[]>();
@@ -59,12 +57,19 @@ public static class ChannelPruner
     public static IReadOnlyDictionary<string, int> PlannedWidths(DependencyGraph graph, ChannelPruningOptions options)
     {
         if (options.Global) throw new ArgumentException("planned widths are those of per-group pruning; global ranking depends on the scores");
-        var widths = graph.Groups.ToDictionary(g => g.Space, g =>
-        {
-            double ratio = options.GroupRatios.TryGetValue(g.Id, out var r) ? r : options.Ratio;
-            return IsIgnored(g, options) ? g.Channels : options.KeptWidth(g.Channels, ratio);
-        }, StringComparer.Ordinal);
+        var widths = graph.Groups.ToDictionary(g => g.Space, g => LocalKeptWidth(g, options), StringComparer.Ordinal);
         return graph.SpaceWidths(widths);
+    }
+
+    /// <summary>The channels a group keeps under per-group pruning: all of them when an ignored layer pins it, else
+    /// <see cref="ChannelPruningOptions.KeptWidth"/> of its original width (its current one unless an iterative
+    /// schedule gave <see cref="ChannelPruningOptions.OriginalWidths"/>) at its ratio, never more than it has.</summary>
+    private static int LocalKeptWidth(ChannelGroup g, ChannelPruningOptions options)
+    {
+        if (IsIgnored(g, options)) return g.Channels;
+        double ratio = options.GroupRatios.TryGetValue(g.Id, out var r) ? r : options.Ratio;
+        int original = options.OriginalWidths is { } o && o.TryGetValue(g.Space, out int w) ? w : g.Channels;
+        return Math.Min(g.Channels, options.KeptWidth(original, ratio));
     }
 
     /// <summary>Global ranking: one threshold over the normalised scores of all groups, then each group's count is

@@ -5,7 +5,7 @@ namespace Harness.Pruning.Channels;
 
 /// <summary>
 /// The channel dependency graph of any <see cref="IPrunableNetwork"/>, made from its
-/// <see cref="ChannelDeclaration"/> alone (no tracing, no shape heuristics): tied spaces are joined (union–find),
+/// <see cref="ChannelDeclaration"/> alone (no tracing, no shape heuristics): tied spaces are joined (<see cref="ChannelDeclaration.TiedRoots"/>),
 /// and each resulting set is one <see cref="ChannelGroup"/> listing every (layer, role) that must be cut together,
 /// in declaration order. The network's input channels and the classifier's outputs belong to no group.
 /// For torchvision's EfficientNet-B0 this gives 40 groups: 1 stem, 15 expand, 16 squeeze-excitation, 7 stage
@@ -13,7 +13,7 @@ namespace Harness.Pruning.Channels;
 /// </summary>
 public sealed class DependencyGraph
 {
-    private readonly Dictionary<string, string> _parent = new(StringComparer.Ordinal);
+    private readonly IReadOnlyDictionary<string, string> _root;
     private readonly Dictionary<string, int> _order = new(StringComparer.Ordinal);
 
     public ChannelDeclaration Declaration { get; }
@@ -26,12 +26,8 @@ public sealed class DependencyGraph
     {
         Declaration = declaration;
         var spaces = declaration.Spaces;
-        foreach (var s in spaces)
-        {
-            _parent[s.Name] = s.Name;
-            _order[s.Name] = _order.Count;
-        }
-        foreach (var (a, b) in declaration.Ties) Union(a, b);
+        foreach (var s in spaces) _order[s.Name] = _order.Count;
+        _root = declaration.TiedRoots();
         var groups = new List<ChannelGroup>();
         foreach (var root in spaces.Select(s => Find(s.Name)).Distinct())
         {
@@ -61,19 +57,9 @@ public sealed class DependencyGraph
 
     public static DependencyGraph Build(INetworkWidths widths) => new(widths.DeclareChannels());
 
-    /// <summary>The group space (first declared space of its tied set) a space belongs to.</summary>
-    public string Find(string s)
-    {
-        while (_parent[s] != s) s = _parent[s] = _parent[_parent[s]];
-        return s;
-    }
-
-    private void Union(string a, string b)
-    {
-        string ra = Find(a), rb = Find(b);
-        if (ra == rb) return;
-        if (_order[ra] < _order[rb]) _parent[rb] = ra; else _parent[ra] = rb;
-    }
+    /// <summary>The group space (first declared space of its tied set) a space belongs to
+    /// (<see cref="ChannelDeclaration.TiedRoots"/>).</summary>
+    public string Find(string s) => _root[s];
 
     /// <summary>Every declared space's width after giving each group (by its <see cref="ChannelGroup.Space"/>) a new
     /// width; groups not named keep theirs. What <see cref="IPrunableNetwork.Rebuild"/> takes.</summary>
