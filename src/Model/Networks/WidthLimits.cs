@@ -26,4 +26,20 @@ public static class WidthLimits
     {
         if (!(p >= 0 && p <= 1)) throw new ArgumentException($"widths: {what} must lie in [0, 1] (got {p})");
     }
+
+    /// <summary>Checks that block <paramref name="i"/> (stage <paramref name="blockStage"/>, index
+    /// <paramref name="blockIndex"/>) follows the one before it in staged numbering — stage 1, 2, … and index 0, 1, …
+    /// within a stage, without gaps — and advances <paramref name="stage"/>/<paramref name="index"/> past it.</summary>
+    internal static void NextInStage(int i, int blockStage, int blockIndex, string at, ref int stage, ref int index)
+    {
+        if (blockStage == stage + 1 && i > 0)
+        {
+            stage++;
+            index = 0;
+        }
+        if (blockStage != stage || blockIndex != index)
+            throw new ArgumentException(
+                $"widths: {at} must be stage {stage} index {index} or stage {stage + 1} index 0 (blocks are numbered in order without gaps)");
+        index++;
+    }
 }

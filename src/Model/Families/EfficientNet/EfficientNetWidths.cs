@@ -127,15 +127,7 @@ public sealed record EfficientNetWidths(int Stem, IReadOnlyList<MBConvWidths> Bl
         {
             var b = Blocks[i] ?? throw new ArgumentException($"widths: block {i} is missing");
             string at = $"block {i} ({b.Prefix})";
-            if (b.Stage == stage + 1 && i > 0)
-            {
-                stage++;
-                index = 0;
-            }
-            if (b.Stage != stage || b.Index != index)
-                throw new ArgumentException(
-                    $"widths: {at} must be stage {stage} index {index} or stage {stage + 1} index 0 (blocks are numbered in order without gaps)");
-            index++;
+            WidthLimits.NextInStage(i, b.Stage, b.Index, at, ref stage, ref index);
             WidthLimits.InRange($"{at} Kernel", b.Kernel, 1, MaxKernel);
             WidthLimits.InRange($"{at} Stride", b.Stride, 1, WidthLimits.MaxStride);
             WidthLimits.InRange($"{at} In", b.In, 1, WidthLimits.MaxChannels);

@@ -101,15 +101,7 @@ public sealed record ResNetWidths(ResNetBlockKind Block, int Stem, IReadOnlyList
         {
             var b = Blocks[i] ?? throw new ArgumentException($"widths: block {i} is missing");
             string at = $"block {i} ({b.Prefix})";
-            if (b.Stage == stage + 1 && i > 0)
-            {
-                stage++;
-                index = 0;
-            }
-            if (b.Stage != stage || b.Index != index)
-                throw new ArgumentException(
-                    $"widths: {at} must be stage {stage} index {index} or stage {stage + 1} index 0 (blocks are numbered in order without gaps)");
-            index++;
+            WidthLimits.NextInStage(i, b.Stage, b.Index, at, ref stage, ref index);
             WidthLimits.InRange($"{at} Stride", b.Stride, 1, WidthLimits.MaxStride);
             WidthLimits.InRange($"{at} In", b.In, 1, WidthLimits.MaxChannels);
             WidthLimits.InRange($"{at} Conv1Out", b.Conv1Out, 1, WidthLimits.MaxChannels);
