@@ -146,21 +146,12 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
 
     private string Describe(ExperimentSpec e) => ExperimentProcedure.For(e.Kind).Describe(e, config);
 
+    /// <summary>One experiment: its starting model (the study's weights for the base, the base model otherwise), its
+    /// schedule of prune → fine-tune steps (<see cref="RunSchedule"/>), then the test and the measurements
+    /// (<see cref="Record"/>).</summary>
     private void RunOne(ExperimentSpec e, int classes, ImageDataset train, ImageDataset val, ImageDataset test, CancellationToken cancel)
     {
-        var options = new TrainingOptions
-        {
-            Epochs = e.Epochs,
-            BatchSize = config.BatchSize,
-            ImageSize = config.ImageSize,
-            Seed = config.Seed,
-            FrozenStages = config.FrozenStages,
-            LearningRate = config.LearningRate,
-        };
-        var trainLoader = new BatchLoader(train, config.BatchSize, true, new BatchTransform { ImageSize = config.ImageSize, Train = true }, device, config.Seed);
         var valLoader = new BatchLoader(val, config.BatchSize, false, new BatchTransform { ImageSize = config.ImageSize }, device, config.Seed);
-        var testLoader = new BatchLoader(test, config.BatchSize, false, new BatchTransform { ImageSize = config.ImageSize }, device, config.Seed);
-
         if (config.BaseModel is not null && !File.Exists(config.BaseModel))
             throw new FileNotFoundException($"--base-model '{config.BaseModel}': no such file", config.BaseModel);
         IPrunableNetwork model = e.Kind == ExperimentKind.Base && config.BaseModel is null
@@ -180,100 +171,130 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
                 model.Module.to(device);
                 baseValidation = Evaluator.Evaluate(model.Module, valLoader);
             }
-            // A given base model is evaluated as it is: no training state may touch (or restore over) that file.
-            bool givenBase = e.Kind == ExperimentKind.Base && config.BaseModel is not null;
-            using var teacher = e.Kind != ExperimentKind.Base && config.Teacher is not null ? ModelLoader.LoadNetwork(TeacherPath) : null;
-            teacher?.Module.to(device);
-            var objective = new TrainingObjective
-            {
-                Teacher = teacher?.Module,
-                Temperature = config.KdTemperature,
-                Alpha = config.KdAlpha,
-                BatchNormL1 = e.Kind == ExperimentKind.Base ? config.BnL1 : 0,
-            };
-            // One step for the base model and one-shot pruning; K prune → fine-tune steps for iterative experiments,
-            // each resumable on its own (its state under runs/<name>/step-k/), each starting from the previous step's
-            // best model. The experiment's kind prunes each step.
-            var procedure = ExperimentProcedure.For(e.Kind);
-            var schedule = PruningSchedule.For(e, config);
-            int steps = schedule.Steps, epochsPerStep = schedule.EpochsPerStep;
-            var state = new ScheduleState();
-            Evaluation? afterPruning = null;
-            var history = new List<EpochRecord>();
-            var stepRows = new List<IReadOnlyList<object?>>();
-            TrainingRun run = null!;
-            for (int k = 1; k <= steps; k++)
-            {
-                if (k > 1)
-                {
-                    model.Dispose();
-                    model = ModelLoader.LoadNetwork(run.BestModelPath);
-                    model.Module.to(device); // Taylor calibration feeds it batches on the device
-                }
-                double target = e.Amount;
-                if (procedure.Prunes)
-                {
-                    var step = new PruningStep(e, config, schedule, k, model, train, device, log) { State = state };
-                    if (k == 1) procedure.Begin(step);
-                    (model, target) = procedure.Prune(step);
-                }
-                model.Module.to(device);
-                var after = procedure.Prunes ? Evaluator.Evaluate(model.Module, valLoader) : null;
-                if (k == 1) afterPruning = after;
-                if (after is not null)
-                    log.WriteLine($"  right after pruning{(steps > 1 ? $" (step {k}/{steps})" : "")}: Val Loss {after.Loss:F4} | Val Acc {100 * after.Accuracy:F2}% (base model {100 * baseValidation!.Accuracy:F2}%)");
-                run = steps == 1
-                    ? new TrainingRun(e.Name, CheckpointOf(e), Path.Combine(Root, "runs", e.Name))
-                    : new TrainingRun($"{e.Name}_step{k}", k == steps ? CheckpointOf(e) : Path.Combine(Root, "runs", e.Name, $"step-{k}", "best.pth"),
-                        Path.Combine(Root, "runs", e.Name, $"step-{k}"));
-                var result = givenBase
-                    ? new TrainingResult([], double.NaN, Interrupted: false)
-                    : new Trainer(options with { Epochs = epochsPerStep }, log) { Objective = objective }.Train(model, trainLoader, valLoader, run, resume: true, cancel);
-                if (result.Interrupted) return;
-                if (result.History.Count == 0 && !File.Exists(run.BestModelPath)) ModelLoader.Save(model, run.BestModelPath);
-                var stepHistory = result.History.Count > 0 || givenBase ? result.History
-                    : File.Exists(run.HistoryBase + ".json") ? TrainingHistory.Load(run.HistoryBase + ".json") : [];
-                history.AddRange(stepHistory.Select(h => h with { Epoch = h.Epoch + (k - 1) * epochsPerStep }));
-                if (steps > 1)
-                {
-                    model.Module.to(CPU);
-                    var (parameters, nonzero) = ParameterCounter.Count(model.Module);
-                    stepRows.Add([k, target, parameters, nonzero, MacsOf(model),
-                        after?.Accuracy, stepHistory.Count > 0 ? stepHistory.Max(h => h.ValidationAccuracy) : (double?)null]);
-                }
-            }
-            if (steps > 1)
-                CsvTable.Write(Path.Combine(MetricsDir, e.Name + "_steps.csv"),
-                    ["step", procedure.StepQuantity, "parameters", "nonzero_parameters", "macs_thop",
-                     "val_accuracy_after_pruning", "best_val_accuracy_after_fine_tuning"], stepRows);
+            var outcome = RunSchedule(e, ref model, train, valLoader, baseValidation, cancel);
+            if (outcome is null) return;
             model.Dispose();
-            model = ModelLoader.LoadNetwork(run.BestModelPath);
+            model = ModelLoader.LoadNetwork(outcome.Run.BestModelPath);
             model.Module.to(device);
-            procedure.Finish(model, run.BestModelPath, log);
-            var eval = Evaluator.Evaluate(model.Module, testLoader);
-            log.WriteLine($"  Test Loss: {eval.Loss:F4} | Test Acc: {100 * eval.Accuracy:F2}%");
-            model.Module.to(CPU);
-            var metrics = MetricsCollector.Collect(e.Name, model.Module, new MetricsOptions(config.ImageSize, 1, config.LatencyRuns, Math.Min(10, config.LatencyRuns)),
-                m => CheckpointSize.Measure(m, (x, p) => TorchCheckpoint.Save(p, x)), SparseCheckpoint.MeasureBytes, (eval.Loss, eval.Accuracy),
-                (m, o) => Harness.Export.OnnxRuntimeLatency.Measure((IPrunableNetwork)m, o.ImageSize, o.BatchSize, o.Runs, o.Warmup, get_num_threads()));
-            MetricsFiles.WriteCsv(Path.Combine(MetricsDir, e.Name + ".csv"), [metrics]);
-            MetricsPlots.SaveTable(MetricsTable.Build([metrics]), MetricsPlots.TablePath(PlotsDir, e.Name), e.Name);
-            if (history.Count > 0)
-                MetricsPlots.SaveTrainingCurves(new TrainingCurves(history.Select(h => h.Epoch).ToList(), history.Select(h => h.TrainLoss).ToList(),
-                    history.Select(h => h.ValidationLoss).ToList(), history.Select(h => h.TrainAccuracy).ToList(), history.Select(h => h.ValidationAccuracy).ToList())
-                {
-                    Initial = afterPruning is null ? null : (afterPruning.Loss, afterPruning.Accuracy),
-                    BaseAccuracy = baseValidation?.Accuracy,
-                    ChanceAccuracy = 1.0 / classes,
-                },
-                    MetricsPlots.CurvesPath(PlotsDir, e.Name), e.Name);
-            // Written last: its presence marks the experiment finished.
-            MetricsFiles.WriteJson(MetricsPathOf(e), [metrics]);
+            ExperimentProcedure.For(e.Kind).Finish(model, outcome.Run.BestModelPath, log);
+            var testLoader = new BatchLoader(test, config.BatchSize, false, new BatchTransform { ImageSize = config.ImageSize }, device, config.Seed);
+            Record(e, model, testLoader, outcome, baseValidation, classes);
         }
         finally
         {
             model.Dispose();
         }
+    }
+
+    /// <summary>What an experiment's schedule leaves: its last training run (whose best model is the experiment's), the
+    /// history over all steps, and the validation right after the first pruning step.</summary>
+    private sealed record ScheduleOutcome(TrainingRun Run, IReadOnlyList<EpochRecord> History, Evaluation? AfterPruning);
+
+    /// <summary>One step for the base model and one-shot pruning; K prune → fine-tune steps for iterative experiments,
+    /// each resumable on its own (its state under runs/&lt;name&gt;/step-k/), each starting from the previous step's best
+    /// model. The experiment's kind prunes each step. Null when training was interrupted.</summary>
+    private ScheduleOutcome? RunSchedule(ExperimentSpec e, ref IPrunableNetwork model, ImageDataset train, BatchLoader valLoader,
+        Evaluation? baseValidation, CancellationToken cancel)
+    {
+        var trainLoader = new BatchLoader(train, config.BatchSize, true, new BatchTransform { ImageSize = config.ImageSize, Train = true }, device, config.Seed);
+        var options = new TrainingOptions
+        {
+            Epochs = e.Epochs,
+            BatchSize = config.BatchSize,
+            ImageSize = config.ImageSize,
+            Seed = config.Seed,
+            FrozenStages = config.FrozenStages,
+            LearningRate = config.LearningRate,
+        };
+        // A given base model is evaluated as it is: no training state may touch (or restore over) that file.
+        bool givenBase = e.Kind == ExperimentKind.Base && config.BaseModel is not null;
+        using var teacher = e.Kind != ExperimentKind.Base && config.Teacher is not null ? ModelLoader.LoadNetwork(TeacherPath) : null;
+        teacher?.Module.to(device);
+        var objective = new TrainingObjective
+        {
+            Teacher = teacher?.Module,
+            Temperature = config.KdTemperature,
+            Alpha = config.KdAlpha,
+            BatchNormL1 = e.Kind == ExperimentKind.Base ? config.BnL1 : 0,
+        };
+        var procedure = ExperimentProcedure.For(e.Kind);
+        var schedule = PruningSchedule.For(e, config);
+        int steps = schedule.Steps, epochsPerStep = schedule.EpochsPerStep;
+        var state = new ScheduleState();
+        Evaluation? afterPruning = null;
+        var history = new List<EpochRecord>();
+        var stepRows = new List<IReadOnlyList<object?>>();
+        TrainingRun run = null!;
+        for (int k = 1; k <= steps; k++)
+        {
+            if (k > 1)
+            {
+                model.Dispose();
+                model = ModelLoader.LoadNetwork(run.BestModelPath);
+                model.Module.to(device); // Taylor calibration feeds it batches on the device
+            }
+            double target = e.Amount;
+            if (procedure.Prunes)
+            {
+                var step = new PruningStep(e, config, schedule, k, model, train, device, log) { State = state };
+                if (k == 1) procedure.Begin(step);
+                (model, target) = procedure.Prune(step);
+            }
+            model.Module.to(device);
+            var after = procedure.Prunes ? Evaluator.Evaluate(model.Module, valLoader) : null;
+            if (k == 1) afterPruning = after;
+            if (after is not null)
+                log.WriteLine($"  right after pruning{(steps > 1 ? $" (step {k}/{steps})" : "")}: Val Loss {after.Loss:F4} | Val Acc {100 * after.Accuracy:F2}% (base model {100 * baseValidation!.Accuracy:F2}%)");
+            run = steps == 1
+                ? new TrainingRun(e.Name, CheckpointOf(e), Path.Combine(Root, "runs", e.Name))
+                : new TrainingRun($"{e.Name}_step{k}", k == steps ? CheckpointOf(e) : Path.Combine(Root, "runs", e.Name, $"step-{k}", "best.pth"),
+                    Path.Combine(Root, "runs", e.Name, $"step-{k}"));
+            var result = givenBase
+                ? new TrainingResult([], double.NaN, Interrupted: false)
+                : new Trainer(options with { Epochs = epochsPerStep }, log) { Objective = objective }.Train(model, trainLoader, valLoader, run, resume: true, cancel);
+            if (result.Interrupted) return null;
+            if (result.History.Count == 0 && !File.Exists(run.BestModelPath)) ModelLoader.Save(model, run.BestModelPath);
+            var stepHistory = result.History.Count > 0 || givenBase ? result.History
+                : File.Exists(run.HistoryBase + ".json") ? TrainingHistory.Load(run.HistoryBase + ".json") : [];
+            history.AddRange(stepHistory.Select(h => h with { Epoch = h.Epoch + (k - 1) * epochsPerStep }));
+            if (steps > 1)
+            {
+                model.Module.to(CPU);
+                var (parameters, nonzero) = ParameterCounter.Count(model.Module);
+                stepRows.Add([k, target, parameters, nonzero, MacsOf(model),
+                    after?.Accuracy, stepHistory.Count > 0 ? stepHistory.Max(h => h.ValidationAccuracy) : (double?)null]);
+            }
+        }
+        if (steps > 1)
+            CsvTable.Write(Path.Combine(MetricsDir, e.Name + "_steps.csv"),
+                ["step", procedure.StepQuantity, "parameters", "nonzero_parameters", "macs_thop",
+                 "val_accuracy_after_pruning", "best_val_accuracy_after_fine_tuning"], stepRows);
+        return new ScheduleOutcome(run, history, afterPruning);
+    }
+
+    /// <summary>The test, the measurements, the table image and the curves of a finished experiment; its metrics JSON
+    /// is written last, its presence marking the experiment finished.</summary>
+    private void Record(ExperimentSpec e, IPrunableNetwork model, BatchLoader testLoader, ScheduleOutcome outcome, Evaluation? baseValidation, int classes)
+    {
+        var eval = Evaluator.Evaluate(model.Module, testLoader);
+        log.WriteLine($"  Test Loss: {eval.Loss:F4} | Test Acc: {100 * eval.Accuracy:F2}%");
+        model.Module.to(CPU);
+        var metrics = MetricsCollector.Collect(e.Name, model.Module, new MetricsOptions(config.ImageSize, 1, config.LatencyRuns, Math.Min(10, config.LatencyRuns)),
+            m => CheckpointSize.Measure(m, (x, p) => TorchCheckpoint.Save(p, x)), SparseCheckpoint.MeasureBytes, (eval.Loss, eval.Accuracy),
+            (m, o) => Harness.Export.OnnxRuntimeLatency.Measure((IPrunableNetwork)m, o.ImageSize, o.BatchSize, o.Runs, o.Warmup, get_num_threads()));
+        MetricsFiles.WriteCsv(Path.Combine(MetricsDir, e.Name + ".csv"), [metrics]);
+        MetricsPlots.SaveTable(MetricsTable.Build([metrics]), MetricsPlots.TablePath(PlotsDir, e.Name), e.Name);
+        var history = outcome.History;
+        if (history.Count > 0)
+            MetricsPlots.SaveTrainingCurves(new TrainingCurves(history.Select(h => h.Epoch).ToList(), history.Select(h => h.TrainLoss).ToList(),
+                history.Select(h => h.ValidationLoss).ToList(), history.Select(h => h.TrainAccuracy).ToList(), history.Select(h => h.ValidationAccuracy).ToList())
+            {
+                Initial = outcome.AfterPruning is null ? null : (outcome.AfterPruning.Loss, outcome.AfterPruning.Accuracy),
+                BaseAccuracy = baseValidation?.Accuracy,
+                ChanceAccuracy = 1.0 / classes,
+            },
+                MetricsPlots.CurvesPath(PlotsDir, e.Name), e.Name);
+        MetricsFiles.WriteJson(MetricsPathOf(e), [metrics]);
     }
 
     private void WriteReport(IReadOnlyList<ModelMetrics> results, IReadOnlyList<ExperimentSpec> all)

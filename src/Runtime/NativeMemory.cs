@@ -7,9 +7,8 @@ namespace Harness.Runtime;
 /// Hands memory that a long run no longer uses back to the operating system: a blocking, compacting collection of
 /// the managed heap (checkpoint writes leave tens of MiB of large-object garbage that the GC, seeing little managed
 /// pressure, would keep), then glibc's <c>malloc_trim(0)</c> (freed native pages in every arena: libtorch and oneDNN
-/// allocate through malloc). The trainer calls it once per epoch, after the state is saved; it costs milliseconds.
-/// Measured on B0 at 32 px, batch 32, epochs of 100 steps: resident memory 343 → 509 → 486 MiB over 400 steps without
-/// it, 340 → 422 → 428 MiB with it (README, Benchmarks).
+/// allocate through malloc). The trainer calls it once per epoch, after the state is saved; it costs milliseconds
+/// (what it saves is measured by <c>harness bench compare</c>'s memory trace, README, Speed).
 /// </summary>
 public static class NativeMemory
 {

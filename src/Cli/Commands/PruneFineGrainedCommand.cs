@@ -1,3 +1,4 @@
+using Harness.Experiments;
 using Harness.Model;
 using Harness.Pruning.FineGrained;
 using Harness.Storage.Checkpoints;
@@ -66,27 +67,8 @@ public static class PruneFineGrainedCommand
             if (parse.GetValue(targetNonzero) is string targetText)
             {
                 if (parse.GetResult(amount) is { Implicit: false }) throw new ArgumentException("--ratio and --target-nonzero: give one (the target chooses the amount)");
-                if (options.Scope != PruningScope.Global || options.Granularity != Granularity.Element || options.Method == FineGrainedMethods.Random)
-                    throw new ArgumentException("--target-nonzero prunes globally by element with L1 or Taylor (drop --scope/--granularity, and --method Random)");
-                long nonzero = Harness.Metrics.ParameterCounter.Count(model.Module).Nonzero;
-                long target = Harness.Pruning.Channels.BudgetSearch.ParseTarget(targetText, nonzero, "--target-nonzero");
-                // Units still alive in the selected layers; the zeros among them rank first and take no nonzero away.
-                long alive = 0, aliveZeros = 0;
-                using (TorchSharp.torch.no_grad())
-                    foreach (var (_, layer) in FineGrainedPruner.SelectLayers(model.Module, options))
-                    {
-                        using var keep = layer.Mask is null ? TorchSharp.torch.ones_like(layer.Weight) : layer.Mask.clone();
-                        using var a = keep.ne(0);
-                        alive += a.sum().item<long>();
-                        using var z = a.logical_and(layer.Weight.detach().eq(0));
-                        aliveZeros += z.sum().item<long>();
-                    }
-                long removable = alive - aliveZeros;
-                if (nonzero - removable > target)
-                    throw new ArgumentException($"--target-nonzero {target:N0} is unreachable: the smallest reachable is {nonzero - removable:N0} nonzero parameters (every selected weight pruned; the rest are biases, BatchNorm and layers left out)");
-                long k = Math.Max(0, nonzero - target);
-                options = options with { Amount = k == 0 ? 0 : k + aliveZeros, AmountIsCount = true };
-                budget = (target, nonzero);
+                (options, long target, long before) = FineGrainedBudget.Resolve(model, options, targetText, "--target-nonzero");
+                budget = (target, before);
             }
             var result = FineGrainedPruner.Prune(model.Module, options);
             var report = parse.GetValue(permanent) ? FineGrainedPruner.MakePermanent(model.Module) : result.Report;
