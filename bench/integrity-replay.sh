@@ -63,7 +63,7 @@ for _ in $(seq 100); do [ -f "$work/cases/concurrent/out/.harness.lock" ] && bre
 case_ concurrent 2 train "${small[@]}" --epochs 1 --out "$work/cases/concurrent/out"
 kill $first 2>/dev/null; wait $first
 # A sweep rerun with another --test-subset and another --base-model.
-sweep=(sweep --data "$data" --image-size 32 --batch-size 32 --method channel --ratios 0.5 --epochs 0 --latency-runs 1 --device cpu)
+sweep=(sweep --data "$data" --image-size 32 --batch-size 32 --pruning channel --ratios 0.5 --channel-epochs 0 --runs 1 --device cpu)
 mkdir -p "$work/cases/sweep"
 cp "$work/in/base.pth" "$work/in/other.pth" && "$H" prune channel --weights none --ratio 0.6 --out "$work/in/other.pth" --force >/dev/null
 ( cd "$work/cases/sweep" && "$H" "${sweep[@]}" --base-model "$work/in/base.pth" --test-subset 100 --out out >/dev/null 2>&1 )
