@@ -92,4 +92,17 @@ public sealed class MetricsTable
             table.AddRow(row.Select(Markup.Escape).ToArray());
         return table;
     }
+
+    /// <summary>One model as metric/value rows (the paper's per-model figure) for the terminal; several models as
+    /// <see cref="ToSpectre"/>.</summary>
+    public Table ToSpectreForTerminal()
+    {
+        if (Rows.Count != 1) return ToSpectre();
+        var table = new Table().Border(TableBorder.Rounded);
+        table.AddColumn(new TableColumn("metric").LeftAligned());
+        table.AddColumn(new TableColumn("value").RightAligned());
+        for (int i = 0; i < Headers.Count; i++)
+            table.AddRow(Markup.Escape(Headers[i]), Markup.Escape(Rows[0][i]));
+        return table;
+    }
 }

@@ -65,7 +65,7 @@ public static class MetricsCommand
                 output.WriteLine(HarnessJson.Serialize(new[] { metrics })); // the same list the metrics file holds
             else
             {
-                Consoles.For(output).Write(table.ToSpectre());
+                Consoles.For(output).Write(table.ToSpectreForTerminal());
                 if (byClass is not null) EvaluationReport.WritePerClass(output, byClass);
                 output.WriteLine($"wrote {MetricsPlots.TablePath(dir, label)} and {label}_metrics.json/.csv in {dir}" +
                                  (evaluation is null ? "" : $"; per class: {evaluation.Heatmap}, {evaluation.PerClass}, {evaluation.Confusion}, {evaluation.Evaluation}"));
