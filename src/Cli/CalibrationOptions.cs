@@ -1,6 +1,5 @@
 using Harness.Data;
 using Harness.Model;
-using Harness.Model.Channels;
 using Harness.Model.Networks;
 using Harness.Training;
 using System.CommandLine;

@@ -1,4 +1,3 @@
-using Harness.Runtime;
 using System.CommandLine;
 
 namespace Harness.Cli;

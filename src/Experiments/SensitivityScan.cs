@@ -1,13 +1,11 @@
 using Harness.Data;
 using Harness.Metrics;
-using Harness.Model.Channels;
 using Harness.Model.Networks;
 using Harness.Pruning.Channels;
 using Harness.Pruning.FineGrained;
 using Harness.Storage.Files;
 using Harness.Training;
 using System.Globalization;
-using static TorchSharp.torch;
 
 namespace Harness.Experiments;
 

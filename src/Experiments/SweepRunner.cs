@@ -1,5 +1,4 @@
 using Harness.Metrics;
-using Harness.Storage.Checkpoints;
 using Harness.Storage.Files;
 using System.Globalization;
 using System.Text;

@@ -1,14 +1,9 @@
 using Google.Protobuf;
 using Harness.Export.Onnx;
-using Harness.Model;
-using Harness.Model.Channels;
-using Harness.Model.Families;
 using Harness.Model.Layers;
 using Harness.Model.Networks;
-using Harness.Storage.Checkpoints;
 using Harness.Storage.Files;
 using System.Globalization;
-using System.Text.Json;
 using static Harness.Export.OnnxGraphBuilder;
 using static TorchSharp.torch;
 

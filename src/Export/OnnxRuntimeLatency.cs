@@ -1,5 +1,4 @@
 using Harness.Metrics;
-using Harness.Model;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using System.Diagnostics;

@@ -1,4 +1,3 @@
-using Harness.Export;
 using Harness.Model.Networks;
 using Harness.Storage.Files;
 using Microsoft.ML.OnnxRuntime;

@@ -1,6 +1,4 @@
-using Harness.Model;
 using Harness.Runtime;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Harness.Metrics;

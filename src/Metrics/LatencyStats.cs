@@ -1,4 +1,3 @@
-using Harness.Runtime;
 namespace Harness.Metrics;
 
 /// <summary>Wall-clock time of timed forward passes of a random input in eval mode without gradients.</summary>

@@ -1,7 +1,5 @@
-using Harness.Model;
 using Harness.Runtime;
 using System.Globalization;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Harness.Metrics;

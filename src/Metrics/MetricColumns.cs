@@ -74,8 +74,8 @@ public static class MetricColumns
     ];
 
     /// <summary>The columns of <c>metrics.csv</c>, in order.</summary>
-    public static IReadOnlyList<MetricColumn> Csv => All.Where(c => c.Csv is not null).ToList();
+    public static IReadOnlyList<MetricColumn> Csv { get; } = All.Where(c => c.Csv is not null).ToList();
 
     /// <summary>The columns of the tables, in order.</summary>
-    public static IReadOnlyList<MetricColumn> Table => All.Where(c => c.Table is not null).ToList();
+    public static IReadOnlyList<MetricColumn> Table { get; } = All.Where(c => c.Table is not null).ToList();
 }

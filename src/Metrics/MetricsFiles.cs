@@ -1,9 +1,5 @@
-using Harness.Storage.Checkpoints;
 using Harness.Storage.Files;
-using System.Globalization;
-using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace Harness.Metrics;
 

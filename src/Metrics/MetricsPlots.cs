@@ -1,4 +1,3 @@
-using Harness.Storage.Checkpoints;
 using Harness.Storage.Files;
 using ScottPlot;
 using SkiaSharp;

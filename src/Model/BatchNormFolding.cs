@@ -1,9 +1,7 @@
-using Harness.Model.Channels;
 using Harness.Model.Layers;
 using Harness.Model.Networks;
 using Harness.Runtime;
 using Harness.Storage.Checkpoints;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

@@ -1,5 +1,3 @@
-using Harness.Model.Channels;
-using Harness.Model.Families;
 using Harness.Model.Layers;
 using Harness.Model.Networks;
 using Harness.Storage.Checkpoints;

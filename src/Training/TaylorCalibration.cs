@@ -1,5 +1,4 @@
 using Harness.Data;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Harness.Training;

@@ -1,6 +1,4 @@
 using Harness.Data;
-using Harness.Model;
-using Harness.Model.Channels;
 using Harness.Model.Networks;
 using Harness.Runtime;
 using Harness.Storage.Checkpoints;

@@ -1,8 +1,4 @@
-using Harness.Storage.Checkpoints;
 using Harness.Storage.Files;
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
 
 namespace Harness.Training;
 

@@ -1,6 +1,5 @@
 using Harness.Data;
 using Harness.Data.Cifar;
-using Harness.Model;
 using Harness.Model.Families;
 using Harness.Storage.Checkpoints;
 using Harness.Tests.TestSupport;

@@ -1,6 +1,3 @@
-using Harness.Model;
-using Harness.Model.Channels;
-using Harness.Model.Families;
 using Harness.Model.Networks;
 using Harness.Storage.Checkpoints;
 using Harness.Tests.TestSupport;

@@ -1,5 +1,4 @@
 using Harness.Model;
-using Harness.Model.Channels;
 using Harness.Model.Families;
 using Harness.Model.Networks;
 using Harness.Pruning.Channels;

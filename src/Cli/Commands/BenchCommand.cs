@@ -1,7 +1,6 @@
 using Harness.Data;
 using Harness.Metrics;
 using Harness.Model;
-using Harness.Model.Channels;
 using Harness.Model.Networks;
 using Harness.Pruning.Channels;
 using Harness.Pruning.FineGrained;

@@ -2,7 +2,6 @@ using Harness.Data;
 using Harness.Data.Cifar;
 using Harness.Metrics;
 using Harness.Model;
-using Harness.Model.Channels;
 using Harness.Model.Networks;
 using Harness.Pruning.Channels;
 using Harness.Runtime;

@@ -1,5 +1,4 @@
 using Harness.Data;
-using Harness.Metrics;
 using Harness.Model;
 using Harness.Storage.Files;
 using Harness.Training;

@@ -3,7 +3,6 @@ using Harness.Data.Cifar;
 using Harness.Data.ImageFolder;
 using Harness.Export;
 using Harness.Model;
-using Harness.Model.Channels;
 using Harness.Model.Networks;
 using Harness.Storage.Files;
 using System.CommandLine;

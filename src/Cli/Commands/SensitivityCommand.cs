@@ -1,7 +1,6 @@
 using Harness.Data;
 using Harness.Experiments;
 using Harness.Model;
-using Harness.Storage.Checkpoints;
 using Harness.Storage.Files;
 using System.CommandLine;
 

@@ -1,5 +1,4 @@
 using Harness.Experiments;
-using Harness.Metrics;
 using Harness.Storage.Files;
 using System.CommandLine;
 

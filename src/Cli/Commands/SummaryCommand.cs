@@ -1,5 +1,4 @@
 using Harness.Model;
-using Harness.Model.Families;
 using Harness.Storage.Files;
 using Spectre.Console;
 using System.CommandLine;

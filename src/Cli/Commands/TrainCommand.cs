@@ -1,6 +1,5 @@
 using Harness.Data;
 using Harness.Model;
-using Harness.Model.Families;
 using Harness.Storage.Files;
 using Harness.Training;
 using System.CommandLine;

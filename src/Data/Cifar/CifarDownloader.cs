@@ -1,4 +1,3 @@
-using Harness.Storage.Checkpoints;
 using Harness.Storage.Files;
 using System.Formats.Tar;
 using System.IO.Compression;

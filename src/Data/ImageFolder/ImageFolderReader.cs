@@ -1,4 +1,3 @@
-using Harness.Storage.Checkpoints;
 using Harness.Storage.Files;
 using System.Buffers.Binary;
 using System.Diagnostics;

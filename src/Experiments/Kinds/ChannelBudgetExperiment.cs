@@ -1,4 +1,3 @@
-using Harness.Model.Networks;
 using Harness.Pruning.Channels;
 
 namespace Harness.Experiments.Kinds;

@@ -1,4 +1,3 @@
-using Harness.Model.Families;
 namespace Harness.Model.Channels;
 
 /// <summary>What a channel space is in its network; reports and <c>prune channel --graph</c> show it

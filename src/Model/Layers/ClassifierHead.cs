@@ -1,6 +1,4 @@
-using Harness.Model;
 using Harness.Runtime;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

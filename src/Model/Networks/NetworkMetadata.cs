@@ -1,6 +1,5 @@
 using Harness.Storage.Files;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace Harness.Model.Networks;
 

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
 namespace Harness.Model.Networks;
 
 /// <summary>
@@ -43,5 +45,24 @@ internal sealed class WeightShapeReader
             ? (int)v
             : throw new InvalidDataException(
                 $"'{key}' has shape [{string.Join(", ", shape)}]: dimension {dim} must lie in [1, {WidthLimits.MaxChannels}]");
+    }
+
+    /// <summary>The (stage, index) of every block whose keys <paramref name="blockKey"/> matches (groups 1 and 2),
+    /// sorted; none, more than <see cref="WidthLimits.MaxBlocks"/>, or a key that <paramref name="isBlockKey"/> calls a
+    /// block key but whose numbers do not match is an <see cref="InvalidDataException"/> naming
+    /// <paramref name="pattern"/>.</summary>
+    public List<(int Stage, int Index)> StagedBlocks(Regex blockKey, Func<string, bool> isBlockKey, string pattern)
+    {
+        var ids = _weights.Keys.Select(k => blockKey.Match(k)).Where(m => m.Success)
+            .Select(m => (Stage: int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture),
+                Index: int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture)))
+            .Distinct().OrderBy(b => b.Stage).ThenBy(b => b.Index).ToList();
+        if (ids.Count == 0)
+            throw new InvalidDataException($"state dict has no '{pattern}' keys: not {_architecture}");
+        if (ids.Count > WidthLimits.MaxBlocks)
+            throw new InvalidDataException($"state dict has {ids.Count} blocks; at most {WidthLimits.MaxBlocks} are read");
+        if (_weights.Keys.Any(k => isBlockKey(k) && !blockKey.IsMatch(k)))
+            throw new InvalidDataException($"state dict has a '{pattern}' key whose numbers are not small integers");
+        return ids;
     }
 }

@@ -1,7 +1,4 @@
-using Harness.Model.Channels;
-using Harness.Model.Layers;
 using Harness.Model.Networks;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Harness.Pruning.Channels;

@@ -1,9 +1,7 @@
-using Harness.Model;
 using Harness.Model.Channels;
 using Harness.Model.Layers;
 using Harness.Model.Networks;
 using Harness.Runtime;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Harness.Pruning.Channels;

@@ -1,4 +1,3 @@
-using Harness.Model.Channels;
 using static TorchSharp.torch;
 
 namespace Harness.Pruning.Channels;

@@ -1,6 +1,5 @@
 using Harness.Model;
 using Harness.Model.Layers;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Harness.Pruning.FineGrained;

@@ -1,7 +1,6 @@
 using Harness.Storage.Files;
 using System.Buffers.Binary;
 using System.IO.Compression;
-using System.Text;
 using System.Text.Json;
 using static TorchSharp.torch;
 

@@ -1,4 +1,3 @@
-using Harness.Storage.Checkpoints;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;

@@ -1,10 +1,7 @@
 using FsCheck;
 using FsCheck.Fluent;
 using Harness.Metrics;
-using Harness.Model;
 using Harness.Model.Families;
-using Harness.Tests.TestSupport;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Harness.Tests.Properties.Metrics;

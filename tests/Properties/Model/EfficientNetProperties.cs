@@ -1,6 +1,5 @@
 using FsCheck;
 using FsCheck.Fluent;
-using Harness.Model;
 using Harness.Model.Families;
 using static TorchSharp.torch;
 

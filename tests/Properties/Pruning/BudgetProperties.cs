@@ -2,7 +2,6 @@ using FsCheck;
 using FsCheck.Fluent;
 using Harness.Metrics;
 using Harness.Model;
-using Harness.Model.Channels;
 using Harness.Model.Families;
 using Harness.Model.Networks;
 using Harness.Pruning.Channels;

@@ -1,5 +1,4 @@
 using Harness.Experiments;
-using Harness.Metrics;
 using Harness.Model;
 using Harness.Model.Families;
 using Harness.Tests.TestSupport;

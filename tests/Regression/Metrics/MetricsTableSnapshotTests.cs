@@ -1,8 +1,6 @@
 using Harness.Metrics;
-using Harness.Model;
 using Harness.Model.Families;
 using Harness.Storage.Checkpoints;
-using Harness.Tests.TestSupport;
 using Snapshooter.NUnit;
 
 namespace Harness.Tests.Regression.Metrics;

@@ -1,4 +1,3 @@
-using Harness.Model;
 using Harness.Model.Channels;
 using Harness.Model.Families;
 using Harness.Pruning.Channels;

@@ -1,7 +1,5 @@
 using Harness.Cli.Commands;
-using Harness.Model.Families;
 using Harness.Tests.TestSupport;
-using Harness.Tests.Unit.Cli;
 using System.Text.Json;
 
 namespace Harness.Tests.Unit.Cli;

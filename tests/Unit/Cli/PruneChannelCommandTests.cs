@@ -1,7 +1,5 @@
-using Harness.Cli;
 using Harness.Cli.Commands;
 using Harness.Tests.TestSupport;
-using System.CommandLine;
 using System.Text.Json;
 
 namespace Harness.Tests.Unit.Cli;

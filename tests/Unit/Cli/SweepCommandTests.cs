@@ -1,8 +1,6 @@
-using Harness.Cli;
 using Harness.Cli.Commands;
 using Harness.Experiments;
 using Harness.Tests.TestSupport;
-using System.CommandLine;
 
 namespace Harness.Tests.Unit.Cli;
 

@@ -1,7 +1,6 @@
 using Harness.Experiments;
 using Harness.Metrics;
 using Harness.Model;
-using Harness.Model.Families;
 using Harness.Pruning.Channels;
 using Harness.Tests.TestSupport;
 using System.Globalization;

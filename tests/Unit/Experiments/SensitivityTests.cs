@@ -5,8 +5,6 @@ using Harness.Model;
 using Harness.Model.Layers;
 using Harness.Pruning.Channels;
 using Harness.Tests.TestSupport;
-using Harness.Tests.Unit.Cli;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

@@ -1,7 +1,5 @@
-using Harness.Cli;
 using Harness.Tests.TestSupport;
 using Harness.Tests.Unit.Cli;
-using System.CommandLine;
 
 namespace Harness.Tests.Unit.Experiments;
 

@@ -1,5 +1,4 @@
 using Harness.Export;
-using Harness.Model;
 using Harness.Model.Families;
 using Harness.Tests.TestSupport;
 

@@ -1,5 +1,4 @@
 using Harness.Metrics;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Harness.Tests.Unit.Metrics;

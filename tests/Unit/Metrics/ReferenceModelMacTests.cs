@@ -1,5 +1,4 @@
 using Harness.Metrics;
-using Harness.Model;
 using Harness.Model.Families;
 using Harness.Tests.TestSupport;
 using System.Diagnostics;

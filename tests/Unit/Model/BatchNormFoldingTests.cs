@@ -1,6 +1,5 @@
 using Harness.Model;
 using Harness.Model.Families;
-using Harness.Model.Layers;
 using Harness.Pruning.Channels;
 using Harness.Pruning.FineGrained;
 using Harness.Tests.TestSupport;

@@ -4,9 +4,7 @@ using Harness.Model.Layers;
 using Harness.Pruning.Channels;
 using Harness.Pruning.FineGrained;
 using Harness.Tests.TestSupport;
-using Harness.Tests.Unit.Cli;
 using Harness.Training;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Harness.Tests.Unit.Pruning;

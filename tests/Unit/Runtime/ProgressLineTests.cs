@@ -1,6 +1,5 @@
 using Harness.Runtime;
 using Harness.Tests.TestSupport;
-using Harness.Tests.Unit.Cli;
 
 namespace Harness.Tests.Unit.Runtime;
 

@@ -1,9 +1,7 @@
 using Harness.Cli.Commands;
-using Harness.Model;
 using Harness.Model.Families;
 using Harness.Storage.Checkpoints;
 using Harness.Tests.TestSupport;
-using Harness.Tests.Unit.Cli;
 using Harness.Training;
 using static Harness.Tests.Unit.Training.TinyTraining;
 

@@ -1,5 +1,4 @@
 using Harness.Data;
-using Harness.Model;
 using Harness.Model.Families;
 using Harness.Storage.Checkpoints;
 using Harness.Tests.TestSupport;

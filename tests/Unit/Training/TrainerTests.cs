@@ -1,7 +1,5 @@
 using Harness.Data;
-using Harness.Model;
 using Harness.Model.Families;
-using Harness.Storage.Checkpoints;
 using Harness.Tests.TestSupport;
 using Harness.Training;
 using static TorchSharp.torch;

@@ -2,9 +2,7 @@ using Harness.Cli.Commands;
 using Harness.Model;
 using Harness.Model.Layers;
 using Harness.Tests.TestSupport;
-using Harness.Tests.Unit.Cli;
 using Harness.Training;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

@@ -1,9 +1,7 @@
 using Harness.Model.Channels;
 using Harness.Model.Networks;
 using Harness.Storage.Files;
-using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 
 namespace Harness.Model.Families;
@@ -60,26 +58,16 @@ public sealed record EfficientNetWidths(int Stem, IReadOnlyList<MBConvWidths> Bl
     {
         stages ??= EfficientNetConfig.B0Stages;
         var weights = new WeightShapeReader(shapes, "an EfficientNet");
-        int Dim(string key, int rank, int dim) => weights.Dim(key, rank, dim);
-
         var blockKey = new Regex(@"^features\.(\d{1,9})\.(\d{1,9})\.block\.", RegexOptions.CultureInvariant);
-        var blockIds = weights.Keys.Select(k => blockKey.Match(k)).Where(m => m.Success)
-            .Select(m => (Stage: int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture),
-                Index: int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture)))
-            .Distinct().OrderBy(b => b.Stage).ThenBy(b => b.Index).ToList();
-        if (blockIds.Count == 0)
-            throw new InvalidDataException("state dict has no 'features.<stage>.<block>.block.*' keys: not an EfficientNet");
-        if (blockIds.Count > WidthLimits.MaxBlocks)
-            throw new InvalidDataException($"state dict has {blockIds.Count} blocks; at most {WidthLimits.MaxBlocks} are read");
-        if (weights.Keys.Any(k => k.StartsWith("features.", StringComparison.Ordinal) && k.Contains(".block.", StringComparison.Ordinal)
-                                  && !blockKey.IsMatch(k)))
-            throw new InvalidDataException("state dict has a 'features.<stage>.<block>.block.*' key whose numbers are not small integers");
+        var blockIds = weights.StagedBlocks(blockKey,
+            k => k.StartsWith("features.", StringComparison.Ordinal) && k.Contains(".block.", StringComparison.Ordinal),
+            "features.<stage>.<block>.block.*");
         int stageCount = blockIds.Max(b => b.Stage);
         if (stageCount != stages.Count || blockIds.Min(b => b.Stage) < 1)
             throw new InvalidDataException(
                 $"state dict has stages {blockIds.Min(b => b.Stage)}–{stageCount} but the stage table has 1–{stages.Count}");
 
-        int stem = Dim("features.0.0.weight", 4, 0);
+        int stem = weights.Dim("features.0.0.weight", 4, 0);
         int total = blockIds.Count;
         var blocks = new List<MBConvWidths>();
         for (int id = 0; id < total; id++)
@@ -89,18 +77,18 @@ public sealed record EfficientNetWidths(int Stem, IReadOnlyList<MBConvWidths> Bl
             bool hasExpand = weights.Has($"{p}.3.0.weight"); // expand, depthwise, SE, project
             int d = hasExpand ? 1 : 0;
             string dw = $"{p}.{d}.0.weight";
-            int expanded = Dim(dw, 4, 0);
-            int kernel = Dim(dw, 4, 2);
-            int squeeze = Dim($"{p}.{d + 1}.fc1.weight", 4, 0);
-            int outCh = Dim($"{p}.{d + 2}.0.weight", 4, 0);
-            int inCh = hasExpand ? Dim($"{p}.0.0.weight", 4, 1) : expanded;
+            int expanded = weights.Dim(dw, 4, 0);
+            int kernel = weights.Dim(dw, 4, 2);
+            int squeeze = weights.Dim($"{p}.{d + 1}.fc1.weight", 4, 0);
+            int outCh = weights.Dim($"{p}.{d + 2}.0.weight", 4, 0);
+            int inCh = hasExpand ? weights.Dim($"{p}.0.0.weight", 4, 1) : expanded;
             int stride = index == 0 ? stages[stage - 1].Stride : 1;
             bool residual = index > 0 || (stride == 1 && inCh == outCh);
             blocks.Add(new MBConvWidths(stage, index, kernel, stride, hasExpand, residual, inCh, expanded,
                 squeeze, outCh, stochasticDepthProb * id / total));
         }
-        int head = Dim($"features.{stageCount + 1}.0.weight", 4, 0);
-        int classes = Dim("classifier.1.weight", 2, 0);
+        int head = weights.Dim($"features.{stageCount + 1}.0.weight", 4, 0);
+        int classes = weights.Dim("classifier.1.weight", 2, 0);
         return new EfficientNetWidths(stem, blocks, head, classes, dropout);
     }
 

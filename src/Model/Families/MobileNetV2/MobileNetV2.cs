@@ -1,4 +1,3 @@
-using Harness.Model.Channels;
 using Harness.Model.Layers;
 using Harness.Model.Networks;
 using Harness.Runtime;

@@ -1,8 +1,6 @@
-using Harness.Model.Channels;
 using Harness.Model.Layers;
 using Harness.Model.Networks;
 using Harness.Runtime;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

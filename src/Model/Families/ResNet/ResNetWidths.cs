@@ -1,6 +1,5 @@
 using Harness.Model.Channels;
 using Harness.Model.Networks;
-using System.Globalization;
 using System.Text.RegularExpressions;
 
 namespace Harness.Model.Families;
@@ -54,16 +53,7 @@ public sealed record ResNetWidths(ResNetBlockKind Block, int Stem, IReadOnlyList
     {
         var weights = new WeightShapeReader(shapes, "a ResNet");
         var blockKey = new Regex(@"^layer(\d{1,9})\.(\d{1,9})\.", RegexOptions.CultureInvariant);
-        var blockIds = weights.Keys.Select(k => blockKey.Match(k)).Where(m => m.Success)
-            .Select(m => (Stage: int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture),
-                Index: int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture)))
-            .Distinct().OrderBy(b => b.Stage).ThenBy(b => b.Index).ToList();
-        if (blockIds.Count == 0)
-            throw new InvalidDataException("state dict has no 'layer<stage>.<block>.*' keys: not a ResNet");
-        if (blockIds.Count > WidthLimits.MaxBlocks)
-            throw new InvalidDataException($"state dict has {blockIds.Count} blocks; at most {WidthLimits.MaxBlocks} are read");
-        if (weights.Keys.Any(k => k.StartsWith("layer", StringComparison.Ordinal) && !blockKey.IsMatch(k)))
-            throw new InvalidDataException("state dict has a 'layer<stage>.<block>.*' key whose numbers are not small integers");
+        var blockIds = weights.StagedBlocks(blockKey, k => k.StartsWith("layer", StringComparison.Ordinal), "layer<stage>.<block>.*");
         bool bottleneck = weights.Keys.Any(k => blockKey.IsMatch(k) && k.EndsWith(".conv3.weight", StringComparison.Ordinal));
         var kind = bottleneck ? ResNetBlockKind.Bottleneck : ResNetBlockKind.Basic;
 

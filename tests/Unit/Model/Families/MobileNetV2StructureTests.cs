@@ -1,7 +1,5 @@
-using Harness.Model;
 using Harness.Model.Channels;
 using Harness.Model.Families;
-using Harness.Model.Layers;
 using Harness.Storage.Checkpoints;
 using static TorchSharp.torch;
 

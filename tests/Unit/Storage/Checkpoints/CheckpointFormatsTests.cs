@@ -3,11 +3,9 @@ using Harness.Model;
 using Harness.Pruning.Channels;
 using Harness.Storage.Checkpoints;
 using Harness.Tests.TestSupport;
-using Harness.Tests.Unit.Cli;
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
-using static TorchSharp.torch;
 
 namespace Harness.Tests.Unit.Storage.Checkpoints;
 

@@ -1,4 +1,3 @@
-using Harness.Pruning.FineGrained;
 using Harness.Storage.Checkpoints;
 using Harness.Tests.TestSupport;
 using System.Buffers.Binary;

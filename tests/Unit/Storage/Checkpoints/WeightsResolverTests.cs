@@ -1,4 +1,3 @@
-using Harness.Model;
 using Harness.Model.Families;
 using Harness.Storage.Checkpoints;
 using Harness.Tests.TestSupport;

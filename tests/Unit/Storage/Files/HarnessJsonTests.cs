@@ -1,6 +1,5 @@
 using Harness.Experiments;
 using Harness.Metrics;
-using Harness.Model;
 using Harness.Model.Families;
 using Harness.Storage.Files;
 using Harness.Tests.TestSupport;
