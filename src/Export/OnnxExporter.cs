@@ -1,5 +1,5 @@
 using Google.Protobuf;
-using Harness.Export.Onnx;
+using Harness.OnnxSchema;
 using Harness.Model.Layers;
 using Harness.Model.Networks;
 using Harness.Storage.Files;

@@ -57,6 +57,32 @@ internal sealed class OnnxForwardGraph(OnnxGraphBuilder g, string input, bool fo
 
     public string Flatten(string name, string x) => g.Node("Flatten", name, [x], Int("axis", 1));
 
+    public string BatchNorm(string name, BatchNorm2d norm, string x)
+    {
+        string scale = g.Initializer($"{name}.weight", norm.weight!);
+        string bias = g.Initializer($"{name}.bias", norm.bias!);
+        string mean = g.Initializer($"{name}.running_mean", norm.running_mean!);
+        string var = g.Initializer($"{name}.running_var", norm.running_var!);
+        return g.Node("BatchNormalization", name, [x, scale, bias, mean, var], Float("epsilon", (float)norm.eps));
+    }
+
+    public string Constant(string name, Tensor value) => g.Initializer(name, value);
+
+    public IReadOnlyList<string> Operator(string opType, string name, IReadOnlyList<string> inputs, int outputs = 1,
+        IReadOnlyDictionary<string, object>? attributes = null)
+    {
+        var attrs = (attributes ?? new Dictionary<string, object>()).Select(a => a.Value switch
+        {
+            long i => Int(a.Key, i),
+            long[] ints => Ints(a.Key, ints),
+            float f => Float(a.Key, f),
+            float[] fs => Floats(a.Key, fs),
+            string text => Text(a.Key, text),
+            _ => throw new ArgumentException($"ONNX attribute {a.Key} of {name}: unsupported value type {a.Value?.GetType().Name}"),
+        }).ToArray();
+        return g.Node(opType, name, inputs, outputs, attrs);
+    }
+
     /// <summary>A float32 scalar initializer shared by every node that names it.</summary>
     private string Scalar(string name, float value)
     {
@@ -84,9 +110,10 @@ internal sealed class OnnxForwardGraph(OnnxGraphBuilder g, string input, bool fo
             inputs.Add(g.Initializer($"{name}.folded_weight", fw));
             inputs.Add(g.Initializer($"{name}.folded_bias", fb));
         }
-        long k = conv.KernelSize, s = conv.Stride, p = conv.Padding;
+        var geometry = conv.Geometry;
+        var padding = geometry.AutoPad == "NOTSET" ? Ints("pads", geometry.Pads) : Text("auto_pad", geometry.AutoPad);
         return g.Node("Conv", name, inputs,
-            Ints("kernel_shape", k, k), Ints("strides", s, s), Ints("pads", p, p, p, p), Ints("dilations", 1, 1),
-            Int("group", conv.Groups));
+            Ints("kernel_shape", geometry.Kernel), Ints("strides", geometry.Strides), padding,
+            Ints("dilations", geometry.Dilations), Int("group", conv.Groups));
     }
 }

@@ -1,5 +1,5 @@
 using Google.Protobuf;
-using Harness.Export.Onnx;
+using Harness.OnnxSchema;
 using static TorchSharp.torch;
 
 namespace Harness.Export;
@@ -15,13 +15,19 @@ internal sealed class OnnxGraphBuilder
 
     public GraphProto Graph => _graph;
 
-    /// <summary>Adds a float32 initializer holding a copy of <paramref name="tensor"/>; returns its name.</summary>
+    /// <summary>Adds an initializer holding a copy of <paramref name="tensor"/> (int64 kept, anything else as float32);
+    /// returns its name.</summary>
     public string Initializer(string name, Tensor tensor)
     {
         Reserve(name);
         using var scope = NewDisposeScope();
-        var t = tensor.detach().to(float32).cpu().contiguous();
-        var proto = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
+        bool integer = tensor.dtype == int64;
+        var t = tensor.detach().to(integer ? int64 : float32).cpu().contiguous();
+        var proto = new TensorProto
+        {
+            Name = name,
+            DataType = (int)(integer ? TensorProto.Types.DataType.Int64 : TensorProto.Types.DataType.Float),
+        };
         proto.Dims.AddRange(t.shape);
         proto.RawData = ByteString.CopyFrom(t.bytes.ToArray()); // raw_data: little-endian float32, as ONNX specifies
         _graph.Initializer.Add(proto);
@@ -39,6 +45,24 @@ internal sealed class OnnxGraphBuilder
         node.Attribute.AddRange(attributes);
         _graph.Node.Add(node);
         return output;
+    }
+
+    /// <summary>Adds a node with <paramref name="outputs"/> outputs named <c>{name}/{opType}</c> (then <c>:1</c>,
+    /// <c>:2</c>…); returns their names.</summary>
+    public IReadOnlyList<string> Node(string opType, string name, IEnumerable<string> inputs, int outputs, params AttributeProto[] attributes)
+    {
+        if (outputs == 1) return [Node(opType, name, inputs, attributes)];
+        var node = new NodeProto { OpType = opType, Name = $"{name}/{opType}" };
+        node.Input.AddRange(inputs);
+        for (int i = 0; i < outputs; i++)
+        {
+            string output = i == 0 ? $"{name}/{opType}" : $"{name}/{opType}:{i}";
+            Reserve(output);
+            node.Output.Add(output);
+        }
+        node.Attribute.AddRange(attributes);
+        _graph.Node.Add(node);
+        return node.Output.ToList();
     }
 
     /// <summary>Renames the last node's output to a graph output name (e.g. <c>logits</c>).</summary>
@@ -61,6 +85,16 @@ internal sealed class OnnxGraphBuilder
 
     public static AttributeProto Float(string name, float value) =>
         new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
+
+    public static AttributeProto Floats(string name, params float[] values)
+    {
+        var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Floats };
+        a.Floats.AddRange(values);
+        return a;
+    }
+
+    public static AttributeProto Text(string name, string value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(value) };
 
     /// <summary>A float32 tensor value; a string dimension is symbolic (dim_param), a number fixed (dim_value).</summary>
     public static ValueInfoProto FloatTensor(string name, params object[] dims)

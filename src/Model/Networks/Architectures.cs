@@ -7,7 +7,7 @@ namespace Harness.Model.Networks;
 /// docs/ARCHITECTURE.md, "Adding an architecture").</summary>
 public static class Architectures
 {
-    public static IReadOnlyList<INetworkArchitecture> All { get; } = [new EfficientNetArchitecture(), new ResNetArchitecture(), new MobileNetV2Architecture()];
+    public static IReadOnlyList<INetworkArchitecture> All { get; } = [new EfficientNetArchitecture(), new ResNetArchitecture(), new MobileNetV2Architecture(), new GraphArchitecture()];
 
     /// <summary>Every <c>--arch</c> name, in the order of <see cref="All"/>.</summary>
     public static IReadOnlyList<string> VariantNames => All.SelectMany(a => a.Variants).ToList();

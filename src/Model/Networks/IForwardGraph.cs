@@ -38,4 +38,15 @@ public interface IForwardGraph
 
     /// <summary>Flattens every dimension after the batch.</summary>
     string Flatten(string name, string input);
+
+    /// <summary>A BatchNorm on its own (no conv directly before it to fold it into).</summary>
+    string BatchNorm(string name, BatchNorm2d norm, string input);
+
+    /// <summary>A constant tensor (an initializer named <paramref name="name"/>, float32 or int64 as the tensor is).</summary>
+    string Constant(string name, TorchSharp.torch.Tensor value);
+
+    /// <summary>Any other operator of ONNX's default domain (opset 17) with <paramref name="outputs"/> outputs;
+    /// attribute values are <c>long</c>, <c>long[]</c>, <c>float</c>, <c>float[]</c> or <c>string</c>.</summary>
+    IReadOnlyList<string> Operator(string opType, string name, IReadOnlyList<string> inputs, int outputs = 1,
+        IReadOnlyDictionary<string, object>? attributes = null);
 }

@@ -1,0 +1,137 @@
+using Harness.Export;
+using Harness.Model.Families;
+using Harness.Model.Import;
+using Harness.Model.Networks;
+using Harness.Storage.Checkpoints;
+using Harness.Tests.TestSupport;
+using Harness.Training;
+using static TorchSharp.torch;
+
+namespace Harness.Tests.Parity;
+
+/// <summary>
+/// torchvision's networks exported as a PyTorch user exports them (<c>torch.onnx.export(model, x,
+/// training=PRESERVE, do_constant_folding=False, opset_version=17)</c> from eval mode, random weights and BatchNorm
+/// statistics) and imported by Harness (<see cref="OnnxImporter"/>): the eval logits equal PyTorch's; one SGD step in
+/// train mode (batch statistics, running-stat momentum, lr 0.01, momentum 0.9, weight decay 5e-4) leaves every
+/// parameter and running statistic equal to PyTorch's step (within 1e-5, or within twice what PyTorch's own step
+/// moves when run with two threads or channels-last, where a long sum such as a depthwise weight's gradient makes
+/// float32 order matter more than that); the import exported again by <c>export onnx</c> runs
+/// in ONNX Runtime with the same logits; and where Harness has the family itself (resnet18, mobilenet_v2,
+/// efficientnet_b0) the imported and the declared network give the same logits on the same weights.
+/// The default run covers resnet18, mobilenet_v2 and efficientnet_b0; the others (vgg16_bn, densenet121,
+/// regnet_x_400mf, googlenet) run with <c>--filter Category=Zoo</c>.
+/// </summary>
+[TestFixture, Category("Parity")]
+public sealed class OnnxImportParityTests : ParityFixture
+{
+    private static readonly string[] Default = ["resnet18", "mobilenet_v2", "efficientnet_b0"];
+    private static readonly string[] Zoo = ["vgg16_bn", "densenet121", "regnet_x_400mf", "googlenet"];
+    private readonly HashSet<string> _exported = [];
+
+    private void Export(string arch)
+    {
+        if (_exported.Contains(arch)) return;
+        PythonTorch.Run("torchvision_onnx_import.py", Exchange, TimeSpan.FromMinutes(6), [arch]);
+        _exported.Add(arch);
+    }
+
+    public static IEnumerable<TestCaseData> Cases() =>
+        Default.Select(a => new TestCaseData(a).SetName($"{{m}}({a})"))
+            .Concat(Zoo.Select(a => new TestCaseData(a).SetName($"{{m}}({a})").SetCategory("Zoo").Explicit("zoo: --filter Category=Zoo")));
+
+    private GraphNetwork Import(string arch)
+    {
+        Export(arch);
+        return OnnxImporter.Import(new OnnxImportOptions(In($"{arch}.onnx")));
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void EvalLogitsEqualPyTorchsAndTheExportRunsInOnnxRuntime(string arch)
+    {
+        using var model = Import(arch);
+        model.eval();
+        using var io = TorchCheckpoint.Load(In($"{arch}_io.pth"));
+        using var x = io["input"];
+        using var logits = no_grad_forward(model, x);
+        double diff = MaxAbsDifference(io["logits"], logits);
+        using var ort = OnnxRuntimeModel.Export(model, Enumerable.Range(0, 10).Select(i => $"c{i}").ToList(), 2, arch);
+        using var ortLogits = ort.Logits(x);
+        double ortDiff = MaxAbsDifference(io["logits"], ortLogits);
+        Report($"{arch}: {model.Spec.Nodes.Count} nodes, {model.PrunableLayers().Count()} prunable layers, {model.Stages.Count} stages; " +
+               $"max |Δ logits| vs PyTorch {diff:E2}, ONNX Runtime on Harness's export {ortDiff:E2}");
+        Assert.That(diff, Is.LessThanOrEqualTo(1e-4));
+        Assert.That(ortDiff, Is.LessThanOrEqualTo(1e-4));
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void OneSgdStepInTrainModeEqualsPyTorchs(string arch)
+    {
+        using var model = Import(arch);
+        using var io = TorchCheckpoint.Load(In($"{arch}_io.pth"));
+        using var initial = TorchCheckpoint.Load(In($"{arch}_initial.pth"));
+        using var expected = TorchCheckpoint.Load(In($"{arch}_step.pth"));
+        using (var sd = StateDict.FromModule(model))
+            foreach (var (name, t) in sd.Items)
+                if (!name.EndsWith("num_batches_tracked", StringComparison.Ordinal))
+                    Assert.That(TensorAssert.Identical(initial[name], t), Is.True, $"imported {name} differs from the exported weights");
+        // The one state PyTorch keeps that ONNX does not: how many batches each BatchNorm has seen.
+        using (no_grad())
+            foreach (var (name, t) in model.named_buffers())
+                if (name.EndsWith("num_batches_tracked", StringComparison.Ordinal)) t.copy_(initial[name]);
+        model.train();
+        int threads = get_num_threads();
+        set_num_threads(1); // as the script did: a sum's order depends on the thread count
+        using var sgd = new SgdMomentum(model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList(), 0.9, 5e-4) { LearningRate = 0.01 };
+        using (var scope = NewDisposeScope())
+        {
+            var loss = nn.functional.cross_entropy(model.call(io["input"]), io["labels"]);
+            sgd.ZeroGrad();
+            loss.backward();
+            sgd.Step();
+        }
+        set_num_threads(threads);
+        using var after = StateDict.FromModule(model);
+        using var spread = TorchCheckpoint.Load(In($"{arch}_step_spread.pth"));
+        Assert.That(after.Keys.Order(), Is.EqualTo(expected.Keys.Order()));
+        double worst = 0, worstRatio = 0;
+        string worstName = "", worstRatioName = "";
+        var beyond = new List<string>();
+        foreach (var (name, t) in after.Items)
+        {
+            double d = MaxAbsDifference(expected[name], t);
+            // PyTorch's own step moves by this much when only the order of its sums changes (two threads, channels-last).
+            double own = spread[name].to(float64).item<double>();
+            double allowed = Math.Max(1e-5, 2 * own);
+            if (d > worst) (worst, worstName) = (d, name);
+            if (d / allowed > worstRatio) (worstRatio, worstRatioName) = (d / allowed, name);
+            if (d > allowed) beyond.Add($"{name}: |Δ| {d:E2}, PyTorch's own spread {own:E2}");
+        }
+        Report($"{arch}: {after.Count} state tensors after one step, max |Δ| {worst:E2} ({worstName}); " +
+               $"largest |Δ| / max(1e-5, 2 × PyTorch's own spread) {worstRatio:F2} ({worstRatioName})");
+        Assert.That(beyond, Is.Empty);
+    }
+
+    [TestCase("resnet18"), TestCase("mobilenet_v2"), TestCase("efficientnet_b0")]
+    public void TheImportAndHarnesssOwnFamilyGiveTheSameLogits(string arch)
+    {
+        using var imported = Import(arch);
+        using var own = Architectures.Create(arch, 10).Build();
+        using (var sd = StateDict.FromModule(imported))
+            StateDictLoader.Load(own.Module, sd, strict: true, sourceName: arch);
+        imported.eval();
+        own.Module.eval();
+        using var io = TorchCheckpoint.Load(In($"{arch}_io.pth"));
+        using var a = no_grad_forward(imported, io["input"]);
+        using var b = no_grad_forward(own.Module, io["input"]);
+        double diff = MaxAbsDifference(a, b);
+        Report($"{arch}: imported vs declared family, max |Δ logits| {diff:E2}");
+        Assert.That(diff, Is.LessThanOrEqualTo(1e-5));
+    }
+
+    private static Tensor no_grad_forward(nn.Module<Tensor, Tensor> model, Tensor x)
+    {
+        using var _ = no_grad();
+        return model.call(x);
+    }
+}
