@@ -262,7 +262,12 @@ internal sealed class OnnxTranslator
                     if (I("training_mode", 0) != 0) throw Refuse(node, "training_mode=1: export the model from eval mode");
                     return new GraphNode
                     {
-                        Op = "BatchNorm", Name = name, Module = module, Inputs = [x], Outputs = [N(node.Output[0])], Shape = [channels],
+                        Op = "BatchNorm",
+                        Name = name,
+                        Module = module,
+                        Inputs = [x],
+                        Outputs = [N(node.Output[0])],
+                        Shape = [channels],
                         Floats = new Dictionary<string, double> { ["epsilon"] = F("epsilon", 1e-5), ["momentum"] = 1 - F("momentum", 0.9) },
                     };
                 }
@@ -304,7 +309,10 @@ internal sealed class OnnxTranslator
                     if (k is not { Length: 2 }) throw Refuse(node, "only 2-D pooling (kernel_shape of two numbers) is supported");
                     var ints = new Dictionary<string, long[]>
                     {
-                        ["kernel"] = k, ["strides"] = L("strides") ?? [1, 1], ["pads"] = L("pads") ?? [0, 0, 0, 0], ["ceil_mode"] = [I("ceil_mode", 0)],
+                        ["kernel"] = k,
+                        ["strides"] = L("strides") ?? [1, 1],
+                        ["pads"] = L("pads") ?? [0, 0, 0, 0],
+                        ["ceil_mode"] = [I("ceil_mode", 0)],
                     };
                     if (node.OpType == "MaxPool") ints["dilations"] = L("dilations") ?? [1, 1];
                     else ints["count_include_pad"] = [I("count_include_pad", 0)];
