@@ -35,6 +35,14 @@ case_() { # case_ NAME EXPECTED_EXIT ARGS...
 for f in "$work"/in/crafted/*.pth; do
   case_ "load-$(basename "$f" .pth)" 2 evaluate --weights "$f" --data "$data" --image-size 32 --test-subset 50
 done
+# Hostile ONNX files (bench/craft_onnx.py): refused in one line by the import and wherever --weights takes one.
+/usr/bin/python3 "$repo/bench/craft_onnx.py" "$work/in/onnx" >/dev/null || exit 1
+for f in "$work"/in/onnx/*.onnx; do
+  name=$(basename "$f" .onnx)
+  expected=2; case "$name" in valid*) expected=0 ;; esac
+  case_ "import-$name" "$expected" import onnx "$f" --out out/model.pth
+  case_ "evaluate-$name" "$expected" evaluate --weights "$f" --data "$data" --image-size 32 --test-subset 50
+done
 case_ metrics-size-100000-runs-0 2 metrics --image-size 100000 --runs 0 --out out
 case_ evaluate-image-size-0 2 evaluate --image-size 0 --data "$data"
 case_ train-lr-1e308 2 train --lr 1e308 --data "$data" --weights none --out out

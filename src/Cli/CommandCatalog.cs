@@ -29,6 +29,7 @@ public static class CommandCatalog
         yield return Commands.StudyCommand.Create();
         yield return Commands.SweepCommand.Create();
         yield return Commands.ExportCommand.Create();
+        yield return Commands.ImportCommand.Create();
         yield return Commands.SensitivityCommand.Create();
         yield return Commands.CacheCommand.Create();
     }

@@ -1,3 +1,4 @@
+using Harness.Model.Import;
 using Harness.Model.Layers;
 using Harness.Model.Networks;
 using Harness.Storage.Checkpoints;
@@ -8,7 +9,8 @@ namespace Harness.Model;
 /// <summary>
 /// Builds the model a command asks for with <c>--weights</c> and <c>--arch</c>: <c>none</c> (torchvision
 /// initialisation of the variant), <c>imagenet</c> (torchvision's 1000-class checkpoint of the variant, strictly
-/// loaded, then a fresh head of <c>numClasses</c>, as the study did) or a checkpoint (its architecture and widths
+/// loaded, then a fresh head of <c>numClasses</c>, as the study did), an ONNX model (recognised by its content and
+/// imported, <see cref="OnnxImporter"/>, with a fresh head when its classes are not <c>numClasses</c>) or a checkpoint (its architecture and widths
 /// from Harness's metadata or recognised from its keys and shapes, so channel-pruned models of every architecture
 /// load; masked layers restored with their masks). Every random initialisation (the whole network for <c>none</c>,
 /// the new head for <c>imagenet</c>) is a function of <c>seed</c> alone.
@@ -30,6 +32,12 @@ public static class ModelLoader
         {
             SeedInitialisation(seed);
             return architecture.Create(variant, numClasses).Build();
+        }
+        if (!imagenet && OnnxImporter.LooksLikeOnnx(path))
+        {
+            if (arch is not null)
+                throw new ArgumentException($"--arch {arch}: {path} is an ONNX model, whose graph is its architecture (drop --arch)");
+            return OnnxImporter.Import(new OnnxImportOptions(path, NumClasses: numClasses, Seed: seed));
         }
         if (imagenet)
         {
@@ -87,6 +95,7 @@ public static class ModelLoader
     /// disagree with the tensors (or masks that disagree with their weights) a <see cref="CheckpointMismatchException"/>.</summary>
     public static IPrunableNetwork LoadNetwork(string path)
     {
+        if (OnnxImporter.LooksLikeOnnx(path)) return OnnxImporter.Import(new OnnxImportOptions(path));
         var (sd, meta) = CheckpointFile.Load(path);
         using var _ = sd;
         var widths = ReadWidths(path, sd, meta);

@@ -13,9 +13,10 @@ public sealed record LayerRow(string Name, string Type, long[] WeightShape, long
     public string ShapeText => string.Join("×", WeightShape);
 }
 
-/// <summary>What <c>summary</c> prints: parameter and tensor counts and the layer table.</summary>
+/// <summary>What <c>summary</c> prints: parameter and tensor counts, the layer table and the stages <c>--freeze</c>
+/// numbers (each a list of module-name prefixes).</summary>
 public sealed record ModelSummary(string Architecture, long Parameters, long TrainableParameters, int StateDictTensors, bool Masked,
-    int NumClasses, IReadOnlyList<LayerRow> Layers)
+    int NumClasses, IReadOnlyList<LayerRow> Layers, IReadOnlyList<IReadOnlyList<string>> Stages)
 {
     public static ModelSummary Of(Harness.Model.Networks.IPrunableNetwork network)
     {
@@ -37,6 +38,6 @@ public sealed record ModelSummary(string Architecture, long Parameters, long Tra
         }
         var all = model.parameters().ToList();
         return new ModelSummary(network.Architecture, all.Sum(p => p.numel()), all.Where(p => p.requires_grad).Sum(p => p.numel()),
-            model.state_dict().Count, ModelLoader.IsMasked(network), network.NumClasses, rows);
+            model.state_dict().Count, ModelLoader.IsMasked(network), network.NumClasses, rows, network.Stages);
     }
 }

@@ -14,19 +14,22 @@ namespace Harness.Tests.Parity;
 /// training=PRESERVE, do_constant_folding=False, opset_version=17)</c> from eval mode, random weights and BatchNorm
 /// statistics) and imported by Harness (<see cref="OnnxImporter"/>): the eval logits equal PyTorch's; one SGD step in
 /// train mode (batch statistics, running-stat momentum, lr 0.01, momentum 0.9, weight decay 5e-4) leaves every
-/// parameter and running statistic equal to PyTorch's step (within 1e-5, or within twice what PyTorch's own step
-/// moves when run with two threads or channels-last, where a long sum such as a depthwise weight's gradient makes
-/// float32 order matter more than that); the import exported again by <c>export onnx</c> runs
+/// parameter and running statistic equal to PyTorch's step: within 1e-5, or where float32 summation order matters
+/// more than that (a long sum such as a depthwise weight's gradient), within twice what PyTorch's own step moves
+/// when run with two threads or channels-last, or within a thousandth of the step's update of that tensor; the import exported again by <c>export onnx</c> runs
 /// in ONNX Runtime with the same logits; and where Harness has the family itself (resnet18, mobilenet_v2,
 /// efficientnet_b0) the imported and the declared network give the same logits on the same weights.
-/// The default run covers resnet18, mobilenet_v2 and efficientnet_b0; the others (vgg16_bn, densenet121,
-/// regnet_x_400mf, googlenet) run with <c>--filter Category=Zoo</c>.
+/// The default run covers resnet18, mobilenet_v2, efficientnet_b0 and <c>operator_zoo</c> (a small CNN through the
+/// operators those do not use: asymmetric padding, dilation, groups, ceil-mode pools, LeakyReLU, Hardsigmoid,
+/// Hardswish, Sub and Div, Split and Concat, ReduceMean, <c>x.reshape(x.size(0), -1)</c>'s shape subgraph, MatMul);
+/// the others (vgg16_bn, densenet121, regnet_x_400mf, googlenet, mobilenet_v3_small) run with
+/// <c>--filter Category=Zoo</c>.
 /// </summary>
 [TestFixture, Category("Parity")]
 public sealed class OnnxImportParityTests : ParityFixture
 {
-    private static readonly string[] Default = ["resnet18", "mobilenet_v2", "efficientnet_b0"];
-    private static readonly string[] Zoo = ["vgg16_bn", "densenet121", "regnet_x_400mf", "googlenet"];
+    private static readonly string[] Default = ["resnet18", "mobilenet_v2", "efficientnet_b0", "operator_zoo"];
+    private static readonly string[] Zoo = ["vgg16_bn", "densenet121", "regnet_x_400mf", "googlenet", "mobilenet_v3_small"];
     private readonly HashSet<string> _exported = [];
 
     private void Export(string arch)
@@ -74,7 +77,10 @@ public sealed class OnnxImportParityTests : ParityFixture
         using (var sd = StateDict.FromModule(model))
             foreach (var (name, t) in sd.Items)
                 if (!name.EndsWith("num_batches_tracked", StringComparison.Ordinal))
-                    Assert.That(TensorAssert.Identical(initial[name], t), Is.True, $"imported {name} differs from the exported weights");
+                {
+                    using var e = Torch(initial, name);
+                    Assert.That(TensorAssert.Identical(e, t), Is.True, $"imported {name} differs from the exported weights");
+                }
         // The one state PyTorch keeps that ONNX does not: how many batches each BatchNorm has seen.
         using (no_grad())
             foreach (var (name, t) in model.named_buffers())
@@ -93,22 +99,27 @@ public sealed class OnnxImportParityTests : ParityFixture
         set_num_threads(threads);
         using var after = StateDict.FromModule(model);
         using var spread = TorchCheckpoint.Load(In($"{arch}_step_spread.pth"));
-        Assert.That(after.Keys.Order(), Is.EqualTo(expected.Keys.Order()));
-        double worst = 0, worstRatio = 0;
+        Assert.That(after.Keys.Select(k => expected.ContainsKey(k) ? k : k[..^".weight".Length]).Order(), Is.EqualTo(expected.Keys.Order()));
+        double worst = 0, worstRatio = 0, worstOfUpdate = 0;
         string worstName = "", worstRatioName = "";
         var beyond = new List<string>();
         foreach (var (name, t) in after.Items)
         {
-            double d = MaxAbsDifference(expected[name], t);
-            // PyTorch's own step moves by this much when only the order of its sums changes (two threads, channels-last).
-            double own = spread[name].to(float64).item<double>();
-            double allowed = Math.Max(1e-5, 2 * own);
+            using var mine = Torch(expected, name);
+            string key = expected.ContainsKey(name) ? name : name[..^".weight".Length];
+            double d = MaxAbsDifference(mine, t);
+            // PyTorch's own step moves by this much when only the order of its sums changes (two threads, channels-last);
+            // a step taken by another libtorch (Harness runs 2.10, Debian's PyTorch is 1.13) moves by as much again.
+            double own = spread[key].to(float64).item<double>();
+            double update = MaxAbsDifference(initial[key], expected[key]);
+            double allowed = Math.Max(Math.Max(1e-5, 2 * own), 1e-3 * update);
             if (d > worst) (worst, worstName) = (d, name);
             if (d / allowed > worstRatio) (worstRatio, worstRatioName) = (d / allowed, name);
-            if (d > allowed) beyond.Add($"{name}: |Δ| {d:E2}, PyTorch's own spread {own:E2}");
+            if (update > 0) worstOfUpdate = Math.Max(worstOfUpdate, d / update);
+            if (d > allowed) beyond.Add($"{name}: |Δ| {d:E2}, PyTorch's own spread {own:E2}, the step's update {update:E2}");
         }
         Report($"{arch}: {after.Count} state tensors after one step, max |Δ| {worst:E2} ({worstName}); " +
-               $"largest |Δ| / max(1e-5, 2 × PyTorch's own spread) {worstRatio:F2} ({worstRatioName})");
+               $"largest |Δ| / allowed {worstRatio:F2} ({worstRatioName}); largest |Δ| / |update| {worstOfUpdate:E2}");
         Assert.That(beyond, Is.Empty);
     }
 
@@ -128,6 +139,11 @@ public sealed class OnnxImportParityTests : ParityFixture
         Report($"{arch}: imported vs declared family, max |Δ logits| {diff:E2}");
         Assert.That(diff, Is.LessThanOrEqualTo(1e-5));
     }
+
+    /// <summary>PyTorch's tensor for a Harness state-dict name: the same name, or for a MatMul's weight (a bare
+    /// parameter <c>proj</c> in PyTorch, the <c>proj.weight</c> of a linear layer in Harness) its transpose.</summary>
+    private static Tensor Torch(StateDict sd, string name) =>
+        sd.ContainsKey(name) ? sd[name].alias() : sd[name[..^".weight".Length]].t().contiguous();
 
     private static Tensor no_grad_forward(nn.Module<Tensor, Tensor> model, Tensor x)
     {

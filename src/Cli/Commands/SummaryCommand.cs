@@ -35,8 +35,17 @@ public static class SummaryCommand
             console.WriteLine($"{summary.Architecture}, {summary.NumClasses} classes{(summary.Masked ? ", masked" : "")}");
             console.WriteLine($"parameters: {summary.Parameters:N0} (trainable {summary.TrainableParameters:N0})");
             console.WriteLine($"state-dict tensors: {summary.StateDictTensors}");
+            console.WriteLine($"stages (--freeze numbers them): {summary.Stages.Count}");
+            for (int k = 0; k < summary.Stages.Count; k++)
+                console.WriteLine($"  {k}: {StageText(summary.Stages[k])}");
             return 0;
         });
         return command;
     }
+
+    /// <summary>A stage's prefixes, the first and last few when there are many.</summary>
+    private static string StageText(IReadOnlyList<string> prefixes) =>
+        Markup.Escape(prefixes.Count <= 6
+            ? string.Join(", ", prefixes)
+            : $"{string.Join(", ", prefixes.Take(3))}, … {string.Join(", ", prefixes.TakeLast(2))} ({prefixes.Count} modules)");
 }

@@ -41,6 +41,7 @@ public static class OnnxImporter
         "Conv", "BatchNormalization", "Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Add", "Sub",
         "Mul", "Div", "GlobalAveragePool", "AveragePool", "MaxPool", "ReduceMean", "Flatten", "Reshape", "Squeeze",
         "Unsqueeze", "Gemm", "MatMul", "Concat", "Split", "Pad", "Dropout", "Identity", "Constant", "Shape", "Gather", "Cast",
+        "ConstantOfShape (constants only)", "Slice (constants only)", "Transpose (constants only)",
     ];
 
     /// <summary>True when the file's first bytes are those of an ONNX model (a protobuf ModelProto starting with

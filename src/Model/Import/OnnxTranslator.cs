@@ -184,6 +184,25 @@ internal sealed class OnnxTranslator
                 _aliases[outputs[0]] = inputs[0];
                 continue;
             }
+            if (Foldable.Contains(node.OpType) && inputs.Where(i => i.Length > 0).All(IsConstant))
+            {
+                var values = inputs.Select(i => i.Length > 0 ? Value(i, node) : null).ToArray();
+                try
+                {
+                    _constantNodes[outputs[0]] = Fold(node, a, values);
+                }
+                catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or System.Runtime.InteropServices.ExternalException)
+                {
+                    throw Refuse(node, $"its constant inputs could not be folded ({ex.Message})");
+                }
+                finally
+                {
+                    foreach (var v in values) v?.Dispose();
+                }
+                continue;
+            }
+            if (FoldOnly.Contains(node.OpType))
+                throw Refuse(node, $"{node.OpType} is supported only on constants (folded at import), and an input here is computed from the image");
             foreach (var i in inputs.Where(i => i.Length > 0))
                 if (!_dynamic.Contains(i) && !IsConstant(i))
                     throw Refuse(node, $"reads '{i}', which no earlier node, input or initializer defines (a dangling input, or a cycle)");
@@ -199,7 +218,139 @@ internal sealed class OnnxTranslator
         if (!_dynamic.Contains(output)) throw Refuse($"the output '{output}' is not computed from the input");
     }
 
-    private static bool Supported(string op) => OnnxImporter.Supported.Contains(op);
+    private static bool Supported(string op) => OnnxImporter.Supported.Contains(op) || FoldOnly.Contains(op);
+
+    /// <summary>Operators evaluated at import when every input is a constant (shape arithmetic, padding amounts).</summary>
+    private static readonly HashSet<string> Foldable = new(StringComparer.Ordinal)
+    {
+        "Shape", "Gather", "Add", "Sub", "Mul", "Div", "Cast", "ConstantOfShape", "Concat", "Reshape", "Slice", "Transpose",
+        "Unsqueeze", "Squeeze",
+    };
+
+    /// <summary>Operators the import only folds: a graph that applies them to the image is refused.</summary>
+    public static readonly IReadOnlySet<string> FoldOnly = new HashSet<string>(StringComparer.Ordinal) { "ConstantOfShape", "Slice", "Transpose" };
+
+    /// <summary>One constant-folding step (ONNX semantics; integer division truncates).</summary>
+    private Tensor Fold(NodeProto node, Dictionary<string, AttributeProto> a, Tensor?[] x)
+    {
+        long[]? L(string key) => a.TryGetValue(key, out var v) ? v.Ints.ToArray() : null;
+        long[] Longs(Tensor t)
+        {
+            using var l = t.to(int64).cpu();
+            return l.data<long>().ToArray();
+        }
+        long Axis(long axis, long rank) => axis < 0 ? axis + rank : axis;
+        long[] Axes(int input) => x.Length > input && x[input] is { } t ? Longs(t) : L("axes") ?? [];
+        switch (node.OpType)
+        {
+            case "Shape": return tensor(x[0]!.shape, int64);
+            case "Gather":
+                {
+                    long axis = Axis(a.TryGetValue("axis", out var ax) ? ax.I : 0, x[0]!.dim());
+                    using var index = x[1]!.to(int64);
+                    using var wrapped = index.lt(0).to(int64).mul(x[0]!.shape[axis]).add(index);
+                    return x[0]!.index_select(axis, wrapped.flatten()).reshape([.. x[0]!.shape[..(int)axis], .. wrapped.shape, .. x[0]!.shape[((int)axis + 1)..]]);
+                }
+            case "Add": return x[0]!.add(x[1]!);
+            case "Sub": return x[0]!.sub(x[1]!);
+            case "Mul": return x[0]!.mul(x[1]!);
+            case "Div":
+                return x[0]!.dtype == int64 && x[1]!.dtype == int64 ? x[0]!.div(x[1]!, RoundingMode.trunc) : x[0]!.div(x[1]!);
+            case "Cast":
+                {
+                    long to = a.TryGetValue("to", out var t) ? t.I : 1;
+                    return x[0]!.to(to is 6 or 7 or 9 ? int64 : float32);
+                }
+            case "ConstantOfShape":
+                {
+                    var shape = Longs(x[0]!);
+                    if (shape.Any(d => d is < 0 or > 1 << 20) || shape.Aggregate(1L, (p, d) => p * d) > 1 << 20)
+                        throw new ArgumentException($"shape [{string.Join(", ", shape)}] out of range");
+                    using var value = a.TryGetValue("value", out var v) && v.T is not null ? OnnxTensors.Read(v.T, "value", _folder) : tensor(0f);
+                    return value.flatten().expand(1).reshape([]).expand(shape).contiguous();
+                }
+            case "Concat":
+                {
+                    var parts = x.Where(t => t is not null).Select(t => t!).ToArray();
+                    long axis = Axis(a.TryGetValue("axis", out var ax) ? ax.I : 0, parts[0].dim());
+                    return cat(parts, axis);
+                }
+            case "Reshape":
+                {
+                    var shape = Longs(x[1]!);
+                    for (int i = 0; i < shape.Length; i++)
+                        if (shape[i] == 0) shape[i] = x[0]!.shape[i];
+                    return x[0]!.reshape(shape).contiguous();
+                }
+            case "Slice":
+                {
+                    long[] starts = x.Length > 1 && x[1] is not null ? Longs(x[1]!) : L("starts")!;
+                    long[] ends = x.Length > 2 && x[2] is not null ? Longs(x[2]!) : L("ends")!;
+                    long[] axes = x.Length > 3 && x[3] is not null ? Longs(x[3]!) : L("axes") ?? Enumerable.Range(0, starts.Length).Select(i => (long)i).ToArray();
+                    long[] steps = x.Length > 4 && x[4] is not null ? Longs(x[4]!) : Enumerable.Repeat(1L, starts.Length).ToArray();
+                    var y = x[0]!.alias();
+                    for (int i = 0; i < starts.Length; i++)
+                    {
+                        long axis = Axis(axes[i], y.dim()), size = y.shape[axis], step = steps[i];
+                        if (step == 0) throw new ArgumentException("a Slice step of 0");
+                        long start = starts[i] < 0 ? starts[i] + size : starts[i];
+                        long end = ends[i] < 0 ? ends[i] + size : ends[i];
+                        Tensor next;
+                        if (step > 0)
+                        {
+                            start = Math.Clamp(start, 0, size);
+                            end = Math.Clamp(end, start, size);
+                            next = y.slice(axis, start, end, step);
+                        }
+                        else
+                        {
+                            // A negative step walks backwards: flip, then slice forwards.
+                            start = Math.Clamp(start, -1, size - 1);
+                            end = Math.Clamp(end, -1, size - 1);
+                            using var flipped = y.flip(axis);
+                            long from = size - 1 - start, to = size - 1 - end;
+                            next = flipped.slice(axis, Math.Clamp(from, 0, size), Math.Clamp(Math.Max(to, from), 0, size), -step);
+                        }
+                        y.Dispose();
+                        y = next;
+                    }
+                    return y.contiguous();
+                }
+            case "Transpose":
+                {
+                    var perm = L("perm") ?? Enumerable.Range(0, (int)x[0]!.dim()).Reverse().Select(i => (long)i).ToArray();
+                    return x[0]!.permute(perm).contiguous();
+                }
+            case "Unsqueeze":
+                {
+                    var axes = Axes(1);
+                    long rank = x[0]!.dim() + axes.Length;
+                    var y = x[0]!.alias();
+                    foreach (long ax in axes.Select(v => Axis(v, rank)).Order())
+                    {
+                        var next = y.unsqueeze(ax);
+                        y.Dispose();
+                        y = next;
+                    }
+                    return y;
+                }
+            case "Squeeze":
+                {
+                    var axes = Axes(1);
+                    if (axes.Length == 0) return x[0]!.squeeze();
+                    var y = x[0]!.alias();
+                    foreach (long ax in axes.Select(v => Axis(v, x[0]!.dim())).OrderDescending())
+                    {
+                        var next = y.squeeze(ax);
+                        y.Dispose();
+                        y = next;
+                    }
+                    return y;
+                }
+            default:
+                throw new InvalidOperationException($"{node.OpType} is not folded");
+        }
+    }
 
     private Tensor ConstantValue(NodeProto node, Dictionary<string, AttributeProto> a)
     {
@@ -393,7 +544,10 @@ internal sealed class OnnxTranslator
     private GraphNode Linear(NodeProto node, string name, string x, Tensor weight, string weightName, string? biasName, double alpha, double beta)
     {
         if (weight.dim() != 2) throw Refuse(node, $"weight of rank {weight.dim()}");
-        string module = ModuleName(node, name, [(weightName, "weight"), .. biasName is null ? [] : new[] { (biasName, "bias") }]);
+        // A MatMul's weight is a parameter of its own in PyTorch (x @ self.proj): the module takes its name.
+        string module = node.OpType == "MatMul" && !weightName.EndsWith(".weight", StringComparison.Ordinal) && Valid(weightName) && Free(weightName)
+            ? Take(weightName)
+            : ModuleName(node, name, [(weightName, "weight"), .. biasName is null ? [] : new[] { (biasName, "bias") }]);
         _sd[$"{module}.weight"] = weight.mul(alpha).to(float32);
         if (biasName is not null)
         {

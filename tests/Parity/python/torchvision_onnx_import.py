@@ -20,7 +20,48 @@ from torchvision.ops import StochasticDepth
 from harness_parity import exchange_folder, randomise, torchvision_model
 
 
+class OperatorZoo(nn.Module):
+    """A small CNN through the operators torchvision's classifiers do not use: asymmetric padding, dilation, groups,
+    ceil-mode pooling with padding, LeakyReLU, Hardsigmoid, Hardswish, Sub and Div by constants, split and
+    concatenation, a mean over the spatial axes, x.reshape(x.size(0), -1) (Shape, Gather, Unsqueeze, Concat, Reshape)
+    and a MatMul by a weight."""
+
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 3, stride=2, padding=0, bias=False)
+        self.bn = nn.BatchNorm2d(16)
+        self.dilated = nn.Conv2d(16, 16, 3, padding=2, dilation=2, groups=4)
+        self.bn2 = nn.BatchNorm2d(16)
+        self.left = nn.Conv2d(8, 8, 1)
+        self.right = nn.Conv2d(8, 8, 3, padding=1, groups=8)
+        self.pool = nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True)
+        self.avg = nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False)
+        self.squeeze = nn.Conv2d(16, 4, 1)
+        self.expand = nn.Conv2d(4, 16, 1)
+        self.proj = nn.Parameter(torch.randn(16 * 4 * 4, 32) * 0.05)
+        self.fc = nn.Linear(32, num_classes)
+
+    def forward(self, x):
+        x = nn.functional.pad(x, (0, 1, 0, 1))  # asymmetric: right and bottom only
+        x = self.bn(self.stem(x))
+        x = nn.functional.leaky_relu(x, 0.1)
+        x = nn.functional.hardswish(self.bn2(self.dilated(x)))
+        a, b = torch.split(x, 8, dim=1)
+        x = torch.cat([self.left(a), self.right(b)], dim=1)
+        x = self.pool(x)
+        s = x.mean(dim=(2, 3), keepdim=True)
+        x = x * nn.functional.hardsigmoid(self.expand(torch.relu(self.squeeze(s))))
+        x = (x - 0.5) / 2.0
+        x = self.avg(x)
+        x = nn.functional.avg_pool2d(x, 7)  # 28 → 4
+        x = x.reshape(x.size(0), -1)
+        x = torch.matmul(x, self.proj)
+        return self.fc(torch.relu(x))
+
+
 def build(arch):
+    if arch == "operator_zoo":
+        return OperatorZoo()
     if arch == "googlenet":
         import torchvision
         return torchvision.models.googlenet(num_classes=10, aux_logits=False, init_weights=True)

@@ -117,7 +117,22 @@ public sealed class GraphNetwork : ExplicitModule, IPrunableNetwork, IScope
         }
     }
 
-    private Tensor Run(Tensor input)
+    /// <summary>The classifier's input for a batch: the network's features (ML.NET's 512 pooled ResNet features,
+    /// flattened).</summary>
+    public Tensor Features(Tensor input)
+    {
+        var prepared = Harness.Runtime.MemoryLayout.Prepare(input);
+        try
+        {
+            return Run(prepared, Spec.Nodes[_producer[Spec.Output]].Inputs[0]);
+        }
+        finally
+        {
+            if (!ReferenceEquals(prepared, input)) prepared.Dispose();
+        }
+    }
+
+    private Tensor Run(Tensor input, string? stopAt = null)
     {
         var spec = Spec;
         var values = new Dictionary<string, Tensor>(StringComparer.Ordinal) { [spec.Input] = input };
@@ -136,6 +151,7 @@ public sealed class GraphNetwork : ExplicitModule, IPrunableNetwork, IScope
                     _ => GraphOps.Run(node, x, training, spec.InputShape, j => !values.ContainsKey(node.Inputs[j])),
                 };
                 for (int j = 0; j < y.Length; j++) values[node.Outputs[j]] = y[j];
+                if (stopAt is not null && values.Remove(stopAt, out var stop)) return stop;
                 // A value no later node reads is released now, so that inference holds only the live activations.
                 foreach (var name in node.Inputs)
                     if (name != spec.Input && LastUse(name) == i && values.Remove(name, out var t)) t.Dispose();
