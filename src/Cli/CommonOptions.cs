@@ -9,7 +9,7 @@ public static class CommonOptions
     /// runs offline.</summary>
     public static Option<string> Weights() => new("--weights")
     {
-        Description = "imagenet (torchvision's checkpoint, from the torch hub cache or downloaded), none (random init, seeded by --seed where the command has one, else 0) or a checkpoint path",
+        Description = "imagenet (torchvision's checkpoint, from the torch hub cache or downloaded), none (random init, seeded by --seed where the command has one, else 0), a checkpoint path, or an ONNX model (imported; see 'import onnx')",
         DefaultValueFactory = _ => "none",
     };
 
@@ -18,7 +18,7 @@ public static class CommonOptions
     public static Option<string> TrainedWeights(bool onnx = false) => new("--weights")
     {
         Description = "the trained model: a checkpoint path (train writes <out>/models/<name>.pth, prune pruned_models/…)" +
-                      (onnx ? ", or an .onnx file from export onnx" : "") + "; imagenet or none also accepted",
+                      (onnx ? ", or an .onnx file (run by ONNX Runtime; --runtime torch imports it)" : ", or an ONNX model (imported)") + "; imagenet or none also accepted",
         Required = true,
     };
 

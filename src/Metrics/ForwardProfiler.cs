@@ -72,6 +72,8 @@ public static class ForwardProfiler
                 LayerKind.FunctionalAveragePool => Plain(call, type,
                     MacRules.FunctionalAveragePool(MacConvention.Thop, output[0], d.PooledChannels),
                     MacRules.FunctionalAveragePool(MacConvention.TorchProfile, output[0], d.PooledChannels)),
+                LayerKind.GraphOperators => Plain(call, type, GraphOperatorMacs.Count(d.Graph!, input, MacConvention.Thop),
+                    GraphOperatorMacs.Count(d.Graph!, input, MacConvention.TorchProfile)),
                 LayerKind.Free => Plain(call, type, 0, 0),
                 _ => throw new InvalidOperationException($"unhandled layer kind {d.Kind}"),
             });

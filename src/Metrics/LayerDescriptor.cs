@@ -7,4 +7,7 @@ internal sealed record LayerDescriptor(LayerKind Kind, long[]? WeightShape, long
 {
     /// <summary><see cref="LayerKind.FunctionalAveragePool"/>: the channels the forward pass pools to 1 × 1.</summary>
     public long PooledChannels { get; init; }
+
+    /// <summary><see cref="LayerKind.GraphOperators"/>: the imported network whose nodes are counted.</summary>
+    public Harness.Model.Families.GraphNetwork? Graph { get; init; }
 }

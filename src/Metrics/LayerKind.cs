@@ -17,6 +17,9 @@ public enum LayerKind
     /// <c>adaptive_avg_pool2d(x, (1, 1))</c>), counted on that module: thop sees no module and counts nothing,
     /// torchprofile's <c>aten::adaptive_avg_pool2d</c> handler counts the pooled elements.</summary>
     FunctionalAveragePool,
+    /// <summary>An imported graph network's operators that run as functions, not modules (global pools, broadcast
+    /// multiplications), counted on the network from the node list: <see cref="GraphOperatorMacs"/>.</summary>
+    GraphOperators,
     /// <summary>A module that costs no MACs in either convention (activations, dropout, stochastic depth,
     /// flatten, identity, max pooling).</summary>
     Free,

@@ -22,6 +22,8 @@ internal static class ModelLayers
                 return new LayerDescriptor(LayerKind.ExcitationScale, null, 0, 0, false);
             case Harness.Model.Families.MobileNetV2 net:
                 return new LayerDescriptor(LayerKind.FunctionalAveragePool, null, 0, 0, false) { PooledChannels = net.Widths.Head };
+            case GraphNetwork graph:
+                return new LayerDescriptor(LayerKind.GraphOperators, null, 0, 0, false) { Graph = graph };
             case StochasticDepth:
                 return new LayerDescriptor(LayerKind.Free, null, 0, 0, false);
             default:

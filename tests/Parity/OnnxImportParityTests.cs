@@ -5,6 +5,7 @@ using Harness.Model.Networks;
 using Harness.Storage.Checkpoints;
 using Harness.Tests.TestSupport;
 using Harness.Training;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Harness.Tests.Parity;
@@ -14,9 +15,9 @@ namespace Harness.Tests.Parity;
 /// training=PRESERVE, do_constant_folding=False, opset_version=17)</c> from eval mode, random weights and BatchNorm
 /// statistics) and imported by Harness (<see cref="OnnxImporter"/>): the eval logits equal PyTorch's; one SGD step in
 /// train mode (batch statistics, running-stat momentum, lr 0.01, momentum 0.9, weight decay 5e-4) leaves every
-/// parameter and running statistic equal to PyTorch's step: within 1e-5, or where float32 summation order matters
-/// more than that (a long sum such as a depthwise weight's gradient), within twice what PyTorch's own step moves
-/// when run with two threads or channels-last, or within a thousandth of the step's update of that tensor; the import exported again by <c>export onnx</c> runs
+/// parameter and running statistic within 1e-5 of PyTorch's step (both in float64: in float32 the order of a long
+/// sum, which threads, memory layout and libtorch version change, moves a depthwise or late DenseNet gradient by
+/// more than that on PyTorch's side alone); the import exported again by <c>export onnx</c> runs
 /// in ONNX Runtime with the same logits; and where Harness has the family itself (resnet18, mobilenet_v2,
 /// efficientnet_b0) the imported and the declared network give the same logits on the same weights.
 /// The default run covers resnet18, mobilenet_v2, efficientnet_b0 and <c>operator_zoo</c> (a small CNN through the
@@ -85,41 +86,33 @@ public sealed class OnnxImportParityTests : ParityFixture
         using (no_grad())
             foreach (var (name, t) in model.named_buffers())
                 if (name.EndsWith("num_batches_tracked", StringComparison.Ordinal)) t.copy_(initial[name]);
+        // Float64 on both sides: float32 summation order (threads, layouts, libtorch 2.10 against PyTorch 1.13) moves
+        // a long gradient sum by more than 1e-5; float64 leaves the semantics alone to compare.
+        model.to(float64);
         model.train();
-        int threads = get_num_threads();
-        set_num_threads(1); // as the script did: a sum's order depends on the thread count
         using var sgd = new SgdMomentum(model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList(), 0.9, 5e-4) { LearningRate = 0.01 };
         using (var scope = NewDisposeScope())
         {
-            var loss = nn.functional.cross_entropy(model.call(io["input"]), io["labels"]);
+            var loss = nn.functional.cross_entropy(model.call(io["input"].to(float64)), io["labels"]);
             sgd.ZeroGrad();
             loss.backward();
             sgd.Step();
         }
-        set_num_threads(threads);
         using var after = StateDict.FromModule(model);
-        using var spread = TorchCheckpoint.Load(In($"{arch}_step_spread.pth"));
         Assert.That(after.Keys.Select(k => expected.ContainsKey(k) ? k : k[..^".weight".Length]).Order(), Is.EqualTo(expected.Keys.Order()));
-        double worst = 0, worstRatio = 0, worstOfUpdate = 0;
-        string worstName = "", worstRatioName = "";
+        double worst = 0, largestUpdate = 0;
+        string worstName = "";
         var beyond = new List<string>();
         foreach (var (name, t) in after.Items)
         {
-            using var mine = Torch(expected, name);
-            string key = expected.ContainsKey(name) ? name : name[..^".weight".Length];
-            double d = MaxAbsDifference(mine, t);
-            // PyTorch's own step moves by this much when only the order of its sums changes (two threads, channels-last);
-            // a step taken by another libtorch (Harness runs 2.10, Debian's PyTorch is 1.13) moves by as much again.
-            double own = spread[key].to(float64).item<double>();
-            double update = MaxAbsDifference(initial[key], expected[key]);
-            double allowed = Math.Max(Math.Max(1e-5, 2 * own), 1e-3 * update);
+            using var theirs = Torch(expected, name);
+            using var before = Torch(initial, name);
+            double d = MaxAbsDifference(theirs, t);
+            largestUpdate = Math.Max(largestUpdate, MaxAbsDifference(before, theirs));
             if (d > worst) (worst, worstName) = (d, name);
-            if (d / allowed > worstRatio) (worstRatio, worstRatioName) = (d / allowed, name);
-            if (update > 0) worstOfUpdate = Math.Max(worstOfUpdate, d / update);
-            if (d > allowed) beyond.Add($"{name}: |Δ| {d:E2}, PyTorch's own spread {own:E2}, the step's update {update:E2}");
+            if (d > 1e-5) beyond.Add($"{name}: |Δ| {d:E2}");
         }
-        Report($"{arch}: {after.Count} state tensors after one step, max |Δ| {worst:E2} ({worstName}); " +
-               $"largest |Δ| / allowed {worstRatio:F2} ({worstRatioName}); largest |Δ| / |update| {worstOfUpdate:E2}");
+        Report($"{arch}: {after.Count} state tensors after one float64 step (largest update {largestUpdate:E2}), max |Δ| vs PyTorch {worst:E2} ({worstName})");
         Assert.That(beyond, Is.Empty);
     }
 
@@ -138,6 +131,23 @@ public sealed class OnnxImportParityTests : ParityFixture
         double diff = MaxAbsDifference(a, b);
         Report($"{arch}: imported vs declared family, max |Δ logits| {diff:E2}");
         Assert.That(diff, Is.LessThanOrEqualTo(1e-5));
+    }
+
+    /// <summary>MACs in both conventions: the declared families' counts equal thop's and torchprofile's on
+    /// torchvision's models (README, "Other architectures"); the import counts its functional operators from the
+    /// graph (<see cref="Harness.Metrics.GraphOperatorMacs"/>) and must reach the same totals.</summary>
+    [TestCase("resnet18"), TestCase("mobilenet_v2"), TestCase("efficientnet_b0")]
+    public void MacsInBothConventionsEqualTheDeclaredFamilys(string arch)
+    {
+        using var imported = Import(arch);
+        using var own = Architectures.Create(arch, 10).Build();
+        var a = Harness.Metrics.MacCounter.Count(imported, 224);
+        var b = Harness.Metrics.MacCounter.Count(own.Module, 224);
+        foreach (var c in new[] { Harness.Metrics.MacConvention.Thop, Harness.Metrics.MacConvention.TorchProfile })
+        {
+            Report($"{arch} {c}: import {a.Total(c):N0}, declared family {b.Total(c):N0}");
+            Assert.That(a.Total(c), Is.EqualTo(b.Total(c)), c.ToString());
+        }
     }
 
     /// <summary>PyTorch's tensor for a Harness state-dict name: the same name, or for a MatMul's weight (a bare

@@ -10,8 +10,9 @@ public static class Registry
     /// <summary>Every <c>--arch</c> variant.</summary>
     public static string[] Variants => [.. Architectures.VariantNames];
 
-    /// <summary>The first variant of each family (<c>efficientnet_b0</c>, <c>resnet18</c>, <c>mobilenet_v2</c>, …).</summary>
-    public static string[] OnePerFamily => [.. Architectures.All.Select(a => a.Variants[0])];
+    /// <summary>The first variant of each family that has variants (<c>efficientnet_b0</c>, <c>resnet18</c>, <c>mobilenet_v2</c>, …;
+    /// imported graph networks have none: they come from files).</summary>
+    public static string[] OnePerFamily => [.. Architectures.All.Where(a => a.Variants.Count > 0).Select(a => a.Variants[0])];
 
     /// <summary>Every variant but EfficientNet's, for tests whose EfficientNet cases live in tests of their own (B0 at
     /// tiny multipliers, written before the other families).</summary>
@@ -20,5 +21,5 @@ public static class Registry
 
     /// <summary>The first variant of each family but EfficientNet.</summary>
     public static string[] OnePerFamilyBeyondEfficientNet =>
-        [.. Architectures.All.Where(a => a.Family != EfficientNetArchitecture.FamilyName).Select(a => a.Variants[0])];
+        [.. Architectures.All.Where(a => a.Family != EfficientNetArchitecture.FamilyName && a.Variants.Count > 0).Select(a => a.Variants[0])];
 }

@@ -56,8 +56,6 @@ public static class PredictCommand
             string chosenRuntime = (parse.GetValue(runtime) ?? (onnxFile ? "onnx" : "torch")).ToLowerInvariant();
             if (!Runtimes.Contains(chosenRuntime))
                 throw new ArgumentException($"--runtime '{parse.GetValue(runtime)}': expected torch or onnx");
-            if (onnxFile && chosenRuntime == "torch")
-                throw new ArgumentException($"--weights '{weightsName}' is an ONNX file: it runs with --runtime onnx, not torch");
             int size = parse.GetValue(imageSize), batch = parse.GetValue(batchSize);
             InputRules.CheckActivationMemory(size, batch, training: false);
             var dev = DeviceChoice.Parse(parse.GetValue(device)!);

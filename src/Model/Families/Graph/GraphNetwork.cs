@@ -14,7 +14,7 @@ namespace Harness.Model.Families;
 /// declared family; large constants (a preprocessing mean image) are buffers of the <c>constants</c> module.
 /// The classifier is the <c>Linear</c> node whose output the network returns.
 /// </summary>
-public sealed class GraphNetwork : ExplicitModule, IPrunableNetwork, IScope
+public sealed class GraphNetwork : ExplicitModule, IPrunableNetwork, IScope, INormFolding
 {
     /// <summary>The family name of imported networks (metadata's <c>architecture</c>).</summary>
     public const string FamilyName = "graph";
@@ -104,8 +104,42 @@ public sealed class GraphNetwork : ExplicitModule, IPrunableNetwork, IScope
         Widths = (GraphWidths)Widths.WithClasses(numClasses);
     }
 
+    public bool IsFolded { get; private set; }
+
+    /// <summary>Folds every BatchNorm whose input is a conv's output read by nothing else into that conv; its module
+    /// path then holds an identity (eval mode only, as for every family).</summary>
+    public void FoldNorms()
+    {
+        var readers = Readers(Spec);
+        for (int j = 0; j < Spec.Nodes.Count; j++)
+        {
+            var node = Spec.Nodes[j];
+            if (_nodeModules[j] is not BatchNorm2d norm || !_producer.TryGetValue(node.Inputs[0], out int i)
+                || _nodeModules[i] is not PrunableConv2d conv || readers[node.Inputs[0]] != 1) continue;
+            using (var scope = NewDisposeScope())
+            {
+                var (w, b) = BatchNormFolding.FoldedTensors(conv, norm);
+                conv.Replace(w, b);
+            }
+            var identity = nn.Identity();
+            ReplaceAt(node.Module!, identity);
+            _nodeModules[j] = identity;
+            norm.Dispose();
+            IsFolded = true;
+        }
+    }
+
+    private static Dictionary<string, int> Readers(GraphSpec spec)
+    {
+        var readers = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var n in spec.Nodes)
+            foreach (var i in n.Inputs) readers[i] = readers.GetValueOrDefault(i) + 1;
+        return readers;
+    }
+
     public override Tensor forward(Tensor input)
     {
+        RequireEvalWhenFolded(IsFolded);
         var prepared = Harness.Runtime.MemoryLayout.Prepare(input); // channels-last on the CPU, like every family
         try
         {
@@ -147,7 +181,7 @@ public sealed class GraphNetwork : ExplicitModule, IPrunableNetwork, IScope
                     x[j] = values.TryGetValue(node.Inputs[j], out var v) ? v : ConstantOn(node.Inputs[j], device);
                 Tensor[] y = _nodeModules[i] switch
                 {
-                    nn.Module<Tensor, Tensor> m => [m.call(x[0])],
+                    nn.Module<Tensor, Tensor> m => [Owned(m.call(x[0]), x[0])],
                     _ => GraphOps.Run(node, x, training, spec.InputShape, j => !values.ContainsKey(node.Inputs[j])),
                 };
                 for (int j = 0; j < y.Length; j++) values[node.Outputs[j]] = y[j];
@@ -165,6 +199,9 @@ public sealed class GraphNetwork : ExplicitModule, IPrunableNetwork, IScope
                 if (name != spec.Input) t.Dispose();
         }
     }
+
+    /// <summary>A module's result as a tensor of its own (an identity hands back its input).</summary>
+    private static Tensor Owned(Tensor result, Tensor input) => ReferenceEquals(result, input) ? input.alias() : result;
 
     /// <summary>Every value's shape on one forward pass of <paramref name="input"/> (no gradients, current mode).</summary>
     public Dictionary<string, long[]> TraceShapes(Tensor input)
@@ -218,9 +255,7 @@ public sealed class GraphNetwork : ExplicitModule, IPrunableNetwork, IScope
     {
         var spec = Spec;
         var names = new Dictionary<string, string>(StringComparer.Ordinal) { [spec.Input] = graph.Input };
-        var readers = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var n in spec.Nodes)
-            foreach (var i in n.Inputs) readers[i] = readers.GetValueOrDefault(i) + 1;
+        var readers = Readers(spec);
         int head = _producer[spec.Output];
         string Name(string value)
         {
@@ -239,7 +274,7 @@ public sealed class GraphNetwork : ExplicitModule, IPrunableNetwork, IScope
                 case PrunableConv2d conv:
                     {
                         int next = i + 1;
-                        if (next < spec.Nodes.Count && spec.Nodes[next].Op == "BatchNorm" && spec.Nodes[next].Inputs[0] == node.Outputs[0] && readers[node.Outputs[0]] == 1)
+                        if (next < spec.Nodes.Count && _nodeModules[next] is BatchNorm2d && spec.Nodes[next].Inputs[0] == node.Outputs[0] && readers[node.Outputs[0]] == 1)
                         {
                             names[spec.Nodes[next].Outputs[0]] = graph.ConvNorm(label, conv, spec.Nodes[next].Module!, (BatchNorm2d)_nodeModules[next]!, Name(node.Inputs[0]));
                             foldedInto.Add(next);
@@ -249,6 +284,9 @@ public sealed class GraphNetwork : ExplicitModule, IPrunableNetwork, IScope
                     }
                 case BatchNorm2d norm:
                     names[node.Outputs[0]] = graph.BatchNorm(label, norm, Name(node.Inputs[0]));
+                    break;
+                case TorchSharp.Modules.Identity:
+                    names[node.Outputs[0]] = Name(node.Inputs[0]); // a BatchNorm folded into its conv
                     break;
                 case PrunableLinear linear:
                     {
