@@ -1,4 +1,5 @@
 using Harness.Export;
+using Harness.Model;
 using Harness.Model.Families;
 using Harness.Model.Import;
 using Harness.Model.Networks;
@@ -131,6 +132,51 @@ public sealed class OnnxImportParityTests : ParityFixture
         double diff = MaxAbsDifference(a, b);
         Report($"{arch}: imported vs declared family, max |Δ logits| {diff:E2}");
         Assert.That(diff, Is.LessThanOrEqualTo(1e-5));
+    }
+
+    public static IEnumerable<TestCaseData> PruningCases() =>
+        from arch in new[] { "resnet18", "mobilenet_v2", "efficientnet_b0" }
+        from ratio in new[] { 0.2, 0.5, 0.8 }
+        select new TestCaseData(arch, ratio).SetName($"{{m}}({arch},{ratio})");
+
+    /// <summary>Channel pruning of the import, on the channel spaces derived from its graph, equals channel pruning of
+    /// the declared family (whose results equal Torch-Pruning's, README "Other architectures") on the same weights:
+    /// the same groups, the same tensors, bit for bit; and the pruned import rebuilds from its checkpoint.</summary>
+    [TestCaseSource(nameof(PruningCases))]
+    public void ChannelPruningOfTheImportEqualsTheDeclaredFamilys(string arch, double ratio)
+    {
+        using var imported = Import(arch);
+        using var own = Architectures.Create(arch, 10).Build();
+        using (var sd = StateDict.FromModule(imported))
+            StateDictLoader.Load(own.Module, sd, strict: true, sourceName: arch);
+        var derived = Harness.Pruning.Channels.DependencyGraph.Build(imported);
+        var declared = Harness.Pruning.Channels.DependencyGraph.Build(own);
+        Assert.That(imported.Widths.Channels.Untouched, Is.Empty, string.Join("; ", imported.Widths.Channels.Untouched));
+        Assert.That(derived.Groups.Select(g => g.Members.Select(m => m.ToString()).Order().ToList()).OrderBy(g => g[0]),
+            Is.EqualTo(declared.Groups.Select(g => g.Members.Select(m => m.ToString()).Order().ToList()).OrderBy(g => g[0])), "the same groups");
+        var options = new Harness.Pruning.Channels.ChannelPruningOptions { Ratio = ratio, RoundTo = 8 };
+        var (a, _) = Harness.Pruning.Channels.ChannelPruner.Prune<IPrunableNetwork>(imported, options);
+        var (b, _) = Harness.Pruning.Channels.ChannelPruner.Prune(own, options);
+        using (a)
+        using (b)
+        {
+            using var sa = StateDict.FromModule(a.Module);
+            using var sb = StateDict.FromModule(b.Module);
+            Assert.That(sa.Keys, Is.EquivalentTo(sb.Keys));
+            foreach (var (name, t) in sb.Items)
+                Assert.That(TensorAssert.Identical(t, sa[name]), Is.True, name);
+            long parameters = a.Module.parameters().Sum(p => p.numel());
+            string path = In($"{arch}_{ratio}.pth");
+            ModelLoader.Save(a, path);
+            using var loaded = ModelLoader.LoadNetwork(path);
+            using var x = randn(1, 3, 64, 64);
+            loaded.Module.eval();
+            a.Module.eval();
+            using var la = no_grad_forward(a.Module, x);
+            using var lb = no_grad_forward(loaded.Module, x);
+            Assert.That(MaxAbsDifference(la, lb), Is.Zero);
+            Report($"{arch} at {ratio}: {derived.Groups.Count} derived groups, as declared; {parameters:N0} parameters after pruning, tensors identical to the declared family's");
+        }
     }
 
     /// <summary>MACs in both conventions: the declared families' counts equal thop's and torchprofile's on

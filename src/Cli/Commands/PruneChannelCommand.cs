@@ -49,7 +49,17 @@ public static class PruneChannelCommand
             if (parse.GetValue(graphOnly))
             {
                 var graph = DependencyGraph.Build(model);
-                output.Write(parse.GetValue(json) ? HarnessJson.Serialize(graph.Groups) + "\n" : graph.ToText());
+                var derived = (model as Harness.Model.Families.GraphNetwork)?.Widths.Channels;
+                if (parse.GetValue(json))
+                    output.Write(HarnessJson.Serialize(derived is null
+                        ? (object)graph.Groups
+                        : new
+                        {
+                            groups = graph.Groups,
+                            ties = derived.Ties.Select(t => new { a = t.A, b = t.B, why = t.Why }),
+                            untouched = derived.Untouched.Select(u => new { space = u.Space, why = u.Why }),
+                        }) + "\n");
+                else output.Write(graph.ToText() + derived?.Explain());
                 return 0;
             }
             var options = new ChannelPruningOptions

@@ -86,11 +86,55 @@ public sealed class GraphWidths(GraphSpec spec) : INetworkWidths
     public IReadOnlyDictionary<string, long[]> WeightShapes() =>
         Spec.Nodes.Where(n => n.Op is "Conv" or "Linear").ToDictionary(n => $"{n.Module}.weight", n => n.Shape!, StringComparer.Ordinal);
 
-    public ChannelDeclaration DeclareChannels() =>
-        throw new NotSupportedException("channel pruning of imported (graph) networks is not supported yet: their channel dependencies are not derived from the graph");
+    private GraphChannels? _channels;
 
-    public INetworkWidths WithSpaceWidths(IReadOnlyDictionary<string, int> spaceWidths) =>
-        spaceWidths.Count == 0 ? this : throw new NotSupportedException("channel pruning of imported (graph) networks is not supported yet: their channel dependencies are not derived from the graph");
+    /// <summary>The channel spaces derived from the graph, with the per-node spaces and what is left untouched.</summary>
+    public GraphChannels Channels => _channels ??= new GraphChannels(Spec);
+
+    public ChannelDeclaration DeclareChannels() => Channels.Declaration;
+
+    public INetworkWidths WithSpaceWidths(IReadOnlyDictionary<string, int> spaceWidths)
+    {
+        if (spaceWidths.Count == 0) return this;
+        var channels = Channels;
+        var widths = channels.Declaration.WidthsWith(spaceWidths);
+        int? W(string? space) => space is not null && widths.TryGetValue(space, out int w) ? w : null;
+        var nodes = new List<GraphNode>(Spec.Nodes.Count);
+        for (int i = 0; i < Spec.Nodes.Count; i++)
+        {
+            var n = Spec.Nodes[i];
+            var (input, output) = channels.NodeSpaces[i];
+            var shape = n.Shape;
+            switch (n.Op)
+            {
+                case "Conv":
+                    {
+                        long groups = n.Int("group", 1), cin = shape![1] * groups;
+                        if (groups > 1 && groups == cin && cin == shape[0])
+                        {
+                            if (W(input) is int c)
+                                n = n with
+                                {
+                                    Shape = [c, 1, shape[2], shape[3]],
+                                    Ints = new Dictionary<string, long[]>(n.Ints!) { ["group"] = [c] },
+                                };
+                        }
+                        else n = n with { Shape = [W(output) ?? shape[0], (W(input) ?? cin) / groups, shape[2], shape[3]] };
+                        break;
+                    }
+                case "BatchNorm":
+                    n = n with { Shape = [W(input) ?? shape![0]] };
+                    break;
+                case "Linear":
+                    n = n with { Shape = [W(output) ?? shape![0], W(input) ?? shape![1]] };
+                    break;
+            }
+            nodes.Add(n);
+        }
+        var rebuilt = new GraphWidths(Spec with { Nodes = nodes });
+        rebuilt.Validate();
+        return rebuilt;
+    }
 
     public INetworkWidths WithClasses(int numClasses)
     {

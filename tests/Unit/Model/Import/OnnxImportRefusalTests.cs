@@ -94,13 +94,35 @@ public class OnnxImportRefusalTests : TempDirectoryTest
     }
 
     [Test]
-    public void ChannelPruningOfAnImportIsRefusedInOneLine()
+    public void ChannelPruningOfAnImportWorksOnTheSpacesDerivedFromItsGraph()
     {
         string path = Write(Small());
-        var (code, _, stderr) = HarnessCli.Run("prune", "channel", "--weights", path, "--ratio", "0.5", "--out", Path.Combine(Dir, "out", "p.pth"));
-        Assert.That(code, Is.EqualTo(2), stderr);
-        Assert.That(stderr, Does.Contain("channel pruning of imported (graph) networks"));
-        Assert.That(stderr.TrimEnd().Split('\n'), Has.Length.EqualTo(1));
+        var graph = HarnessCli.Run("prune", "channel", "--weights", path, "--graph");
+        Assert.That(graph.Code, Is.Zero, graph.Err);
+        Assert.That(graph.Out, Does.Contain("group 0 [stem] 4 channels (0..3): conv out; fc in"));
+        var (code, _, stderr) = HarnessCli.Run("prune", "channel", "--weights", path, "--ratio", "0.5", "--round-to", "1", "--out", Path.Combine(Dir, "out", "p.pth"));
+        Assert.That(code, Is.Zero, stderr);
+        using var pruned = ModelLoader.LoadNetwork(Path.Combine(Dir, "out", "p.pth"));
+        Assert.That(pruned.PrunableLayers().First().Layer.Weight.shape[0], Is.EqualTo(2));
+        Assert.That(pruned.Classifier.InFeatures, Is.EqualTo(2));
+    }
+
+    [Test]
+    public void WhatTheDerivationCannotExpressIsLeftUntouchedAndSaysWhy()
+    {
+        var m = Small();
+        // conv → Concat(c, c): a concatenation, whose offsets are not derived: the conv's channels stay.
+        m.Graph.Node.Insert(1, Node("Concat", "cat", ["c", "c"], ["cc"]));
+        m.Graph.Node[2].Input[0] = "cc";
+        m.Graph.Initializer[1] = Floats("fc.weight", 10, 8);
+        string path = Write(m);
+        var graph = HarnessCli.Run("prune", "channel", "--weights", path, "--graph");
+        Assert.That(graph.Code, Is.Zero, graph.Err);
+        Assert.That(graph.Out, Does.Contain("untouched conv: concatenated by cat"));
+        var (code, _, stderr) = HarnessCli.Run("prune", "channel", "--weights", path, "--ratio", "0.5", "--round-to", "1", "--out", Path.Combine(Dir, "out", "p.pth"));
+        Assert.That(code, Is.Zero, stderr);
+        using var pruned = ModelLoader.LoadNetwork(Path.Combine(Dir, "out", "p.pth"));
+        Assert.That(pruned.PrunableLayers().First().Layer.Weight.shape[0], Is.EqualTo(4), "untouched");
     }
 
     [Test]
