@@ -14,50 +14,13 @@ namespace Harness.Tests.Unit.Model.Import;
 /// </summary>
 public class OnnxImportRefusalTests : TempDirectoryTest
 {
-    /// <summary>conv (3→4, 3×3) → Relu → GlobalAveragePool → Flatten → Gemm (4 → 10).</summary>
-    private static ModelProto Small()
-    {
-        var g = new GraphProto { Name = "small" };
-        g.Input.Add(Value("input", 1, 3, 16, 16));
-        g.Output.Add(Value("logits", 1, 10));
-        g.Initializer.Add(Floats("conv.weight", 4, 3, 3, 3));
-        g.Initializer.Add(Floats("fc.weight", 10, 4));
-        g.Initializer.Add(Floats("fc.bias", 10));
-        g.Node.Add(Node("Conv", "conv", ["input", "conv.weight"], ["c"]));
-        g.Node.Add(Node("Relu", "relu", ["c"], ["r"]));
-        g.Node.Add(Node("GlobalAveragePool", "pool", ["r"], ["p"]));
-        g.Node.Add(Node("Flatten", "flatten", ["p"], ["f"]));
-        var gemm = Node("Gemm", "fc", ["f", "fc.weight", "fc.bias"], ["logits"]);
-        gemm.Attribute.Add(new AttributeProto { Name = "transB", Type = AttributeProto.Types.AttributeType.Int, I = 1 });
-        g.Node.Add(gemm);
-        var m = new ModelProto { IrVersion = 8, Graph = g, ProducerName = "test" };
-        m.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 17 });
-        return m;
-    }
+    private static ModelProto Small() => OnnxModels.Small();
 
-    private static NodeProto Node(string op, string name, string[] inputs, string[] outputs)
-    {
-        var n = new NodeProto { OpType = op, Name = name };
-        n.Input.AddRange(inputs);
-        n.Output.AddRange(outputs);
-        return n;
-    }
+    private static NodeProto Node(string op, string name, string[] inputs, string[] outputs) => OnnxModels.Node(op, name, inputs, outputs);
 
-    private static ValueInfoProto Value(string name, params long[] dims)
-    {
-        var shape = new TensorShapeProto();
-        foreach (var d in dims) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
-        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 1, Shape = shape } } };
-    }
+    private static ValueInfoProto Value(string name, params long[] dims) => OnnxModels.Value(name, dims);
 
-    private static TensorProto Floats(string name, params long[] dims)
-    {
-        var t = new TensorProto { Name = name, DataType = 1 };
-        t.Dims.AddRange(dims);
-        long n = dims.Aggregate(1L, (a, b) => a * b);
-        t.RawData = ByteString.CopyFrom(new byte[n * 4]);
-        return t;
-    }
+    private static TensorProto Floats(string name, params long[] dims) => OnnxModels.Floats(name, null, dims);
 
     private string Write(ModelProto m, string name = "model.onnx")
     {
@@ -114,7 +77,8 @@ public class OnnxImportRefusalTests : TempDirectoryTest
         // conv → Concat(c, c): a concatenation, whose offsets are not derived: the conv's channels stay.
         m.Graph.Node.Insert(1, Node("Concat", "cat", ["c", "c"], ["cc"]));
         m.Graph.Node[2].Input[0] = "cc";
-        m.Graph.Initializer[1] = Floats("fc.weight", 10, 8);
+        int fc = m.Graph.Initializer.ToList().FindIndex(i => i.Name == "fc.weight");
+        m.Graph.Initializer[fc] = Floats("fc.weight", 10, 8);
         string path = Write(m);
         var graph = HarnessCli.Run("prune", "channel", "--weights", path, "--graph");
         Assert.That(graph.Code, Is.Zero, graph.Err);

@@ -1,0 +1,108 @@
+using FsCheck;
+using FsCheck.Fluent;
+using Google.Protobuf;
+using Harness.Export;
+using Harness.Model.Channels;
+using Harness.Model.Families;
+using Harness.Model.Import;
+using Harness.Model.Layers;
+using Harness.Model.Networks;
+using Harness.Pruning.Channels;
+using Harness.Tests.TestSupport;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Harness.Tests.Properties.Pruning;
+
+/// <summary>
+/// Channel pruning on the spaces derived from an imported graph (<see cref="GraphChannels"/>) removes exactly what a
+/// group's channels contribute: for every imported test network (each declared family exported by Harness and
+/// imported again, and a small graph with a hidden linear layer), zeroing a random subset of a random derived
+/// group's channels where they are produced (conv and linear rows and biases, BatchNorm shifts and means) and then
+/// pruning them leaves the logits unchanged.
+/// </summary>
+public class GraphPruningProperties
+{
+    public static IEnumerable<string> Networks => [.. Registry.OnePerFamily, "small_hidden"];
+
+    private static readonly Dictionary<string, byte[]> Files = [];
+
+    private static GraphNetwork Import(string name, int seed)
+    {
+        byte[] bytes;
+        lock (Files)
+        {
+            if (!Files.TryGetValue(name, out bytes!))
+            {
+                if (name == "small_hidden") bytes = OnnxModels.Small(hidden: true, seed: 3).ToByteArray();
+                else
+                {
+                    manual_seed(5);
+                    using var net = Architectures.Create(name, 10).Build();
+                    bytes = OnnxExporter.ToBytes(net, new OnnxExportOptions
+                    {
+                        FoldBatchNorm = false,
+                        ClassNames = Enumerable.Range(0, 10).Select(i => $"c{i}").ToList(),
+                    });
+                }
+                Files[name] = bytes;
+            }
+        }
+        string path = Path.Combine(Path.GetTempPath(), $"graph-{Guid.NewGuid():N}.onnx");
+        File.WriteAllBytes(path, bytes);
+        try
+        {
+            var network = OnnxImporter.Import(new OnnxImportOptions(path));
+            ExportModels.RandomiseBatchNorm(network, seed);
+            return network;
+        }
+        finally { File.Delete(path); }
+    }
+
+    [Test]
+    public void PruningChannelsThatContributeNothingLeavesTheLogitsUnchanged([ValueSource(nameof(Networks))] string name)
+    {
+        Prop.ForAll(Gen.Choose(0, 1000).ToArbitrary(), seed =>
+        {
+            using var scope = NewDisposeScope();
+            using var model = Import(name, seed);
+            var graph = DependencyGraph.Build(model);
+            var rng = new System.Random(seed);
+            var group = graph.Groups[rng.Next(graph.Groups.Count)];
+            var chosen = Enumerable.Range(0, group.Channels).OrderBy(_ => rng.Next()).Take(Math.Max(1, group.Channels / 3)).Order().ToArray();
+            var modules = model.named_modules().ToDictionary(m => m.name, m => m.module);
+            using (no_grad())
+            {
+                var idx = tensor(chosen.Select(i => (long)i).ToArray());
+                foreach (var m in group.Members)
+                {
+                    var module = modules[m.Layer];
+                    if (m.Role is ChannelRole.Out && module is PrunableLayer layer)
+                    {
+                        layer.Weight.index_fill_(0, idx, 0.0);
+                        layer.Bias?.index_fill_(0, idx, 0.0);
+                    }
+                    if (m.Role is ChannelRole.Depthwise && module is PrunableConv2d dw) dw.Bias?.index_fill_(0, idx, 0.0);
+                    if (m.Role == ChannelRole.BatchNorm && module is BatchNorm2d bn)
+                    {
+                        bn.bias!.index_fill_(0, idx, 0.0);
+                        bn.running_mean!.index_fill_(0, idx, 0.0);
+                    }
+                }
+            }
+            model.eval();
+            using var x = randn(2, 3, 32, 32);
+            using var _ = no_grad();
+            var before = model.call(x);
+            var (pruned, report) = ChannelPruner.PruneChannels<IPrunableNetwork>(model, graph, new Dictionary<int, int[]> { [group.Id] = chosen });
+            using (pruned)
+            {
+                pruned.Module.eval();
+                var after = pruned.Module.call(x);
+                double scale = Math.Max(1.0, before.abs().max().item<float>());
+                return report.Groups[group.Id].After == group.Channels - chosen.Length
+                       && TensorAssert.MaxAbsDiff(before, after) <= 1e-5 * scale;
+            }
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(name == "small_hidden" ? 30 : 6));
+    }
+}

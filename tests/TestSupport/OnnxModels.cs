@@ -1,0 +1,76 @@
+using Google.Protobuf;
+using Harness.OnnxSchema;
+
+namespace Harness.Tests.TestSupport;
+
+/// <summary>Small ONNX models written with the schema types, for import tests that need no PyTorch.</summary>
+public static class OnnxModels
+{
+    /// <summary>conv (3→4, 3×3) → Relu → GlobalAveragePool → Flatten → Gemm (4 → 10); with
+    /// <paramref name="hidden"/>, Gemm (4 → 6) → Relu → Gemm (6 → 10) instead of the last Gemm. Weights are zeros
+    /// unless <paramref name="seed"/> is given.</summary>
+    public static ModelProto Small(bool hidden = false, int? seed = null)
+    {
+        var rng = seed is int s ? new Random(s) : null;
+        var g = new GraphProto { Name = "small" };
+        g.Input.Add(Value("input", 1, 3, 16, 16));
+        g.Output.Add(Value("logits", 1, 10));
+        g.Initializer.Add(Floats("conv.weight", rng, 4, 3, 3, 3));
+        g.Initializer.Add(Floats("conv.bias", rng, 4));
+        g.Node.Add(Node("Conv", "conv", ["input", "conv.weight", "conv.bias"], ["c"]));
+        g.Node.Add(Node("Relu", "relu", ["c"], ["r"]));
+        g.Node.Add(Node("GlobalAveragePool", "pool", ["r"], ["p"]));
+        g.Node.Add(Node("Flatten", "flatten", ["p"], ["f"]));
+        string features = "f";
+        long width = 4;
+        if (hidden)
+        {
+            g.Initializer.Add(Floats("hidden.weight", rng, 6, 4));
+            g.Initializer.Add(Floats("hidden.bias", rng, 6));
+            g.Node.Add(Gemm("hidden", "f", "h"));
+            g.Node.Add(Node("Relu", "relu2", ["h"], ["hr"]));
+            features = "hr";
+            width = 6;
+        }
+        g.Initializer.Add(Floats("fc.weight", rng, 10, width));
+        g.Initializer.Add(Floats("fc.bias", rng, 10));
+        g.Node.Add(Gemm("fc", features, "logits"));
+        var m = new ModelProto { IrVersion = 8, Graph = g, ProducerName = "test" };
+        m.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 17 });
+        return m;
+    }
+
+    private static NodeProto Gemm(string name, string input, string output)
+    {
+        var gemm = Node("Gemm", name, [input, $"{name}.weight", $"{name}.bias"], [output]);
+        gemm.Attribute.Add(new AttributeProto { Name = "transB", Type = AttributeProto.Types.AttributeType.Int, I = 1 });
+        return gemm;
+    }
+
+    public static NodeProto Node(string op, string name, string[] inputs, string[] outputs)
+    {
+        var n = new NodeProto { OpType = op, Name = name };
+        n.Input.AddRange(inputs);
+        n.Output.AddRange(outputs);
+        return n;
+    }
+
+    public static ValueInfoProto Value(string name, params long[] dims)
+    {
+        var shape = new TensorShapeProto();
+        foreach (var d in dims) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
+        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 1, Shape = shape } } };
+    }
+
+    public static TensorProto Floats(string name, Random? rng, params long[] dims)
+    {
+        var t = new TensorProto { Name = name, DataType = 1 };
+        t.Dims.AddRange(dims);
+        long n = dims.Aggregate(1L, (a, b) => a * b);
+        var values = new float[n];
+        if (rng is not null)
+            for (long i = 0; i < n; i++) values[i] = (float)(rng.NextDouble() * 2 - 1);
+        t.RawData = ByteString.CopyFrom(values.SelectMany(BitConverter.GetBytes).ToArray());
+        return t;
+    }
+}
