@@ -19,6 +19,22 @@ public sealed record StudyConfig
     /// <summary>The network of the study (an <c>--arch</c> variant: efficientnet_b0, resnet18, resnet50,
     /// mobilenet_v2); a given base model must be of its family.</summary>
     public string Arch { get; init; } = Harness.Model.ModelLoader.DefaultVariant;
+
+    /// <summary>True when <see cref="Weights"/> is an ONNX model (recognised by content): the study's network is its
+    /// import, and <see cref="Arch"/> does not apply.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool ImportsOnnx => Weights is not ("none" or "imagenet") && Harness.Model.Import.OnnxImporter.LooksLikeOnnx(Weights);
+
+    /// <summary>The name of the study's network in file names and reports: <see cref="Arch"/>, or for an ONNX model its
+    /// file name (letters, digits, '-' and '_').</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string NetworkName => ImportsOnnx
+        ? new string(Path.GetFileNameWithoutExtension(Weights).Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_').ToArray())
+        : Arch;
+
+    /// <summary>The <c>--arch</c> a loaded network must be of (none for an ONNX model's import).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string? LoadArch => ImportsOnnx ? null : Arch;
     public string Device { get; init; } = "auto";
     public string Output { get; init; } = ".";
     public int ImageSize { get; init; } = 224;
@@ -129,7 +145,7 @@ public sealed record StudyConfig
     /// <summary>The study's experiments in order: base, fine-grained, channel.</summary>
     public IReadOnlyList<ExperimentSpec> Experiments() =>
     [
-        new(ExperimentSpec.BaseNameOf(Arch), ExperimentKind.Base, 0, BaseModel is null ? BaseEpochs : 0),
+        new(ExperimentSpec.BaseNameOf(NetworkName), ExperimentKind.Base, 0, BaseModel is null ? BaseEpochs : 0),
         .. FineGrainedAmounts.Select(a => new ExperimentSpec($"fine_grained_prune_{Fmt(a)}{Iterative}", ExperimentKind.FineGrained, a, FineGrainedEpochs)),
         .. ChannelRatios.Select(r => new ExperimentSpec($"channel_pruning_{Fmt(r)}{Iterative}{ImportanceTag}", ExperimentKind.Channel, r, ChannelEpochs)),
         .. SlimmingRatios.Select(r => new ExperimentSpec($"slimming_{Fmt(r)}{Iterative}", ExperimentKind.Slimming, r, ChannelEpochs)),

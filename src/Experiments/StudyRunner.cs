@@ -29,7 +29,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
     public string MetricsDir => Path.Combine(Root, "metrics");
     public string PlotsDir => Path.Combine(Root, "metrics_plots");
     public string ReportPath => Path.Combine(Root, "report.md");
-    public string BaseModelPath => config.BaseModel ?? Path.Combine(ModelsDir, ExperimentSpec.BaseNameOf(config.Arch) + ".pth");
+    public string BaseModelPath => config.BaseModel ?? Path.Combine(ModelsDir, ExperimentSpec.BaseNameOf(config.NetworkName) + ".pth");
 
     public string CheckpointOf(ExperimentSpec e) => e.Kind == ExperimentKind.Base ? BaseModelPath : Path.Combine(PrunedDir, e.Name + ".pth");
     public string MetricsPathOf(ExperimentSpec e) => Path.Combine(MetricsDir, e.Name + ".json");
@@ -47,7 +47,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
         var settings = new Dictionary<string, string?>
         {
             ["experiment"] = e.Name,
-            ["arch"] = config.Arch,
+            ["arch"] = config.NetworkName,
             ["kind"] = e.Kind.ToString(),
             ["amount"] = F(e.Amount),
             ["epochs"] = $"{e.Epochs}",
@@ -152,10 +152,10 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
         if (config.BaseModel is not null && !File.Exists(config.BaseModel))
             throw new FileNotFoundException($"--base-model '{config.BaseModel}': no such file", config.BaseModel);
         IPrunableNetwork model = e.Kind == ExperimentKind.Base && config.BaseModel is null
-            ? ModelLoader.LoadNetwork(config.Weights, config.Arch, classes, seed: config.Seed)
+            ? ModelLoader.LoadNetwork(config.Weights, config.LoadArch, classes, seed: config.Seed)
             : ModelLoader.LoadNetwork(File.Exists(BaseModelPath)
                 ? BaseModelPath
-                : throw new FileNotFoundException($"the base model {BaseModelPath} is missing: run the base experiment first", BaseModelPath), config.Arch);
+                : throw new FileNotFoundException($"the base model {BaseModelPath} is missing: run the base experiment first", BaseModelPath), config.LoadArch);
         try
         {
             ModelLoader.RequireClasses(model, classes, e.Kind == ExperimentKind.Base ? config.BaseModel ?? config.Weights : BaseModelPath);
@@ -297,7 +297,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
     private void WriteReport(IReadOnlyList<ModelMetrics> results, IReadOnlyList<ExperimentSpec> all)
     {
         var md = new StringBuilder("# Study report\n\n");
-        md.AppendLine($"Network {config.Arch}, data `{config.Data}`, weights `{config.Weights}`, image size {config.ImageSize}, batch {config.BatchSize}, seed {config.Seed}.");
+        md.AppendLine($"Network {config.NetworkName}, data `{config.Data}`, weights `{config.Weights}`, image size {config.ImageSize}, batch {config.BatchSize}, seed {config.Seed}.");
         md.AppendLine();
         if (results.Count == 0)
         {

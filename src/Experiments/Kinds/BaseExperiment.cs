@@ -12,7 +12,7 @@ public sealed class BaseExperiment : ExperimentProcedure
 
     public override string Describe(ExperimentSpec e, StudyConfig config) => config.BaseModel is not null
         ? $"evaluate the given base model {config.BaseModel}"
-        : $"fine-tune {config.Arch} ({config.Weights}) for {e.Epochs} epochs";
+        : $"fine-tune {config.NetworkName} ({config.Weights}) for {e.Epochs} epochs";
 
     public override void AddSettings(IDictionary<string, string?> settings, ExperimentSpec e, StudyConfig config)
     {
