@@ -30,8 +30,13 @@ public sealed class ChannelDeclaration
         return name;
     }
 
-    /// <summary>Adds a (layer, role) to a declared space.</summary>
-    public void Member(string space, string layer, ChannelRole role) => _members[IndexOf(space)].Add(new ChannelMember(layer, role));
+    /// <summary>Adds a (layer, role) to a declared space; <paramref name="offset"/> and <paramref name="block"/> place the
+    /// space's channels in the layer's dimension (<see cref="ChannelMember.Offset"/>, <see cref="ChannelMember.Block"/>).</summary>
+    public void Member(string space, string layer, ChannelRole role, int offset = 0, int block = 1)
+    {
+        if (offset < 0 || block < 1) throw new ArgumentException($"member {layer} of '{space}': offset {offset} and block {block} out of range");
+        _members[IndexOf(space)].Add(new ChannelMember(layer, role) { Offset = offset, Block = block });
+    }
 
     /// <summary>Ties two declared spaces: their widths must agree, and they are pruned as one.</summary>
     public void Tie(string a, string b)

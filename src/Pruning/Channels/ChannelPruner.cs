@@ -144,13 +144,10 @@ public static class ChannelPruner
                     if (param != "num_batches_tracked" && value.dim() > 0 && graph.LayerRoles.TryGetValue(module, out var roles))
                     {
                         bool isWeight = param is "weight" or "weight_orig" or "weight_mask";
-                        foreach (var (space, role) in roles)
-                        {
-                            if (role != ChannelRole.In)
-                                value = value.index_select(0, tensor(keep[space], device: value.device));
-                            else if (isWeight)
-                                value = value.index_select(1, tensor(keep[space], device: value.device));
-                        }
+                        var outputs = roles.Where(r => r.Role != ChannelRole.In).ToList();
+                        var inputs = roles.Where(r => r.Role == ChannelRole.In).ToList();
+                        if (outputs.Count > 0) value = value.index_select(0, tensor(Kept(outputs, keep, value.shape[0]), device: value.device));
+                        if (inputs.Count > 0 && isWeight) value = value.index_select(1, tensor(Kept(inputs, keep, value.shape[1]), device: value.device));
                     }
                     if (!value.shape.SequenceEqual(t.shape))
                         throw new InvalidOperationException($"pruning produced {key} of shape [{string.Join(", ", value.shape)}], expected [{string.Join(", ", t.shape)}]");
@@ -165,5 +162,26 @@ public static class ChannelPruner
             pruned.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The indices of a layer dimension of <paramref name="size"/> elements that stay: in each part a group
+    /// owns (its channels from the part's offset, each spanning a block of elements), the kept channels' elements;
+    /// every element no group owns stays.</summary>
+    private static long[] Kept(IReadOnlyList<LayerRole> parts, IReadOnlyDictionary<string, long[]> keep, long size)
+    {
+        if (parts.Count == 1 && parts[0].Offset == 0 && parts[0].Block == 1 && parts[0].Width == size) return keep[parts[0].Space];
+        var kept = new List<long>();
+        long next = 0;
+        foreach (var p in parts.OrderBy(p => p.Offset))
+        {
+            long start = (long)p.Offset * p.Block, end = (long)(p.Offset + p.Width) * p.Block;
+            if (end > size) throw new InvalidOperationException($"space {p.Space} at {p.Offset} ×{p.Block} runs past the layer's {size} elements");
+            for (long i = next; i < start; i++) kept.Add(i);
+            foreach (long c in keep[p.Space])
+                for (long j = 0; j < p.Block; j++) kept.Add(start + c * p.Block + j);
+            next = end;
+        }
+        for (long i = next; i < size; i++) kept.Add(i);
+        return [.. kept];
     }
 }

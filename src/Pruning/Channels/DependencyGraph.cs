@@ -19,8 +19,9 @@ public sealed class DependencyGraph
     public ChannelDeclaration Declaration { get; }
     public IReadOnlyList<ChannelGroup> Groups { get; }
 
-    /// <summary>For each layer name: the (group space, role) pairs it takes part in.</summary>
-    public IReadOnlyDictionary<string, IReadOnlyList<(string Space, ChannelRole Role)>> LayerRoles { get; }
+    /// <summary>For each layer name: the group spaces it takes part in, with its role and where the space's channels
+    /// sit in the layer's dimension.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<LayerRole>> LayerRoles { get; }
 
     private DependencyGraph(ChannelDeclaration declaration)
     {
@@ -36,19 +37,23 @@ public sealed class DependencyGraph
             groups.Add(new ChannelGroup(groups.Count, first.Kind, root, first.Width, members));
         }
         Groups = groups;
-        var roles = new Dictionary<string, List<(string, ChannelRole)>>(StringComparer.Ordinal);
+        var roles = new Dictionary<string, List<LayerRole>>(StringComparer.Ordinal);
         foreach (var s in spaces)
             foreach (var m in s.Members)
             {
                 if (!roles.TryGetValue(m.Layer, out var list)) roles[m.Layer] = list = [];
-                list.Add((Find(s.Name), m.Role));
+                list.Add(new LayerRole(Find(s.Name), m.Role, m.Offset, m.Block, s.Width));
             }
         foreach (var (layer, list) in roles)
-        {
-            if (list.Count(r => r.Item2 == ChannelRole.In) > 1 || list.Count(r => r.Item2 != ChannelRole.In) > 1)
-                throw new ArgumentException($"layer '{layer}' is declared in more than one space for the same dimension: {string.Join(", ", list)}");
-        }
-        LayerRoles = roles.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<(string, ChannelRole)>)kv.Value, StringComparer.Ordinal);
+            foreach (bool input in new[] { true, false })
+            {
+                // Several spaces may share a dimension (a concatenation's parts) but never the same elements.
+                var parts = list.Where(r => (r.Role == ChannelRole.In) == input).OrderBy(r => r.Offset).ToList();
+                for (int i = 1; i < parts.Count; i++)
+                    if (parts[i].Offset < parts[i - 1].Offset + parts[i - 1].Width)
+                        throw new ArgumentException($"layer '{layer}' is declared in more than one space for the same {(input ? "input" : "output")} channels: {string.Join(", ", parts)}");
+            }
+        LayerRoles = roles.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<LayerRole>)kv.Value, StringComparer.Ordinal);
     }
 
     public static DependencyGraph Build(ChannelDeclaration declaration) => new(declaration);
@@ -69,3 +74,7 @@ public sealed class DependencyGraph
     /// <summary>The graph as text: one line per group.</summary>
     public string ToText() => string.Join("\n", Groups.Select(g => g.Describe())) + "\n";
 }
+
+/// <summary>One part a layer takes in a group: the group's space, the role, where the space's <see cref="Width"/>
+/// channels start in the layer's dimension and how many elements each channel spans there.</summary>
+public sealed record LayerRole(string Space, ChannelRole Role, int Offset, int Block, int Width);

@@ -35,7 +35,7 @@ public abstract class MagnitudeImportance : IChannelImportance
             var module = modules[m.Layer];
             if (module is BatchNorm2d bn)
             {
-                if (bn.weight is not null && NormScore(bn.weight.detach()) is { } s) scores.Add(s.to(float64));
+                if (bn.weight is not null && NormScore(bn.weight.detach()) is { } s) scores.Add(Part(s.to(float64), m, group.Channels));
                 continue;
             }
             if (module is not PrunableLayer layer) continue;
@@ -44,12 +44,20 @@ public abstract class MagnitudeImportance : IChannelImportance
             if (a is null) continue;
             a = a.to(float64);
             if (a.dim() == 2) a = a.unsqueeze(-1).unsqueeze(-1);
-            scores.Add(m.Role == ChannelRole.In ? a.sum(new long[] { 0, 2, 3 }) : a.sum(new long[] { 1, 2, 3 }));
+            scores.Add(Part(m.Role == ChannelRole.In ? a.sum(new long[] { 0, 2, 3 }) : a.sum(new long[] { 1, 2, 3 }), m, group.Channels));
         }
         if (scores.Count == 0) return ones(group.Channels, dtype: float64).MoveToOuterDisposeScope();
         var mean = stack(scores).mean(new long[] { 0 });
         var norm = mean.mean();
         var result = norm.item<double>() > 0 ? mean / norm : mean;
         return result.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>A member's per-channel scores from its per-element ones: the group's channels start at the member's
+    /// offset in the layer's dimension, each spanning a block of elements (summed).</summary>
+    private static Tensor Part(Tensor perElement, ChannelMember m, int channels)
+    {
+        if (m.Offset == 0 && m.Block == 1 && perElement.shape[0] == channels) return perElement;
+        return perElement.narrow(0, (long)m.Offset * m.Block, (long)channels * m.Block).reshape(channels, m.Block).sum(1);
     }
 }

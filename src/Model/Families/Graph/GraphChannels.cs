@@ -6,26 +6,30 @@ namespace Harness.Model.Families;
 /// The channel spaces of an imported network, derived from its graph in the vocabulary of the declared families: a
 /// conv (or a non-classifier linear layer) opens a space of its output channels, which BatchNorms, activations and
 /// pools pass on; a depthwise conv (groups = in = out) is a member of its input's space; elementwise operators
-/// (Add, Sub, Mul, Div — a squeeze-excitation's broadcast scale included) tie their operands' spaces; Flatten or
-/// Reshape of globally pooled features passes the channels to the linear layer that reads them. The network's input
-/// and the classifier's outputs are in no space. What the derivation cannot express yet — a grouped conv
-/// (1 &lt; groups &lt; channels), a concatenation or split, a flatten of a spatial map, a per-channel constant, a
-/// reshape of channels — leaves the affected spaces (and every space tied to them) untouched, each with the reason.
+/// (Add, Sub, Mul, Div — a squeeze-excitation's broadcast scale included) tie their operands' spaces; a Concat lays
+/// its inputs' spaces side by side, so that the layers reading it see each at its offset (DenseNet, Inception); a
+/// linear layer reading a flattened C×H×W map sees each channel as H·W consecutive columns (VGG's classifier), and
+/// pooled features as one column each. The network's input and the classifier's outputs are in no space. What the
+/// derivation cannot express — a grouped conv (1 &lt; groups &lt; channels), a split, a reshape of channels, a
+/// per-channel constant — leaves the affected spaces (and every space tied to them) untouched, each with the reason.
 /// </summary>
 public sealed class GraphChannels
 {
+    /// <summary>A run of channels of a value: a space's (null: channels in no space, as the network input's).</summary>
+    public sealed record Segment(string? Space, int Width);
+
     private readonly List<string> _spaces = [];
     private readonly Dictionary<string, int> _width = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<ChannelMember>> _members = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _parent = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _pins = new(StringComparer.Ordinal);
-    private readonly List<(string A, string B)> _ties = [];
-    private readonly List<(string A, string B, string Why)> _tieReasons = [];
+    private readonly List<(string A, string B, string Why)> _ties = [];
     private readonly HashSet<string> _squeeze = new(StringComparer.Ordinal);
     private readonly HashSet<string> _expand = new(StringComparer.Ordinal);
 
-    /// <summary>Per node (by index): the space of its first input's channels and of its output's (null: none).</summary>
-    public IReadOnlyList<(string? In, string? Out)> NodeSpaces { get; }
+    /// <summary>Per node (by index): the channel layout of its first input and of its output (null: unknown, nothing
+    /// prunable).</summary>
+    public IReadOnlyList<(IReadOnlyList<Segment>? In, IReadOnlyList<Segment>? Out)> NodeLayouts { get; }
 
     /// <summary>The declaration of every space not left untouched.</summary>
     public ChannelDeclaration Declaration { get; }
@@ -34,7 +38,7 @@ public sealed class GraphChannels
     public IReadOnlyList<(string Space, string Why)> Untouched { get; }
 
     /// <summary>Every tie, with the node that makes it (an Add of a residual, a squeeze-excitation's Mul).</summary>
-    public IReadOnlyList<(string A, string B, string Why)> Ties => _tieReasons;
+    public IReadOnlyList<(string A, string B, string Why)> Ties => _ties;
 
     /// <summary>The derivation as text for <c>prune channel --graph</c>: why spaces are tied, and what is untouched.</summary>
     public string Explain() =>
@@ -43,21 +47,22 @@ public sealed class GraphChannels
 
     public GraphChannels(GraphSpec spec)
     {
-        var valueSpace = new Dictionary<string, string?>(StringComparer.Ordinal) { [spec.Input] = null };
+        var layout = new Dictionary<string, IReadOnlyList<Segment>?>(StringComparer.Ordinal) { [spec.Input] = [new Segment(null, (int)spec.InputShape[0])] };
         var pooled = new HashSet<string>(StringComparer.Ordinal);
-        var nodeSpaces = new List<(string?, string?)>();
+        var flattened = new HashSet<string>(StringComparer.Ordinal);
+        var nodeLayouts = new List<(IReadOnlyList<Segment>?, IReadOnlyList<Segment>?)>();
         var producer = new Dictionary<string, GraphNode>(StringComparer.Ordinal);
         foreach (var n in spec.Nodes) foreach (var o in n.Outputs) producer[o] = n;
         string classifier = producer[spec.Output].Module!;
         string? first = null;
-        string? Space(string value) => valueSpace.TryGetValue(value, out var s) ? s : null;
-        bool Constant(string value) => !valueSpace.ContainsKey(value);
+        IReadOnlyList<Segment>? Of(string value) => layout.TryGetValue(value, out var l) ? l : null;
+        bool Constant(string value) => !layout.ContainsKey(value) && !producer.ContainsKey(value);
 
         foreach (var node in spec.Nodes)
         {
             string x = node.Inputs[0];
-            string? input = Space(x);
-            string? output = null;
+            var input = Of(x);
+            IReadOnlyList<Segment>? output = null;
             bool keepPooled = false;
             switch (node.Op)
             {
@@ -66,41 +71,43 @@ public sealed class GraphChannels
                         long groups = node.Int("group", 1), cin = node.Shape![1] * groups, cout = node.Shape[0];
                         if (groups > 1 && groups == cin && cin == cout)
                         {
-                            if (input is not null) Member(input, node.Module!, ChannelRole.Depthwise);
-                            if (input is not null) _expand.Add(input);
+                            if (input is [{ Space: { } s }]) { Member(s, node.Module!, ChannelRole.Depthwise, 0, 1); _expand.Add(s); }
+                            else PinAll(input, $"read by the depthwise conv {node.Module} across several spaces");
                             output = input;
                             break;
                         }
-                        if (input is not null) Member(input, node.Module!, ChannelRole.In);
-                        output = Open(node.Module!, (int)cout);
-                        Member(output, node.Module!, ChannelRole.Out);
-                        first ??= output;
-                        if (pooled.Contains(x)) _squeeze.Add(output);
-                        if (groups > 1)
-                        {
-                            if (input is not null) Pin(input, $"read by the grouped conv {node.Module} ({groups} groups)");
-                            Pin(output, $"the output of a grouped conv ({groups} groups)");
-                        }
+                        if (groups > 1) PinAll(input, $"read by the grouped conv {node.Module} ({groups} groups)");
+                        else Members(input, node.Module!, ChannelRole.In, 1);
+                        string space = Open(node.Module!, (int)cout);
+                        Member(space, node.Module!, ChannelRole.Out, 0, 1);
+                        if (groups > 1) Pin(space, $"the output of a grouped conv ({groups} groups)");
+                        first ??= space;
+                        if (pooled.Contains(x)) _squeeze.Add(space);
+                        output = [new Segment(space, (int)cout)];
                         break;
                     }
                 case "BatchNorm":
-                    if (input is not null) Member(input, node.Module!, ChannelRole.BatchNorm);
+                    Members(input, node.Module!, ChannelRole.BatchNorm, 1);
                     output = input;
                     keepPooled = true;
                     break;
                 case "Linear":
-                    if (input is not null)
                     {
-                        Member(input, node.Module!, ChannelRole.In);
-                        if (!pooled.Contains(x)) Pin(input, $"read by {node.Module} without being pooled to one value per channel");
+                        long total = input?.Sum(s => (long)s.Width) ?? 0;
+                        long block = total > 0 && node.Shape![1] % total == 0 ? node.Shape[1] / total : 0;
+                        bool readable = block == 1 && pooled.Contains(x) || block >= 1 && flattened.Contains(x);
+                        if (readable) Members(input, node.Module!, ChannelRole.In, (int)block);
+                        else PinAll(input, $"read by {node.Module} in a layout the derivation does not know");
+                        if (node.Module != classifier)
+                        {
+                            string space = Open(node.Module!, (int)node.Shape![0]);
+                            Member(space, node.Module!, ChannelRole.Out, 0, 1);
+                            output = [new Segment(space, (int)node.Shape[0])];
+                        }
+                        else output = [new Segment(null, (int)node.Shape![0])];
+                        pooled.Add(node.Outputs[0]);
+                        break;
                     }
-                    if (node.Module != classifier)
-                    {
-                        output = Open(node.Module!, (int)node.Shape![0]);
-                        Member(output, node.Module!, ChannelRole.Out);
-                    }
-                    keepPooled = true;
-                    break;
                 case "Relu" or "Clip" or "LeakyRelu" or "Sigmoid" or "HardSigmoid" or "HardSwish" or "Dropout" or "Identity" or "MaxPool" or "AveragePool":
                     output = input;
                     keepPooled = true;
@@ -113,9 +120,12 @@ public sealed class GraphChannels
                     {
                         var axes = node.IntList("axes") ?? [];
                         bool spatial = axes.Length == 2 && axes.All(a => a is 2 or 3 or -1 or -2) && node.Int("keepdims", 1) != 0;
-                        if (spatial) pooled.Add(node.Outputs[0]);
-                        else if (input is not null) Pin(input, $"reduced over other axes than height and width by {node.Name}");
-                        output = spatial ? input : null;
+                        if (spatial)
+                        {
+                            pooled.Add(node.Outputs[0]);
+                            output = input;
+                        }
+                        else PinAll(input, $"reduced over other axes than height and width by {node.Name}");
                         break;
                     }
                 case "Flatten" or "Reshape" or "Squeeze" or "Unsqueeze":
@@ -124,53 +134,80 @@ public sealed class GraphChannels
                         output = input;
                         keepPooled = true;
                     }
-                    else if (input is not null)
-                        Pin(input, node.Op == "Flatten"
-                            ? $"flattened with its height and width by {node.Name} (each channel's block of columns is not derived yet)"
-                            : $"reshaped by {node.Name}");
+                    else if (node.Op == "Flatten" && node.Int("axis", 1) == 1)
+                    {
+                        output = input;
+                        flattened.Add(node.Outputs[0]);
+                    }
+                    else PinAll(input, $"reshaped by {node.Name}");
                     break;
                 case "Add" or "Sub" or "Mul" or "Div":
                     {
                         string y = node.Inputs[1];
-                        string? other = Space(y);
-                        if (input is not null && other is not null) Tie(input, other, $"{node.Op} {node.Name}");
-                        else if (input is not null && !Constant(y) || other is not null && !Constant(x))
-                            Pin(input ?? other!, $"joined by {node.Name} with values that have no prunable channels (the input)");
-                        else if (Constant(y) && input is not null && ConstantChannels(spec, y) > 1)
-                            Pin(input, $"{node.Name} applies a per-channel constant");
-                        output = input ?? other;
+                        var other = Of(y);
+                        if (Constant(y))
+                        {
+                            if (ConstantChannels(spec, y) > 1) PinAll(input, $"{node.Name} applies a per-channel constant");
+                            output = input;
+                        }
+                        else if (Constant(x))
+                        {
+                            if (ConstantChannels(spec, x) > 1) PinAll(other, $"{node.Name} applies a per-channel constant");
+                            output = other;
+                        }
+                        else if (input is not null && other is not null && input.Select(s => s.Width).SequenceEqual(other.Select(s => s.Width)))
+                        {
+                            for (int i = 0; i < input.Count; i++)
+                            {
+                                var (a, b) = (input[i].Space, other[i].Space);
+                                if (a is not null && b is not null) Tie(a, b, $"{node.Op} {node.Name}");
+                                else if (a is not null || b is not null) Pin((a ?? b)!, $"joined by {node.Name} with channels in no space (the input's)");
+                            }
+                            output = input;
+                        }
+                        else
+                        {
+                            PinAll(input, $"joined by {node.Name} with channels laid out otherwise");
+                            PinAll(other, $"joined by {node.Name} with channels laid out otherwise");
+                        }
                         keepPooled = pooled.Contains(x) && (Constant(y) || pooled.Contains(y));
                         break;
                     }
                 case "Concat":
-                    foreach (var i in node.Inputs)
-                        if (Space(i) is { } s) Pin(s, $"concatenated by {node.Name} (concatenation offsets are not derived yet)");
-                    break;
+                    {
+                        var parts = node.Inputs.Select(Of).ToList();
+                        if (node.Int("axis", 1) is 1 or -3 && parts.All(p => p is not null))
+                            output = parts.SelectMany(p => p!).ToList();
+                        else
+                            foreach (var p in parts) PinAll(p, $"concatenated by {node.Name} along another axis than the channels");
+                        break;
+                    }
                 case "Split":
-                    if (input is not null) Pin(input, $"split by {node.Name}");
+                    PinAll(input, $"split by {node.Name}");
                     break;
                 case "Pad":
                     {
                         var pads = node.IntList("pads")!;
                         int rank = pads.Length / 2;
                         bool channels = rank >= 2 && (pads[1] != 0 || pads[rank + 1] != 0);
-                        if (channels && input is not null) Pin(input, $"padded along the channels by {node.Name}");
-                        output = channels ? null : input;
+                        if (channels) PinAll(input, $"padded along the channels by {node.Name}");
+                        else output = input;
                         break;
                     }
             }
-            foreach (var o in node.Outputs) valueSpace[o] = output;
+            foreach (var o in node.Outputs) layout[o] = output;
             if (keepPooled && pooled.Contains(x)) pooled.Add(node.Outputs[0]);
-            nodeSpaces.Add((input, output));
+            if (keepPooled && flattened.Contains(x)) flattened.Add(node.Outputs[0]);
+            nodeLayouts.Add((input, output));
         }
-        NodeSpaces = nodeSpaces;
+        NodeLayouts = nodeLayouts;
 
         // A pin holds the whole tied set.
         var untouched = new List<(string, string)>();
         var pinnedRoots = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (space, why) in _pins) pinnedRoots.TryAdd(Root(space), why);
         var declaration = new ChannelDeclaration();
-        string? head = Space(producer[spec.Output].Inputs[0]);
+        var head = Of(producer[spec.Output].Inputs[0])?.FirstOrDefault(s => s.Space is not null)?.Space;
         foreach (var s in _spaces)
         {
             if (pinnedRoots.TryGetValue(Root(s), out var why))
@@ -179,9 +216,9 @@ public sealed class GraphChannels
                 continue;
             }
             declaration.Space(s, Kind(s, first, head), _width[s]);
-            foreach (var m in _members[s]) declaration.Member(s, m.Layer, m.Role);
+            foreach (var m in _members[s]) declaration.Member(s, m.Layer, m.Role, m.Offset, m.Block);
         }
-        foreach (var (a, b) in _ties)
+        foreach (var (a, b, _) in _ties)
             if (!pinnedRoots.ContainsKey(Root(a))) declaration.Tie(a, b);
         Declaration = declaration;
         Untouched = untouched;
@@ -200,7 +237,7 @@ public sealed class GraphChannels
     private static long ConstantChannels(GraphSpec spec, string name)
     {
         long[] shape = spec.Constants.TryGetValue(name, out var c) ? c.Shape : spec.Buffers.TryGetValue(name, out var b) ? b : [];
-        return shape.Length >= 3 ? shape[^3] : shape.Length == 1 ? 1 : 1;
+        return shape.Length >= 3 ? shape[^3] : 1;
     }
 
     private string Open(string name, int width)
@@ -212,15 +249,32 @@ public sealed class GraphChannels
         return name;
     }
 
-    private void Member(string space, string layer, ChannelRole role) => _members[space].Add(new ChannelMember(layer, role));
+    private void Member(string space, string layer, ChannelRole role, int offset, int block) =>
+        _members[space].Add(new ChannelMember(layer, role) { Offset = offset, Block = block });
+
+    /// <summary>A layer that sees a whole layout: one member per space, at the space's offset.</summary>
+    private void Members(IReadOnlyList<Segment>? layout, string layer, ChannelRole role, int block)
+    {
+        int offset = 0;
+        foreach (var s in layout ?? [])
+        {
+            if (s.Space is not null) Member(s.Space, layer, role, offset, block);
+            offset += s.Width;
+        }
+    }
 
     private void Pin(string space, string why) => _pins.TryAdd(space, why);
+
+    private void PinAll(IReadOnlyList<Segment>? layout, string why)
+    {
+        foreach (var s in layout ?? [])
+            if (s.Space is not null) Pin(s.Space, why);
+    }
 
     private void Tie(string a, string b, string why)
     {
         if (a == b) return;
-        _ties.Add((a, b));
-        _tieReasons.Add((a, b, why));
+        _ties.Add((a, b, why));
         string ra = Root(a), rb = Root(b);
         if (ra != rb) _parent[rb] = ra;
     }

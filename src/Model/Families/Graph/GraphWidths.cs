@@ -98,13 +98,15 @@ public sealed class GraphWidths(GraphSpec spec) : INetworkWidths
         if (spaceWidths.Count == 0) return this;
         var channels = Channels;
         var widths = channels.Declaration.WidthsWith(spaceWidths);
-        int? W(string? space) => space is not null && widths.TryGetValue(space, out int w) ? w : null;
+        int Width(GraphChannels.Segment s) => s.Space is not null && widths.TryGetValue(s.Space, out int w) ? w : s.Width;
         var nodes = new List<GraphNode>(Spec.Nodes.Count);
         for (int i = 0; i < Spec.Nodes.Count; i++)
         {
             var n = Spec.Nodes[i];
-            var (input, output) = channels.NodeSpaces[i];
+            var (input, output) = channels.NodeLayouts[i];
             var shape = n.Shape;
+            long? inWidth = input?.Sum(s => (long)Width(s));
+            long? outWidth = output is [var o] ? Width(o) : null;
             switch (n.Op)
             {
                 case "Conv":
@@ -112,22 +114,27 @@ public sealed class GraphWidths(GraphSpec spec) : INetworkWidths
                         long groups = n.Int("group", 1), cin = shape![1] * groups;
                         if (groups > 1 && groups == cin && cin == shape[0])
                         {
-                            if (W(input) is int c)
+                            if (inWidth is long c && c != cin)
                                 n = n with
                                 {
                                     Shape = [c, 1, shape[2], shape[3]],
                                     Ints = new Dictionary<string, long[]>(n.Ints!) { ["group"] = [c] },
                                 };
                         }
-                        else n = n with { Shape = [W(output) ?? shape[0], (W(input) ?? cin) / groups, shape[2], shape[3]] };
+                        else n = n with { Shape = [outWidth ?? shape[0], (groups == 1 ? inWidth ?? cin : cin) / groups, shape[2], shape[3]] };
                         break;
                     }
                 case "BatchNorm":
-                    n = n with { Shape = [W(input) ?? shape![0]] };
+                    n = n with { Shape = [inWidth ?? shape![0]] };
                     break;
                 case "Linear":
-                    n = n with { Shape = [W(output) ?? shape![0], W(input) ?? shape![1]] };
-                    break;
+                    {
+                        long total = input?.Sum(s => (long)s.Width) ?? 0;
+                        long block = total > 0 && shape![1] % total == 0 ? shape[1] / total : 0;
+                        bool classifier = output is [{ Space: null }];
+                        n = n with { Shape = [classifier ? shape![0] : outWidth ?? shape![0], block > 0 ? inWidth!.Value * block : shape![1]] };
+                        break;
+                    }
             }
             nodes.Add(n);
         }

@@ -71,22 +71,35 @@ public class OnnxImportRefusalTests : TempDirectoryTest
     }
 
     [Test]
-    public void WhatTheDerivationCannotExpressIsLeftUntouchedAndSaysWhy()
+    public void AConcatenationIsSeenAtItsOffsetsAndWhatCannotBeExpressedIsLeftUntouched()
     {
         var m = Small();
-        // conv → Concat(c, c): a concatenation, whose offsets are not derived: the conv's channels stay.
+        // conv → Concat(c, c): the classifier reads the conv's channels twice, at offsets 0 and 4.
         m.Graph.Node.Insert(1, Node("Concat", "cat", ["c", "c"], ["cc"]));
         m.Graph.Node[2].Input[0] = "cc";
         int fc = m.Graph.Initializer.ToList().FindIndex(i => i.Name == "fc.weight");
         m.Graph.Initializer[fc] = Floats("fc.weight", 10, 8);
-        string path = Write(m);
+        string path = Write(m, "concat.onnx");
         var graph = HarnessCli.Run("prune", "channel", "--weights", path, "--graph");
         Assert.That(graph.Code, Is.Zero, graph.Err);
-        Assert.That(graph.Out, Does.Contain("untouched conv: concatenated by cat"));
+        Assert.That(graph.Out, Does.Contain("conv out; fc in; fc in at 4"));
         var (code, _, stderr) = HarnessCli.Run("prune", "channel", "--weights", path, "--ratio", "0.5", "--round-to", "1", "--out", Path.Combine(Dir, "out", "p.pth"));
         Assert.That(code, Is.Zero, stderr);
-        using var pruned = ModelLoader.LoadNetwork(Path.Combine(Dir, "out", "p.pth"));
-        Assert.That(pruned.PrunableLayers().First().Layer.Weight.shape[0], Is.EqualTo(4), "untouched");
+        using (var pruned = ModelLoader.LoadNetwork(Path.Combine(Dir, "out", "p.pth")))
+            Assert.That(pruned.Classifier.InFeatures, Is.EqualTo(4), "two channels, seen twice");
+
+        // A split of the channels is not derived: the conv's channels stay, and --graph says why.
+        m = Small();
+        m.Graph.Node.Insert(1, Node("Split", "split", ["c"], ["c1", "c2"]));
+        m.Graph.Node[1].Attribute.Add(new AttributeProto { Name = "axis", Type = AttributeProto.Types.AttributeType.Int, I = 1 });
+        m.Graph.Node[1].Attribute.Add(new AttributeProto { Name = "split", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 2, 2 } });
+        m.Graph.Node.Insert(2, Node("Add", "sum", ["c1", "c2"], ["s"]));
+        m.Graph.Node[3].Input[0] = "s";
+        m.Graph.Initializer[fc] = Floats("fc.weight", 10, 2);
+        path = Write(m, "split.onnx");
+        graph = HarnessCli.Run("prune", "channel", "--weights", path, "--graph");
+        Assert.That(graph.Code, Is.Zero, graph.Err);
+        Assert.That(graph.Out, Does.Contain("untouched conv: split by split"));
     }
 
     [Test]
