@@ -9,8 +9,14 @@ public static class OnnxModels
     /// <summary>conv (3→4, 3×3) → Relu → GlobalAveragePool → Flatten → Gemm (4 → 10); with
     /// <paramref name="hidden"/>, Gemm (4 → 6) → Relu → Gemm (6 → 10) instead of the last Gemm. Weights are zeros
     /// unless <paramref name="seed"/> is given.</summary>
-    public static ModelProto Small(bool hidden = false, int? seed = null)
+    public static ModelProto Small(bool hidden = false, int? seed = null) => Small(hidden ? "hidden" : "plain", seed);
+
+    /// <summary>Variants of <see cref="Small(bool, int?)"/>: <c>plain</c>, <c>hidden</c> (a hidden linear layer),
+    /// <c>concat</c> (a second conv 4 → 6 on the Relu, concatenated with it: 10 channels pooled for the classifier)
+    /// and <c>flatten</c> (a 4×4 max pool, then the classifier reads the flattened 4×4×4 map).</summary>
+    public static ModelProto Small(string variant, int? seed = null)
     {
+        if (variant is "concat" or "flatten") return Shaped(variant, seed is int s0 ? new Random(s0) : null);
         var rng = seed is int s ? new Random(s) : null;
         var g = new GraphProto { Name = "small" };
         g.Input.Add(Value("input", 1, 3, 16, 16));
@@ -23,7 +29,7 @@ public static class OnnxModels
         g.Node.Add(Node("Flatten", "flatten", ["p"], ["f"]));
         string features = "f";
         long width = 4;
-        if (hidden)
+        if (variant == "hidden")
         {
             g.Initializer.Add(Floats("hidden.weight", rng, 6, 4));
             g.Initializer.Add(Floats("hidden.bias", rng, 6));
@@ -35,6 +41,45 @@ public static class OnnxModels
         g.Initializer.Add(Floats("fc.weight", rng, 10, width));
         g.Initializer.Add(Floats("fc.bias", rng, 10));
         g.Node.Add(Gemm("fc", features, "logits"));
+        var m = new ModelProto { IrVersion = 8, Graph = g, ProducerName = "test" };
+        m.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 17 });
+        return m;
+    }
+
+    private static ModelProto Shaped(string variant, Random? rng)
+    {
+        var g = new GraphProto { Name = variant };
+        g.Input.Add(Value("input", 1, 3, 16, 16));
+        g.Output.Add(Value("logits", 1, 10));
+        g.Initializer.Add(Floats("conv.weight", rng, 4, 3, 3, 3));
+        g.Initializer.Add(Floats("conv.bias", rng, 4));
+        var conv = Node("Conv", "conv", ["input", "conv.weight", "conv.bias"], ["c"]);
+        conv.Attribute.Add(new AttributeProto { Name = "pads", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 1, 1, 1, 1 } });
+        g.Node.Add(conv);
+        g.Node.Add(Node("Relu", "relu", ["c"], ["r"]));
+        long features;
+        if (variant == "concat")
+        {
+            g.Initializer.Add(Floats("conv2.weight", rng, 6, 4, 1, 1));
+            g.Initializer.Add(Floats("conv2.bias", rng, 6));
+            g.Node.Add(Node("Conv", "conv2", ["r", "conv2.weight", "conv2.bias"], ["c2"]));
+            g.Node.Add(Node("Concat", "cat", ["r", "c2"], ["cat"]));
+            g.Node[^1].Attribute.Add(new AttributeProto { Name = "axis", Type = AttributeProto.Types.AttributeType.Int, I = 1 });
+            g.Node.Add(Node("GlobalAveragePool", "pool", ["cat"], ["p"]));
+            features = 10;
+        }
+        else
+        {
+            var pool = Node("MaxPool", "pool", ["r"], ["p"]);
+            pool.Attribute.Add(new AttributeProto { Name = "kernel_shape", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 4, 4 } });
+            pool.Attribute.Add(new AttributeProto { Name = "strides", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 4, 4 } });
+            g.Node.Add(pool);
+            features = 4 * 4 * 4;
+        }
+        g.Node.Add(Node("Flatten", "flatten", ["p"], ["f"]));
+        g.Initializer.Add(Floats("fc.weight", rng, 10, features));
+        g.Initializer.Add(Floats("fc.bias", rng, 10));
+        g.Node.Add(Gemm("fc", "f", "logits"));
         var m = new ModelProto { IrVersion = 8, Graph = g, ProducerName = "test" };
         m.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 17 });
         return m;

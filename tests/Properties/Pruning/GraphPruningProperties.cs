@@ -17,13 +17,13 @@ namespace Harness.Tests.Properties.Pruning;
 /// <summary>
 /// Channel pruning on the spaces derived from an imported graph (<see cref="GraphChannels"/>) removes exactly what a
 /// group's channels contribute: for every imported test network (each declared family exported by Harness and
-/// imported again, and a small graph with a hidden linear layer), zeroing a random subset of a random derived
+/// imported again, and small graphs with a hidden linear layer, a concatenation and a flattened spatial map), zeroing a random subset of a random derived
 /// group's channels where they are produced (conv and linear rows and biases, BatchNorm shifts and means) and then
 /// pruning them leaves the logits unchanged.
 /// </summary>
 public class GraphPruningProperties
 {
-    public static IEnumerable<string> Networks => [.. Registry.OnePerFamily, "small_hidden"];
+    public static IEnumerable<string> Networks => [.. Registry.OnePerFamily, "small_hidden", "small_concat", "small_flatten"];
 
     private static readonly Dictionary<string, byte[]> Files = [];
 
@@ -34,7 +34,7 @@ public class GraphPruningProperties
         {
             if (!Files.TryGetValue(name, out bytes!))
             {
-                if (name == "small_hidden") bytes = OnnxModels.Small(hidden: true, seed: 3).ToByteArray();
+                if (name.StartsWith("small_", StringComparison.Ordinal)) bytes = OnnxModels.Small(name["small_".Length..], seed: 3).ToByteArray();
                 else
                 {
                     manual_seed(5);
@@ -91,7 +91,7 @@ public class GraphPruningProperties
                 }
             }
             model.eval();
-            using var x = randn(2, 3, 32, 32);
+            using var x = randn(2, 3, model.Spec.InputShape[1] == 224 ? 32 : model.Spec.InputShape[1], model.Spec.InputShape[2] == 224 ? 32 : model.Spec.InputShape[2]); // a flattened map fixes the size
             using var _ = no_grad();
             var before = model.call(x);
             var (pruned, report) = ChannelPruner.PruneChannels<IPrunableNetwork>(model, graph, new Dictionary<int, int[]> { [group.Id] = chosen });
@@ -103,6 +103,6 @@ public class GraphPruningProperties
                 return report.Groups[group.Id].After == group.Channels - chosen.Length
                        && TensorAssert.MaxAbsDiff(before, after) <= 1e-5 * scale;
             }
-        }).Check(Config.QuickThrowOnFailure.WithMaxTest(name == "small_hidden" ? 30 : 6));
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(name.StartsWith("small_", StringComparison.Ordinal) ? 30 : 6));
     }
 }
