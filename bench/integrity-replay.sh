@@ -41,7 +41,7 @@ for f in "$work"/in/onnx/*.onnx; do
   name=$(basename "$f" .onnx)
   expected=2; case "$name" in valid*) expected=0 ;; esac
   case_ "import-$name" "$expected" import onnx "$f" --out out/model.pth
-  case_ "evaluate-$name" "$expected" evaluate --weights "$f" --data "$data" --image-size 32 --test-subset 50
+  case_ "evaluate-$name" "$expected" evaluate --weights "$f" --data "$data" --image-size 32 --test-subset 50 --out out
 done
 case_ metrics-size-100000-runs-0 2 metrics --image-size 100000 --runs 0 --out out
 case_ evaluate-image-size-0 2 evaluate --image-size 0 --data "$data"

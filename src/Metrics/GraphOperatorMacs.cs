@@ -11,7 +11,11 @@ namespace Harness.Metrics;
 /// adaptive pool) and a function call otherwise (<c>/GlobalAveragePool</c>, MobileNetV2's
 /// <c>adaptive_avg_pool2d</c>: thop sees nothing); torchprofile counts both. A Mul whose operands have different
 /// shapes is a squeeze-excitation's scale (torchprofile's <c>aten::mul</c> counts its outputs, thop nothing); a Mul
-/// of equal shapes is an activation's (SiLU as x·σ(x)), free in both, like Add, pooling by max and the rest.
+/// of equal shapes is an activation's (SiLU as x·σ(x)), free in both, like Add, pooling by max and the rest. An
+/// AveragePool costs one MAC per output element in both (thop's <c>nn.AvgPool2d</c> rule; a function call is not
+/// seen by thop), except a 1×1 window: that is an <c>nn.AdaptiveAvgPool2d</c> at its own output size, as torch.onnx
+/// writes VGG's (7, 7) pool at 224, which thop counts (kernel area + 1) per output. (An adaptive pool that reduces
+/// the map is written like an <c>nn.AvgPool2d</c> and counted as one.)
 /// </summary>
 public static class GraphOperatorMacs
 {
@@ -28,6 +32,17 @@ public static class GraphOperatorMacs
                     bool module = node.Name.Trim('/').Contains('/');
                     total += convention == MacConvention.Thop && !module ? 0 : MacRules.AdaptiveAvgPool(convention, input, output);
                     break;
+                case "AveragePool" when shapes.TryGetValue(node.Inputs[0], out var pooledInput):
+                    {
+                        bool scoped = node.Name.Trim('/').Contains('/');
+                        // A 1×1 window is no pool anyone writes: it is an nn.AdaptiveAvgPool2d whose output size equals its
+                        // input's, as torch.onnx writes VGG's (7, 7) pool at 224; thop counts it as such.
+                        bool adaptive = (node.IntList("kernel") ?? []).All(k => k == 1);
+                        total += convention == MacConvention.Thop
+                            ? !scoped ? 0 : adaptive ? MacRules.AdaptiveAvgPool(convention, pooledInput, output) : MacRules.Elements(output)
+                            : MacRules.Elements(output);
+                        break;
+                    }
                 case "Mul" when shapes.TryGetValue(node.Inputs[0], out var a) && shapes.TryGetValue(node.Inputs[1], out var b) && !a.SequenceEqual(b):
                     total += MacRules.ExcitationScale(convention, output);
                     break;
