@@ -1,7 +1,7 @@
 using Google.Protobuf;
-using Harness.OnnxSchema;
 using Harness.Model.Layers;
 using Harness.Model.Networks;
+using Harness.OnnxSchema;
 using Harness.Storage.Files;
 using System.Globalization;
 using static Harness.Export.OnnxGraphBuilder;

@@ -4,8 +4,8 @@ using Harness.Model.Import;
 using Harness.Tests.TestSupport;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using Tensor = TorchSharp.torch.Tensor;
 using static TorchSharp.torch;
+using Tensor = TorchSharp.torch.Tensor;
 
 namespace Harness.Tests.Unit.Model.Import;
 
