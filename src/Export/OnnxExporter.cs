@@ -41,7 +41,7 @@ public static class OnnxExporter
         var g = new OnnxGraphBuilder(model.Architecture);
         using (no_grad())
         {
-            string x = model.WriteFeatures(new OnnxForwardGraph(g, InputName, options.FoldBatchNorm));
+            string x = model.WriteFeatures(new OnnxForwardGraph(g, InputName, options.FoldBatchNorm, options.ImageSize));
             var linear = model.Classifier;
             string name = model.PrunableLayers().Single(l => ReferenceEquals(l.Layer, linear)).Name;
             using var w = Effective(linear);

@@ -12,9 +12,11 @@ namespace Harness.Export;
 /// node after it), SiLU as Sigmoid·Mul, ReLU, ReLU6 as Clip(0, 6), MaxPool, Add, Mul, GlobalAveragePool, Flatten.
 /// Weights are the effective ones (masks folded).
 /// </summary>
-internal sealed class OnnxForwardGraph(OnnxGraphBuilder g, string input, bool foldBatchNorm) : IForwardGraph
+internal sealed class OnnxForwardGraph(OnnxGraphBuilder g, string input, bool foldBatchNorm, int imageSize = 224) : IForwardGraph
 {
     public string Input => input;
+
+    public int ImageSize => imageSize;
 
     public string ConvNormActivation(string prefix, ConvNormActivation block, string x) =>
         Activation($"{prefix}.2", block.ActivationKind, ConvNorm($"{prefix}.0", block.Conv, $"{prefix}.1", block.Norm, x));

@@ -179,6 +179,22 @@ public sealed class OnnxImportParityTests : ParityFixture
         }
     }
 
+    /// <summary>A freshly initialised network's export: torch.onnx merges equal initializers (every BatchNorm's ones
+    /// and zeros) and gives the other names as Identity outputs; each name comes back as a parameter of its own, so
+    /// the import has torchvision's state dict, name for name and tensor for tensor.</summary>
+    [Test]
+    public void MergedInitializersOfAFreshExportComeBackAsParametersOfTheirOwn()
+    {
+        using var imported = Import("resnet18_fresh");
+        using var initial = TorchCheckpoint.Load(In("resnet18_fresh_initial.pth"));
+        using var sd = StateDict.FromModule(imported);
+        Assert.That(sd.Keys.Order(), Is.EqualTo(initial.Keys.Order()));
+        foreach (var (name, t) in sd.Items)
+            if (!name.EndsWith("num_batches_tracked", StringComparison.Ordinal))
+                Assert.That(TensorAssert.Identical(initial[name], t), Is.True, name);
+        Report($"resnet18, fresh: {sd.Count} state tensors, names and values as torchvision's");
+    }
+
     /// <summary>Torch-Pruning 1.6.1's parameter counts after <c>MetaPruner(model, x, MagnitudeImportance(p=1),
     /// pruning_ratio=r, ignored_layers=[head], round_to=8).step()</c> on torchvision 0.14's models (measured and
     /// listed in issue 28).</summary>

@@ -14,6 +14,9 @@ public interface IForwardGraph
     /// <summary>The network's input value (the image batch).</summary>
     string Input { get; }
 
+    /// <summary>The image side the exported model is meant for (<c>export onnx --image-size</c>).</summary>
+    int ImageSize { get; }
+
     /// <summary>A conv followed by its BatchNorm (<paramref name="norm"/> null when folded already).</summary>
     string ConvNorm(string convName, PrunableConv2d conv, string normName, BatchNorm2d? norm, string input);
 

@@ -69,7 +69,10 @@ def main():
     folder = exchange_folder()
     torch.manual_seed(0)
     for arch in sys.argv[2:]:
-        model = randomise(build(arch), seed=11)
+        # "<arch>_fresh": torchvision's initialisation, whose equal tensors (BatchNorm ones and zeros) torch.onnx merges
+        # into one initializer each, giving the other names as Identity outputs.
+        fresh = arch.endswith("_fresh")
+        model = build(arch[: -len("_fresh")]) if fresh else randomise(build(arch), seed=11)
         for m in model.modules():  # dropout and stochastic depth would make one training step random on both sides
             if isinstance(m, (nn.Dropout, StochasticDepth)):
                 m.p = 0.0
@@ -80,7 +83,7 @@ def main():
         # Random weights make logits of any size (thousands for a deep residual net); scale the classifier so that
         # they are of a trained network's size (at most 10), where an absolute tolerance means something.
         with torch.no_grad():
-            scale = 10.0 / float(model(x).abs().max())
+            scale = 1.0 if fresh else 10.0 / float(model(x).abs().max())
             head = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
             head.weight.mul_(scale)
             head.bias.mul_(scale)

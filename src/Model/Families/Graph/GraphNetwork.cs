@@ -250,7 +250,9 @@ public sealed class GraphNetwork : ExplicitModule, IPrunableNetwork, IScope, INo
     }
 
     /// <summary>Writes the eval-mode graph (everything but the classifier) as ONNX nodes; a conv whose only reader is
-    /// a BatchNorm is written with it (folded when the exporter folds).</summary>
+    /// a BatchNorm is written with it (folded when the exporter folds). An image-sized constant is written as the
+    /// forward uses it at the export's image size, so ONNX Runtime at that size gives Harness's answers (at another
+    /// size the exported graph keeps that choice).</summary>
     public string WriteFeatures(IForwardGraph graph)
     {
         var spec = Spec;
@@ -261,6 +263,14 @@ public sealed class GraphNetwork : ExplicitModule, IPrunableNetwork, IScope, INo
         {
             if (names.TryGetValue(value, out var n)) return n;
             var t = _bufferNames.Contains(value) ? _constantsModule.Buffer(BufferName(value)) : _constants[value];
+            // An image-sized constant (a preprocessing mean image) is what the forward uses at the exported size: itself
+            // at the declared size, its per-channel means at any other (GraphOps' rule).
+            bool imageSized = t.dim() >= 2 && t.shape[^2] == spec.InputShape[1] && t.shape[^1] == spec.InputShape[2];
+            if (imageSized && (graph.ImageSize != spec.InputShape[1] || graph.ImageSize != spec.InputShape[2]))
+            {
+                using var means = t.mean([-2, -1], keepdim: true);
+                return names[value] = graph.Constant($"constants.{BufferName(value)}.channel_mean", means);
+            }
             return names[value] = graph.Constant($"constants.{BufferName(value)}", t);
         }
         var foldedInto = new HashSet<int>();

@@ -70,6 +70,28 @@ public class MlNetResNetImportTests
         Assert.That(features.isfinite().all().item<bool>(), Is.True);
     }
 
+    [Test]
+    public void ExportedForAnotherSizeItRunsInOnnxRuntimeWithHarnesssAnswers()
+    {
+        using var network = OnnxImporter.Import(new OnnxImportOptions(MlNetResNet.Model, MlNetResNet.Preprocess));
+        network.eval();
+        var classes = Enumerable.Range(0, 10).Select(i => $"c{i}").ToList();
+        using var session = new InferenceSession(Harness.Export.OnnxExporter.ToBytes(network,
+            new Harness.Export.OnnxExportOptions { ImageSize = 64, ClassNames = classes }));
+        using var x = randn(2, 3, 64, 64);
+        using var expected = Logits(network, x);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor(Harness.Export.OnnxExporter.InputName,
+            new DenseTensor<float>(x.contiguous().data<float>().ToArray(), [2, 3, 64, 64]))]);
+        using var actual = tensor(results.First().AsTensor<float>().ToArray()).reshape(2, 10);
+        Assert.That((actual - expected).abs().max().item<float>(), Is.LessThanOrEqualTo(1e-4f));
+    }
+
+    private static Tensor Logits(GraphNetwork network, Tensor x)
+    {
+        using var _ = no_grad();
+        return network.call(x);
+    }
+
     private static Tensor Features(GraphNetwork network, Tensor x)
     {
         using var _ = no_grad();
