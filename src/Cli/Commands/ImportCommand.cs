@@ -24,7 +24,7 @@ public static class ImportCommand
         var preprocess = new Option<string?>("--preprocess")
         {
             Description = "an ONNX preprocessing graph (e.g. ML.NET's ResNetPreprocess.onnx: RGB → BGR, minus a mean image, on 0–255 pixels) folded in front, " +
-                          "so that the network takes Harness's input (RGB in [0, 1] normalised with ImageNet's mean and std)",
+                          "so that the network takes Harness's input (RGB in [0, 1] normalised with ImageNet's mean and std); default: none",
         };
         var classes = new Option<int?>("--classes")
         {
