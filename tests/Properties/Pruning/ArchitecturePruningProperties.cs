@@ -75,22 +75,7 @@ public class ArchitecturePruningProperties
             var rng = new System.Random(seed);
             var group = graph.Groups[rng.Next(graph.Groups.Count)];
             var chosen = Enumerable.Range(0, group.Channels).OrderBy(_ => rng.Next()).Take(Math.Max(1, group.Channels / 3)).Order().ToArray();
-            var modules = ModuleOrder.Named(model.Module).ToDictionary(m => m.Name, m => m.Module);
-            using (no_grad())
-            {
-                var idx = tensor(chosen.Select(i => (long)i).ToArray());
-                foreach (var m in group.Members)
-                {
-                    var module = modules[m.Layer];
-                    if (m.Role == ChannelRole.Out && module is PrunableConv2d conv)
-                        conv.Weight.index_fill_(0, idx, 0.0);
-                    if (m.Role == ChannelRole.BatchNorm && module is BatchNorm2d bn)
-                    {
-                        bn.bias!.index_fill_(0, idx, 0.0);
-                        bn.running_mean!.index_fill_(0, idx, 0.0);
-                    }
-                }
-            }
+            SilentChannels.Silence(model.Module, group, chosen);
             model.Module.eval();
             using var x = randn(2, 3, 32, 32);
             using var _ = no_grad();

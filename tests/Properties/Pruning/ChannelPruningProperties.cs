@@ -91,22 +91,7 @@ public class ChannelPruningProperties
             var expandGroups = graph.Groups.Where(g => g.Kind == SpaceKind.Expand).ToList();
             var group = expandGroups[rng.Next(expandGroups.Count)];
             var chosen = Enumerable.Range(0, group.Channels).OrderBy(_ => rng.Next()).Take(Math.Max(1, group.Channels / 3)).Order().ToArray();
-            var modules = model.named_modules().ToDictionary(m => m.name, m => m.module);
-            using (no_grad())
-            {
-                var idx = tensor(chosen.Select(i => (long)i).ToArray());
-                foreach (var m in group.Members)
-                {
-                    var module = modules[m.Layer];
-                    if (m.Role == ChannelRole.Out && module is Harness.Model.Layers.PrunableConv2d conv)
-                        conv.Weight.index_fill_(0, idx, 0.0);
-                    if (m.Role == ChannelRole.BatchNorm && module is BatchNorm2d bn)
-                    {
-                        bn.bias!.index_fill_(0, idx, 0.0);
-                        bn.running_mean!.index_fill_(0, idx, 0.0);
-                    }
-                }
-            }
+            SilentChannels.Silence(model, group, chosen);
             model.eval();
             using var x = randn(2, 3, 32, 32);
             using var _ = no_grad();

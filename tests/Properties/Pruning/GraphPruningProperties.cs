@@ -70,26 +70,7 @@ public class GraphPruningProperties
             var rng = new System.Random(seed);
             var group = graph.Groups[rng.Next(graph.Groups.Count)];
             var chosen = Enumerable.Range(0, group.Channels).OrderBy(_ => rng.Next()).Take(Math.Max(1, group.Channels / 3)).Order().ToArray();
-            var modules = model.named_modules().ToDictionary(m => m.name, m => m.module);
-            using (no_grad())
-            {
-                var idx = tensor(chosen.Select(i => (long)i).ToArray());
-                foreach (var m in group.Members)
-                {
-                    var module = modules[m.Layer];
-                    if (m.Role is ChannelRole.Out && module is PrunableLayer layer)
-                    {
-                        layer.Weight.index_fill_(0, idx, 0.0);
-                        layer.Bias?.index_fill_(0, idx, 0.0);
-                    }
-                    if (m.Role is ChannelRole.Depthwise && module is PrunableConv2d dw) dw.Bias?.index_fill_(0, idx, 0.0);
-                    if (m.Role == ChannelRole.BatchNorm && module is BatchNorm2d bn)
-                    {
-                        bn.bias!.index_fill_(0, idx, 0.0);
-                        bn.running_mean!.index_fill_(0, idx, 0.0);
-                    }
-                }
-            }
+            SilentChannels.Silence(model, group, chosen);
             model.eval();
             using var x = randn(2, 3, model.Spec.InputShape[1] == 224 ? 32 : model.Spec.InputShape[1], model.Spec.InputShape[2] == 224 ? 32 : model.Spec.InputShape[2]); // a flattened map fixes the size
             using var _ = no_grad();

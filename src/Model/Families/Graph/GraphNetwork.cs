@@ -140,25 +140,20 @@ public sealed class GraphNetwork : ExplicitModule, IPrunableNetwork, IScope, INo
     public override Tensor forward(Tensor input)
     {
         RequireEvalWhenFolded(IsFolded);
-        var prepared = Harness.Runtime.MemoryLayout.Prepare(input); // channels-last on the CPU, like every family
-        try
-        {
-            return Run(prepared);
-        }
-        finally
-        {
-            if (!ReferenceEquals(prepared, input)) prepared.Dispose();
-        }
+        return RunPrepared(input, null);
     }
 
     /// <summary>The classifier's input for a batch: the network's features (ML.NET's 512 pooled ResNet features,
     /// flattened).</summary>
-    public Tensor Features(Tensor input)
+    public Tensor Features(Tensor input) => RunPrepared(input, Spec.Nodes[_producer[Spec.Output]].Inputs[0]);
+
+    /// <summary>Runs the graph on the batch laid out as every family lays it out (channels-last on the CPU).</summary>
+    private Tensor RunPrepared(Tensor input, string? stopAt)
     {
         var prepared = Harness.Runtime.MemoryLayout.Prepare(input);
         try
         {
-            return Run(prepared, Spec.Nodes[_producer[Spec.Output]].Inputs[0]);
+            return Run(prepared, stopAt);
         }
         finally
         {
@@ -166,7 +161,7 @@ public sealed class GraphNetwork : ExplicitModule, IPrunableNetwork, IScope, INo
         }
     }
 
-    private Tensor Run(Tensor input, string? stopAt = null)
+    private Tensor Run(Tensor input, string? stopAt = null, Action<string, Tensor>? observe = null)
     {
         var spec = Spec;
         var values = new Dictionary<string, Tensor>(StringComparer.Ordinal) { [spec.Input] = input };
@@ -184,7 +179,11 @@ public sealed class GraphNetwork : ExplicitModule, IPrunableNetwork, IScope, INo
                     nn.Module<Tensor, Tensor> m => [Owned(m.call(x[0]), x[0])],
                     _ => GraphOps.Run(node, x, training, spec.InputShape, j => !values.ContainsKey(node.Inputs[j])),
                 };
-                for (int j = 0; j < y.Length; j++) values[node.Outputs[j]] = y[j];
+                for (int j = 0; j < y.Length; j++)
+                {
+                    values[node.Outputs[j]] = y[j];
+                    observe?.Invoke(node.Outputs[j], y[j]);
+                }
                 if (stopAt is not null && values.Remove(stopAt, out var stop)) return stop;
                 // A value no later node reads is released now, so that inference holds only the live activations.
                 foreach (var name in node.Inputs)
@@ -208,19 +207,7 @@ public sealed class GraphNetwork : ExplicitModule, IPrunableNetwork, IScope, INo
     {
         var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal) { [Spec.Input] = input.shape };
         using var _ = no_grad();
-        using var scope = NewDisposeScope();
-        var values = new Dictionary<string, Tensor>(StringComparer.Ordinal) { [Spec.Input] = input };
-        for (int i = 0; i < Spec.Nodes.Count; i++)
-        {
-            var node = Spec.Nodes[i];
-            var x = node.Inputs.Select(n => values.TryGetValue(n, out var v) ? v : ConstantOn(n, input.device)).ToArray();
-            Tensor[] y = _nodeModules[i] is nn.Module<Tensor, Tensor> m ? [m.call(x[0])] : GraphOps.Run(node, x, false, Spec.InputShape, j => !values.ContainsKey(node.Inputs[j]));
-            for (int j = 0; j < y.Length; j++)
-            {
-                values[node.Outputs[j]] = y[j];
-                shapes[node.Outputs[j]] = y[j].shape;
-            }
-        }
+        using var output = Run(input, observe: (name, t) => shapes[name] = t.shape);
         return shapes;
     }
 
