@@ -244,13 +244,7 @@ internal sealed class OnnxTranslator
         switch (node.OpType)
         {
             case "Shape": return tensor(x[0]!.shape, int64);
-            case "Gather":
-                {
-                    long axis = Axis(a.TryGetValue("axis", out var ax) ? ax.I : 0, x[0]!.dim());
-                    using var index = x[1]!.to(int64);
-                    using var wrapped = index.lt(0).to(int64).mul(x[0]!.shape[axis]).add(index);
-                    return x[0]!.index_select(axis, wrapped.flatten()).reshape([.. x[0]!.shape[..(int)axis], .. wrapped.shape, .. x[0]!.shape[((int)axis + 1)..]]);
-                }
+            case "Gather": return GraphOps.Gather(x[0]!, x[1]!, a.TryGetValue("axis", out var gatherAxis) ? gatherAxis.I : 0);
             case "Add": return x[0]!.add(x[1]!);
             case "Sub": return x[0]!.sub(x[1]!);
             case "Mul": return x[0]!.mul(x[1]!);
@@ -321,32 +315,8 @@ internal sealed class OnnxTranslator
                     var perm = L("perm") ?? Enumerable.Range(0, (int)x[0]!.dim()).Reverse().Select(i => (long)i).ToArray();
                     return x[0]!.permute(perm).contiguous();
                 }
-            case "Unsqueeze":
-                {
-                    var axes = Axes(1);
-                    long rank = x[0]!.dim() + axes.Length;
-                    var y = x[0]!.alias();
-                    foreach (long ax in axes.Select(v => Axis(v, rank)).Order())
-                    {
-                        var next = y.unsqueeze(ax);
-                        y.Dispose();
-                        y = next;
-                    }
-                    return y;
-                }
-            case "Squeeze":
-                {
-                    var axes = Axes(1);
-                    if (axes.Length == 0) return x[0]!.squeeze();
-                    var y = x[0]!.alias();
-                    foreach (long ax in axes.Select(v => Axis(v, x[0]!.dim())).OrderDescending())
-                    {
-                        var next = y.squeeze(ax);
-                        y.Dispose();
-                        y = next;
-                    }
-                    return y;
-                }
+            case "Unsqueeze": return GraphOps.Unsqueeze(x[0]!, Axes(1));
+            case "Squeeze": return GraphOps.Squeeze(x[0]!, Axes(1));
             default:
                 throw new InvalidOperationException($"{node.OpType} is not folded");
         }

@@ -142,32 +142,8 @@ public static class GraphOps
                     return [x[0].reshape(rows, -1)];
                 }
             case "Reshape": return [x[0].reshape(ReshapeTarget(node, x))];
-            case "Squeeze":
-                {
-                    var axes = node.IntList("axes");
-                    if (axes is null) return [x[0].squeeze()];
-                    var y = x[0];
-                    foreach (long a in axes.Select(a => Axis(a, x[0].dim())).OrderDescending())
-                    {
-                        var next = y.squeeze(a);
-                        if (!ReferenceEquals(y, x[0])) y.Dispose();
-                        y = next;
-                    }
-                    return [ReferenceEquals(y, x[0]) ? y.alias() : y];
-                }
-            case "Unsqueeze":
-                {
-                    var axes = node.IntList("axes")!;
-                    long rank = x[0].dim() + axes.Length;
-                    var y = x[0].alias();
-                    foreach (long a in axes.Select(a => Axis(a, rank)).Order())
-                    {
-                        var next = y.unsqueeze(a);
-                        y.Dispose();
-                        y = next;
-                    }
-                    return [y];
-                }
+            case "Squeeze": return [Squeeze(x[0], node.IntList("axes"))];
+            case "Unsqueeze": return [Unsqueeze(x[0], node.IntList("axes")!)];
             case "Concat": return [cat(x, Axis(node.Int("axis", 1), x[0].dim()))];
             case "Split":
                 {
@@ -203,19 +179,52 @@ public static class GraphOps
                     long end = Math.Clamp(node.Int("end", rank) < 0 ? node.Int("end", rank) + rank : node.Int("end", rank), 0, rank);
                     return [tensor(x[0].shape[(int)start..(int)Math.Max(start, end)], int64)];
                 }
-            case "Gather":
-                {
-                    long axis = Axis(node.Int("axis", 0), x[0].dim());
-                    using var index = x[1].to(int64);
-                    using var wrapped = index.lt(0).to(int64).mul(x[0].shape[axis]).add(index);
-                    if (wrapped.dim() == 0)
-                        return [x[0].select(axis, wrapped.item<long>())];
-                    return [x[0].index_select(axis, wrapped.flatten()).reshape([.. x[0].shape[..(int)axis], .. wrapped.shape, .. x[0].shape[((int)axis + 1)..]])];
-                }
+            case "Gather": return [Gather(x[0], x[1], node.Int("axis", 0))];
             case "Cast": return [x[0].to(node.Int("to", 1) == 7 ? int64 : node.Int("to", 1) == 6 ? int32 : float32)];
             default:
                 throw new InvalidOperationException($"node '{node.Name}': {node.Op} is not a parameter-free operator");
         }
+    }
+
+    /// <summary>ONNX's Gather: <paramref name="index"/>'s entries (negative from the end) along the axis, the index's
+    /// shape taking the axis' place.</summary>
+    public static Tensor Gather(Tensor data, Tensor index, long axis)
+    {
+        long a = Axis(axis, data.dim());
+        using var indices = index.to(int64);
+        using var wrapped = indices.lt(0).to(int64).mul(data.shape[a]).add(indices);
+        if (wrapped.dim() == 0) return data.select(a, wrapped.item<long>());
+        using var flat = wrapped.flatten();
+        using var picked = data.index_select(a, flat);
+        return picked.reshape([.. data.shape[..(int)a], .. wrapped.shape, .. data.shape[((int)a + 1)..]]);
+    }
+
+    /// <summary>ONNX's Unsqueeze: a dimension of one inserted at each axis (of the result's rank).</summary>
+    public static Tensor Unsqueeze(Tensor x, long[] axes)
+    {
+        long rank = x.dim() + axes.Length;
+        var y = x.alias();
+        foreach (long a in axes.Select(a => Axis(a, rank)).Order())
+        {
+            var next = y.unsqueeze(a);
+            y.Dispose();
+            y = next;
+        }
+        return y;
+    }
+
+    /// <summary>ONNX's Squeeze: the given axes (every dimension of one when none is given) removed.</summary>
+    public static Tensor Squeeze(Tensor x, long[]? axes)
+    {
+        if (axes is null || axes.Length == 0) return x.squeeze();
+        var y = x.alias();
+        foreach (long a in axes.Select(a => Axis(a, x.dim())).OrderDescending())
+        {
+            var next = y.squeeze(a);
+            y.Dispose();
+            y = next;
+        }
+        return y;
     }
 
     /// <summary>The operands of an elementwise operator. A constant with the declared input's height and width met by a
