@@ -9,7 +9,7 @@ public static class CommonOptions
     /// runs offline.</summary>
     public static Option<string> Weights() => new("--weights")
     {
-        Description = "imagenet (torchvision's checkpoint, from the torch hub cache or downloaded), none (random init, seeded by --seed where the command has one, else 0), a checkpoint path, or an ONNX model (imported; see 'import onnx')",
+        Description = "imagenet (torchvision's checkpoint, from the torch hub cache or downloaded), none (random init, seeded by --seed where the command has one, else 0), mlnet-resnet18 (ML.NET's ImageNet-trained ResNet-18, which building src/Cli restores from NuGet; imported with its preprocessing), a checkpoint path, or an ONNX model (imported; see 'import onnx')",
         DefaultValueFactory = _ => "none",
     };
 

@@ -9,6 +9,7 @@ namespace Harness.Cli;
 public sealed class StudyOptions
 {
     private readonly Option<string?> _config = new("--config") { Description = "study configuration (JSON, as --print-config prints it); options given on the command line override its values (default: none, the command's settings)" };
+    private readonly Option<string?> _preset = new Option<string?>("--preset") { Description = "a named configuration: demo (the whole study in minutes on the CIFAR-10 subset shipped with Harness, on ML.NET's pretrained ResNet-18 when NuGet has restored it); options given beside it override its values (default: none)" }.OneOf([.. StudyPresets.Names]);
     private readonly Option<string?> _data;
     private readonly Option<string?> _weights;
     private readonly Option<string?> _arch = CommonOptions.Arch();
@@ -22,6 +23,9 @@ public sealed class StudyOptions
     private readonly Option<int?> _fineGrainedEpochs;
     private readonly Option<int?> _channelEpochs;
     private readonly Option<double?> _lr;
+    private readonly Option<double?> _fineTuneLr;
+    private readonly Option<int?> _lrStep;
+    private readonly Option<double?> _lrGamma;
     private readonly Option<int?> _trainSubset = new Option<int?>("--train-subset") { Description = "use only the first N training images (after the split; default: all)" }.AtLeast(1);
     private readonly Option<int?> _valSubset = new Option<int?>("--val-subset") { Description = "use only the first N validation images (default: all)" }.AtLeast(1);
     private readonly Option<int?> _testSubset = new Option<int?>("--test-subset") { Description = "use N test images drawn with --seed (default: all)" }.AtLeast(1);
@@ -44,7 +48,7 @@ public sealed class StudyOptions
     {
         static string D(object v) => $" (default: {Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture)})";
         _data = new Option<string?>("--data") { Description = "data folder: CIFAR-10 binary or python layout, or train/ and test/ image folders" + D(defaults.Data) };
-        _weights = new Option<string?>("--weights") { Description = "initial weights of the base model: none (random init, seeded by --seed), imagenet (torchvision's checkpoint, as the study) or a path" + D(defaults.Weights) };
+        _weights = new Option<string?>("--weights") { Description = "initial weights of the base model: none (random init, seeded by --seed), imagenet (torchvision's checkpoint, as the study), mlnet-resnet18 (ML.NET's ImageNet ResNet-18 from NuGet, imported), an ONNX model or a checkpoint path" + D(defaults.Weights) };
         _device = new Option<string?>("--device") { Description = "cpu, cuda or auto (cuda when available)" + D(defaults.Device) };
         _output = new Option<string?>("--out") { Description = outputDescription + D(defaults.Output) };
         _imageSize = new Option<int?>("--image-size") { Description = "side the images are resized to" + D(defaults.ImageSize) }.ImageSide();
@@ -53,7 +57,10 @@ public sealed class StudyOptions
         _baseEpochs = new Option<int?>("--base-epochs") { Description = "epochs of the base model" + D(defaults.BaseEpochs) }.AtLeast(0);
         _fineGrainedEpochs = new Option<int?>("--fine-grained-epochs") { Description = "fine-tuning epochs after fine-grained pruning (0: one-shot)" + D(defaults.FineGrainedEpochs) }.AtLeast(0);
         _channelEpochs = new Option<int?>("--channel-epochs") { Description = "fine-tuning epochs after channel pruning (0: one-shot)" + D(defaults.ChannelEpochs) }.AtLeast(0);
-        _lr = new Option<double?>("--lr") { Description = "initial SGD learning rate of every experiment (StepLR ×0.1 every 5 epochs)" + D(defaults.LearningRate) }.LearningRate();
+        _lr = new Option<double?>("--lr") { Description = "initial SGD learning rate of the base model, and of the pruned experiments unless --fine-tune-lr is given (StepLR: ×--lr-gamma every --lr-step epochs)" + D(defaults.LearningRate) }.LearningRate();
+        _fineTuneLr = new Option<double?>("--fine-tune-lr") { Description = "initial learning rate of the pruned experiments' fine-tuning (default: " + (defaults.FineTuneLearningRate?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "--lr") + ")" }.LearningRate();
+        _lrStep = new Option<int?>("--lr-step") { Description = "StepLR step in epochs" + D(defaults.LrStepSize) }.AtLeast(1);
+        _lrGamma = new Option<double?>("--lr-gamma") { Description = "StepLR factor, in (0, 1]" + D(defaults.LrGamma) };
         _runs = new Option<int?>("--runs", "--latency-runs") { Description = "timed forward passes per model" + D(defaults.LatencyRuns) }.AtLeast(1);
         _roundTo = new Option<int?>("--round-to") { Description = "channel pruning: kept widths are multiples of this" + D(defaults.RoundTo) }.AtLeast(1);
         _freeze = new Option<string?>("--freeze") { Description = "comma-separated stage indices to freeze, or none" + D(string.Join(",", defaults.FrozenStages)) };
@@ -69,15 +76,33 @@ public sealed class StudyOptions
 
     public IEnumerable<Option> All =>
     [
-        _config, _data, _weights, _arch, _baseModel, _device, _output, _imageSize, _batch, _seed, _baseEpochs, _fineGrainedEpochs,
-        _channelEpochs, _lr, _trainSubset, _valSubset, _testSubset, _runs, _roundTo, _neverUntouched, _freeze,
+        _config, _preset, _data, _weights, _arch, _baseModel, _device, _output, _imageSize, _batch, _seed, _baseEpochs, _fineGrainedEpochs,
+        _channelEpochs, _lr, _fineTuneLr, _lrStep, _lrGamma, _trainSubset, _valSubset, _testSubset, _runs, _roundTo, _neverUntouched, _freeze,
         _teacher, _kdTemperature, _kdAlpha, _bnL1, _steps, _epochsPerStep, _importance, _calibration,
     ];
 
-    /// <summary>The configuration file (or the defaults) with the given options applied.</summary>
-    public StudyConfig Resolve(ParseResult parse)
+    /// <summary>The folder of the CIFAR-10 subset the build copies beside the program (<c>demo/cifar10</c>).</summary>
+    public static string DemoData => Path.Combine(AppContext.BaseDirectory, "demo", "cifar10");
+
+    private static StudyConfig DemoPreset(TextWriter log)
     {
-        var c = parse.GetValue(_config) is string p ? StudyConfig.Load(p) : Defaults;
+        if (!Directory.Exists(DemoData))
+            throw new DirectoryNotFoundException($"--preset demo: its data {DemoData} is missing (the build copies demo/cifar10 of the repository there)");
+        bool pretrained = Harness.Model.Import.PretrainedOnnx.Available;
+        log.WriteLine(pretrained
+            ? $"demo: ML.NET's ImageNet-trained ResNet-18 ({Harness.Model.Import.PretrainedOnnx.Files.Model}) on the {DemoData} subset"
+            : $"demo: ML.NET's pretrained ResNet-18 is not in NuGet's packages folder ({Harness.Model.Import.PretrainedOnnx.Files.Model}; 'dotnet restore src/Cli' downloads it), so resnet18 trains from scratch on the {DemoData} subset: expect accuracies near chance");
+        return StudyPresets.DemoConfig(DemoData, pretrained);
+    }
+
+    /// <summary>The configuration file (or the defaults) with the given options applied.</summary>
+    public StudyConfig Resolve(ParseResult parse, TextWriter? log = null)
+    {
+        if (parse.GetValue(_config) is not null && parse.GetValue(_preset) is not null)
+            throw new ArgumentException("--config and --preset both name a configuration: give one");
+        var c = parse.GetValue(_config) is string p ? StudyConfig.Load(p)
+            : parse.GetValue(_preset) is StudyPresets.Demo ? DemoPreset(log ?? TextWriter.Null)
+            : Defaults;
         return c with
         {
             Data = parse.GetValue(_data) ?? c.Data,
@@ -93,6 +118,9 @@ public sealed class StudyOptions
             FineGrainedEpochs = parse.GetValue(_fineGrainedEpochs) ?? c.FineGrainedEpochs,
             ChannelEpochs = parse.GetValue(_channelEpochs) ?? c.ChannelEpochs,
             LearningRate = parse.GetValue(_lr) ?? c.LearningRate,
+            FineTuneLearningRate = parse.GetValue(_fineTuneLr) ?? c.FineTuneLearningRate,
+            LrStepSize = parse.GetValue(_lrStep) ?? c.LrStepSize,
+            LrGamma = parse.GetValue(_lrGamma) ?? c.LrGamma,
             TrainSubset = parse.GetValue(_trainSubset) ?? c.TrainSubset,
             ValSubset = parse.GetValue(_valSubset) ?? c.ValSubset,
             TestSubset = parse.GetValue(_testSubset) ?? c.TestSubset,

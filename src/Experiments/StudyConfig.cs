@@ -23,13 +23,21 @@ public sealed record StudyConfig
     /// <summary>True when <see cref="Weights"/> is an ONNX model (recognised by content): the study's network is its
     /// import, and <see cref="Arch"/> does not apply.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
-    public bool ImportsOnnx => Weights is not ("none" or "imagenet") && Harness.Model.Import.OnnxImporter.LooksLikeOnnx(Weights);
+    public bool ImportsOnnx => Harness.Model.Import.PretrainedOnnx.IsName(Weights)
+        || Weights is not ("none" or "imagenet") && Harness.Model.Import.OnnxImporter.LooksLikeOnnx(Weights);
+
+    /// <summary>The file behind <see cref="Weights"/> whose SHA-256 the base experiment's manifest records (the ONNX
+    /// file of a named pretrained network), or null when there is none (<c>none</c>, <c>imagenet</c>).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string? WeightsFile => Harness.Model.Import.PretrainedOnnx.IsName(Weights)
+        ? Harness.Model.Import.PretrainedOnnx.RequireModel()
+        : File.Exists(Weights) ? Weights : null;
 
     /// <summary>The name of the study's network in file names and reports: <see cref="Arch"/>, or for an ONNX model its
     /// file name (letters, digits, '-' and '_').</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public string NetworkName => ImportsOnnx
-        ? new string(Path.GetFileNameWithoutExtension(Weights).Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_').ToArray())
+        ? new string((Harness.Model.Import.PretrainedOnnx.IsName(Weights) ? Weights.ToLowerInvariant().Replace('-', '_') : Path.GetFileNameWithoutExtension(Weights)).Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_').ToArray())
         : Arch;
 
     /// <summary>The <c>--arch</c> a loaded network must be of (none for an ONNX model's import).</summary>
@@ -46,6 +54,13 @@ public sealed record StudyConfig
     /// <summary>Initial SGD learning rate of every experiment (the study's 0.01; StepLR then multiplies it by 0.1
     /// every 5 epochs).</summary>
     public double LearningRate { get; init; } = 0.01;
+    /// <summary>Initial learning rate of the pruned experiments' fine-tuning (null: <see cref="LearningRate"/>, as the
+    /// study); fine-tuning a converged network commonly starts lower than its training did.</summary>
+    public double? FineTuneLearningRate { get; init; }
+    /// <summary>StepLR's step in epochs (the study's 5).</summary>
+    public int LrStepSize { get; init; } = 5;
+    /// <summary>StepLR's factor (the study's 0.1).</summary>
+    public double LrGamma { get; init; } = 0.1;
     public int BaseEpochs { get; init; } = 10;
     public int FineGrainedEpochs { get; init; } = 3;
     public int ChannelEpochs { get; init; } = 20;
@@ -102,6 +117,10 @@ public sealed record StudyConfig
         Require(ValSubset is null or >= 1, $"valSubset (--val-subset) must be at least 1 (got {ValSubset})");
         Require(TestSubset is null or >= 1, $"testSubset (--test-subset) must be at least 1 (got {TestSubset})");
         Require(double.IsFinite(LearningRate) && LearningRate is > 0 and <= 1000, $"learningRate (--lr) must lie in (0, 1000] (got {LearningRate})");
+        Require(FineTuneLearningRate is null || double.IsFinite(FineTuneLearningRate.Value) && FineTuneLearningRate is > 0 and <= 1000,
+            $"fineTuneLearningRate (--fine-tune-lr) must lie in (0, 1000] (got {FineTuneLearningRate})");
+        Require(LrStepSize >= 1, $"lrStepSize (--lr-step) must be at least 1 (got {LrStepSize})");
+        Require(double.IsFinite(LrGamma) && LrGamma is > 0 and <= 1, $"lrGamma (--lr-gamma) must lie in (0, 1] (got {LrGamma})");
         Require(BaseEpochs >= 0 && FineGrainedEpochs >= 0 && ChannelEpochs >= 0,
             $"epochs must not be negative (base {BaseEpochs}, fine-grained {FineGrainedEpochs}, channel {ChannelEpochs})");
         Require(FineGrainedAmounts.All(a => a is >= 0 and < 1), $"fineGrainedAmounts must lie in [0, 1) (got {string.Join(", ", FineGrainedAmounts)})");
@@ -139,6 +158,9 @@ public sealed record StudyConfig
 
     /// <summary>The name suffix of channel experiments ranked by another importance than the study's L1 (<c>_taylor</c>).</summary>
     private string ImportanceTag => ChannelImportance == ChannelImportances.L1 ? "" : "_" + ChannelImportance.Name.ToLowerInvariant();
+
+    /// <summary>The initial learning rate of an experiment of this kind.</summary>
+    public double LearningRateOf(ExperimentKind kind) => kind == ExperimentKind.Base ? LearningRate : FineTuneLearningRate ?? LearningRate;
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 

@@ -58,7 +58,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
             ["train_subset"] = config.TrainSubset?.ToString(),
             ["val_subset"] = config.ValSubset?.ToString(),
             ["test_subset"] = config.TestSubset?.ToString(),
-            ["lr"] = F(config.LearningRate),
+            ["lr"] = F(config.LearningRateOf(e.Kind)),
             ["freeze"] = string.Join(",", config.FrozenStages),
             ["latency_runs"] = $"{config.LatencyRuns}",
         };
@@ -67,7 +67,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
             settings["base_model"] = config.BaseModel is null ? null : Path.GetFullPath(config.BaseModel);
             settings["base_model_sha256"] = config.BaseModel is null ? null : RunManifest.HashOf(config.BaseModel);
             settings["weights"] = config.BaseModel is null ? config.Weights : null;
-            settings["initial_weights_sha256"] = config.BaseModel is null && File.Exists(config.Weights) ? RunManifest.HashOf(config.Weights) : null;
+            settings["initial_weights_sha256"] = config.BaseModel is null && config.WeightsFile is { } w ? RunManifest.HashOf(w) : null;
         }
         else
         {
@@ -85,6 +85,9 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
             settings["kd_temperature"] = F(config.KdTemperature);
             settings["kd_alpha"] = F(config.KdAlpha);
         }
+        // Recorded only when they differ from the study's StepLR, so that earlier manifests still match.
+        if (config.LrStepSize != 5) settings["lr_step"] = $"{config.LrStepSize}";
+        if (config.LrGamma != 0.1) settings["lr_gamma"] = F(config.LrGamma);
         ExperimentProcedure.For(e.Kind).AddSettings(settings, e, config);
         return RunManifest.Create(settings, device.ToString());
     }
@@ -201,7 +204,9 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
             ImageSize = config.ImageSize,
             Seed = config.Seed,
             FrozenStages = config.FrozenStages,
-            LearningRate = config.LearningRate,
+            LearningRate = config.LearningRateOf(e.Kind),
+            StepSize = config.LrStepSize,
+            Gamma = config.LrGamma,
         };
         // A given base model is evaluated as it is: no training state may touch (or restore over) that file.
         bool givenBase = e.Kind == ExperimentKind.Base && config.BaseModel is not null;
@@ -280,7 +285,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
             m => CheckpointSize.Measure(m, (x, p) => TorchCheckpoint.Save(p, x)), SparseCheckpoint.MeasureBytes, (eval.Loss, eval.Accuracy),
             (m, o) => Harness.Export.OnnxRuntimeLatency.Measure((IPrunableNetwork)m, o.ImageSize, o.BatchSize, o.Runs, o.Warmup, get_num_threads()));
         MetricsFiles.WriteCsv(Path.Combine(MetricsDir, e.Name + ".csv"), [metrics]);
-        MetricsPlots.SaveTable(MetricsTable.Build([metrics]), MetricsPlots.TablePath(PlotsDir, e.Name), e.Name);
+        MetricsPlots.SaveTable(MetricsTable.Build([metrics]).ByMetric(), MetricsPlots.TablePath(PlotsDir, e.Name), e.Name);
         var history = outcome.History;
         if (history.Count > 0)
             MetricsPlots.SaveTrainingCurves(new TrainingCurves(history.Select(h => h.Epoch).ToList(), history.Select(h => h.TrainLoss).ToList(),
@@ -306,6 +311,14 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
         else
         {
             md.AppendLine(MetricsTable.Build(results).ToMarkdown());
+            if (PaperComparison.Markdown(all, results) is { } paper)
+            {
+                md.AppendLine("### Beside the paper\n");
+                md.AppendLine("The study's published figures (EfficientNet-B0 pretrained on ImageNet, CIFAR-10 at 224 px) next to this run's; " +
+                              "networks and image sizes differ, so compare the ratios to each base model (×base) and the accuracy change (Δ base). " +
+                              "A fine-grained model's size is its sparse checkpoint's.\n");
+                md.AppendLine(paper);
+            }
             string comparison = MetricsPlots.ComparisonPath(PlotsDir, "study");
             MetricsPlots.SaveComparison(results, comparison);
             md.AppendLine($"![accuracy against FLOPs and size]({Path.GetRelativePath(Root, comparison)})");

@@ -30,7 +30,10 @@ public static class MetricsPlots
         using var font = new SKFont(typeface, 15);
         using var bold = new SKFont(SKTypeface.FromFamilyName("DejaVu Sans", SKFontStyle.Bold) ?? typeface, 15);
         const float padX = 10, rowHeight = 30, margin = 16;
-        float titleHeight = (title is null ? 0 : 36) + (table.Caption.Length == 0 ? 0 : 24);
+        // The caption (what was measured on what) one clause per line, so that a narrow table stays narrow.
+        string[] captionLines = table.Caption.Length == 0 ? [] : table.Caption.Split(" · ");
+        const float captionLine = 19;
+        float titleHeight = (title is null ? 0 : 36) + (captionLines.Length == 0 ? 0 : captionLine * captionLines.Length + 6);
 
         int columns = table.Headers.Count;
         var widths = new float[columns];
@@ -41,7 +44,8 @@ public static class MetricsPlots
                 widths[c] = Math.Max(widths[c], font.MeasureText(row[c]) + 2 * padX);
         }
         using (var captionFont = new SKFont(typeface, 13))
-            widths[^1] = Math.Max(widths[^1], captionFont.MeasureText(table.Caption) - widths.Sum() + widths[^1]);
+            foreach (var l in captionLines)
+                widths[^1] = Math.Max(widths[^1], captionFont.MeasureText(l) - widths.Sum() + widths[^1]);
         int width = (int)Math.Ceiling(widths.Sum() + 2 * margin);
         int height = (int)Math.Ceiling(titleHeight + rowHeight * (table.Rows.Count + 1) + 2 * margin);
 
@@ -55,11 +59,12 @@ public static class MetricsPlots
 
         if (title is not null)
             canvas.DrawText(title, margin, margin + 22, SKTextAlign.Left, bold, text);
-        if (table.Caption.Length > 0)
+        if (captionLines.Length > 0)
         {
             using var note = new SKPaint { Color = new SKColor(0x44, 0x4C, 0x56), IsAntialias = true };
             using var small = new SKFont(typeface, 13);
-            canvas.DrawText(table.Caption, margin, margin + (title is null ? 16 : 52), SKTextAlign.Left, small, note);
+            for (int i = 0; i < captionLines.Length; i++)
+                canvas.DrawText(captionLines[i], margin, margin + (title is null ? 16 : 52) + captionLine * i, SKTextAlign.Left, small, note);
         }
         float top = margin + titleHeight;
         float tableWidth = widths.Sum();

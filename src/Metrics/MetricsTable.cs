@@ -37,6 +37,18 @@ public sealed class MetricsTable
         return new MetricsTable(cells.Select(c => c.Header(context)).ToList(), rows, CaptionOf(models, convention, deterministicOnly));
     }
 
+    /// <summary>The same figures as metric/value rows (the study paper's per-model table): one row per metric, one
+    /// column per model, so one model reads top to bottom instead of as an 18-column row.</summary>
+    public MetricsTable ByMetric()
+    {
+        var headers = new List<string> { "Metric" };
+        headers.AddRange(Rows.Select(r => r[0]));
+        var rows = Enumerable.Range(1, Headers.Count - 1)
+            .Select(i => (IReadOnlyList<string>)new[] { Headers[i] }.Concat(Rows.Select(r => r[i])).ToList())
+            .ToList();
+        return new MetricsTable(Rows.Count == 1 ? ["Metric", "Value"] : headers, rows, Caption);
+    }
+
     /// <summary>The unit prefix and divisor that put the largest count at or above 1: G, M or K.</summary>
     public static (string Prefix, double Divisor) UnitFor(double largest) =>
         largest >= 1e9 ? ("G", 1e9) : largest >= 1e6 ? ("M", 1e6) : ("K", 1e3);

@@ -26,6 +26,9 @@ internal static class ModelLayers
                 return new LayerDescriptor(LayerKind.GraphOperators, null, 0, 0, false) { Graph = graph };
             case StochasticDepth:
                 return new LayerDescriptor(LayerKind.Free, null, 0, 0, false);
+            case GraphScope { IsLeaf: true }:
+                // A graph network's 'constants' module: buffers the graph's operators read (GraphOperators counts them).
+                return new LayerDescriptor(LayerKind.Free, null, 0, 0, false);
             default:
                 return null;
         }

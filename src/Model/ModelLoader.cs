@@ -25,6 +25,12 @@ public static class ModelLoader
     /// path). A checkpoint of another family than <paramref name="arch"/>'s is an <see cref="ArgumentException"/>.</summary>
     public static IPrunableNetwork LoadNetwork(string weights, string? arch, int numClasses = 10, WeightsResolver? resolver = null, ulong seed = 0)
     {
+        if (PretrainedOnnx.IsName(weights))
+        {
+            if (arch is not null)
+                throw new ArgumentException($"--arch {arch}: --weights {PretrainedOnnx.MlNetResNet18} is an ONNX network, whose graph is its architecture (drop --arch)");
+            return PretrainedOnnx.Import(numClasses, seed);
+        }
         var (architecture, variant) = Architectures.OfVariant(arch ?? DefaultVariant);
         bool imagenet = weights.Equals("imagenet", StringComparison.OrdinalIgnoreCase);
         string? path = WeightsFile(weights, arch, resolver ?? new WeightsResolver());

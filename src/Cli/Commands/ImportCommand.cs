@@ -32,12 +32,20 @@ public static class ImportCommand
                           $"(default: the model's own classifier, or {OnnxImportOptions.DefaultClasses} for a feature extractor)",
         }.AtLeast(1);
         var seed = new Option<long>("--seed") { Description = "seed of a new classifier's initialisation", DefaultValueFactory = _ => 0 };
+        var bnMomentum = new Option<double?>("--bn-momentum")
+        {
+            Description = "running-statistics momentum of every BatchNorm while training, in PyTorch's convention (0.1 is PyTorch's default); default: the file's own (ONNX's momentum m becomes 1 - m)",
+        };
+        bnMomentum.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double?>() is { } m && !(m is >= 0 and <= 1)) r.AddError($"--bn-momentum must lie in [0, 1] (got {m})");
+        });
         var outPath = new Option<string>("--out") { Description = "the checkpoint to write (.pth, .safetensors or .hsp; its folder is created if missing)", Required = true };
         var force = CommonOptions.Force();
         var json = CommonOptions.Json();
         var command = new Command("onnx", "Import an ONNX CNN as a trainable, prunable Harness network")
         {
-            model, preprocess, classes, seed, outPath, force, json,
+            model, preprocess, classes, seed, bnMomentum, outPath, force, json,
         };
         command.SetAction(parse =>
         {
@@ -50,7 +58,7 @@ public static class ImportCommand
             InputRules.RequireNewOrForced(path, "--out", parse.GetValue(force));
             if (!File.Exists(source)) throw new FileNotFoundException($"MODEL '{source}': no such file", source);
             if (pre is not null && !File.Exists(pre)) throw new FileNotFoundException($"--preprocess '{pre}': no such file", pre);
-            using var network = OnnxImporter.Import(new OnnxImportOptions(source, pre, parse.GetValue(classes), unchecked((ulong)parse.GetValue(seed))));
+            using var network = OnnxImporter.Import(new OnnxImportOptions(source, pre, parse.GetValue(classes), unchecked((ulong)parse.GetValue(seed))) { BatchNormMomentum = parse.GetValue(bnMomentum) });
             string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
             if (folder is not null) Directory.CreateDirectory(folder);
             ModelLoader.Save(network, path);

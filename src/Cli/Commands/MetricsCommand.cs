@@ -23,7 +23,7 @@ public static class MetricsCommand
         var runtime = new Option<string>("--runtime") { Description = "where latency is timed: torch (TorchSharp eager), onnx (the exported model in ONNX Runtime, BatchNorm folded) or both", DefaultValueFactory = _ => "torch" };
         runtime.OneOf("torch", "onnx", "both");
         var name = new Option<string?>("--name") { Description = "model name in tables and file names (default: from --weights)" }.PlainName();
-        var outDir = new Option<string>("--out") { Description = "folder for the table image and the metrics files", DefaultValueFactory = _ => "metrics_plots" };
+        var outDir = new Option<string?>("--out") { Description = "folder for the table image, the metrics JSON/CSV and (with --data) the per-class files, created if missing (default: none, nothing written)" };
         var data = new Option<string?>("--data") { Description = "test data (as train/evaluate read it): fills the test loss and accuracy columns and writes the per-class accuracy and confusion matrix (default: none, no accuracy)" };
         var testSubset = new Option<int?>("--test-subset") { Description = "with --data: N test images drawn with --seed (default: all)" }.AtLeast(1);
         var seed = new Option<ulong>("--seed") { Description = "with --data: seed of the test subset", DefaultValueFactory = _ => 42UL };
@@ -37,7 +37,7 @@ public static class MetricsCommand
             InputRules.CheckActivationMemory(size, b, training: false);
             string label = parse.GetValue(name) ?? (File.Exists(w) ? Path.GetFileNameWithoutExtension(w) : $"{parse.GetValue(arch) ?? ModelLoader.DefaultVariant}_{w}");
             var log = parse.GetValue(json) ? parse.InvocationConfiguration.Error : output;
-            string dir = parse.GetValue(outDir)!;
+            string? dir = parse.GetValue(outDir);
             Harness.Training.ClassEvaluation? byClass = null;
             Harness.Data.LocatedDataset? located = parse.GetValue(data) is string folder ? DataOptions.Open(folder, log) : null;
             int numClasses = located?.Test.Classes.Count ?? parse.GetValue(classes);
@@ -56,19 +56,24 @@ public static class MetricsCommand
                     ? (m, o) => Harness.Export.OnnxRuntimeLatency.Measure((Harness.Model.Networks.IPrunableNetwork)m, o.ImageSize, o.BatchSize, o.Runs, o.Warmup, TorchSharp.torch.get_num_threads())
                     : null,
                 eager: parse.GetValue(runtime) is "torch" or "both");
-            var evaluation = byClass is null ? null : EvaluationReport.Write(dir, label, w, byClass).Files;
-            MetricsFiles.WriteJson(Path.Combine(dir, $"{label}_metrics.json"), [metrics]);
-            MetricsFiles.WriteCsv(Path.Combine(dir, $"{label}_metrics.csv"), [metrics]);
             var table = MetricsTable.Build([metrics], parse.GetValue(convention));
-            MetricsPlots.SaveTable(table, MetricsPlots.TablePath(dir, label), label);
+            var evaluation = byClass is null || dir is null ? null : EvaluationReport.Write(dir, label, w, byClass).Files;
+            if (dir is not null)
+            {
+                MetricsFiles.WriteJson(Path.Combine(dir, $"{label}_metrics.json"), [metrics]);
+                MetricsFiles.WriteCsv(Path.Combine(dir, $"{label}_metrics.csv"), [metrics]);
+                MetricsPlots.SaveTable(table.ByMetric(), MetricsPlots.TablePath(dir, label), label);
+            }
             if (parse.GetValue(json))
                 output.WriteLine(HarnessJson.Serialize(new[] { metrics })); // the same list the metrics file holds
             else
             {
                 Consoles.For(output).Write(table.ToSpectreForTerminal());
                 if (byClass is not null) EvaluationReport.WritePerClass(output, byClass);
-                output.WriteLine($"wrote {MetricsPlots.TablePath(dir, label)} and {label}_metrics.json/.csv in {dir}" +
-                                 (evaluation is null ? "" : $"; per class: {evaluation.Heatmap}, {evaluation.PerClass}, {evaluation.Confusion}, {evaluation.Evaluation}"));
+                output.WriteLine(dir is null
+                    ? "nothing written (--out DIR writes the table image, the metrics JSON/CSV" + (byClass is null ? "" : " and the per-class files") + ")"
+                    : $"wrote {MetricsPlots.TablePath(dir, label)} and {label}_metrics.json/.csv in {dir}" +
+                      (evaluation is null ? "" : $"; per class: {evaluation.Heatmap}, {evaluation.PerClass}, {evaluation.Confusion}, {evaluation.Evaluation}"));
             }
             return 0;
         });

@@ -19,7 +19,7 @@ public static class StudyCommand
         command.SetAction(parse =>
         {
             var w = parse.InvocationConfiguration.Output;
-            var c = shared.Resolve(parse);
+            var c = shared.Resolve(parse, parse.GetValue(json) || parse.GetValue(printConfig) ? parse.InvocationConfiguration.Error : w);
             c.Validate();
             if (parse.GetValue(printConfig)) { w.WriteLine(c.ToJson()); return 0; }
             var device = DeviceChoice.Parse(c.Device);
@@ -31,7 +31,13 @@ public static class StudyCommand
                 var onlyNames = parse.GetValue(only) is { Length: > 0 } o ? o : null;
                 var results = runner.Run(onlyNames, token);
                 if (parse.GetValue(json)) w.WriteLine(HarnessJson.Serialize(results));
-                else w.WriteLine($"report: {runner.ReportPath}");
+                else
+                {
+                    w.WriteLine($"report:  {runner.ReportPath}");
+                    w.WriteLine($"plots:   {runner.PlotsDir}{Path.DirectorySeparatorChar}");
+                    w.WriteLine($"models:  {runner.ModelsDir}{Path.DirectorySeparatorChar} (base), {runner.PrunedDir}{Path.DirectorySeparatorChar} (pruned)");
+                    w.WriteLine($"metrics: {runner.MetricsDir}{Path.DirectorySeparatorChar} (JSON and CSV per model)");
+                }
                 return 0;
             });
         });

@@ -12,6 +12,10 @@ namespace Harness.Model.Import;
 /// <see cref="DefaultClasses"/>).</summary>
 public sealed record OnnxImportOptions(string ModelPath, string? PreprocessPath = null, int? NumClasses = null, ulong Seed = 0)
 {
+    /// <summary>Running-statistics momentum of every BatchNorm in PyTorch's convention (null: the file's own; a CNTK
+    /// export's 0.988 is PyTorch's 0.0117, which needs hundreds of batches to forget ImageNet's statistics).</summary>
+    public double? BatchNormMomentum { get; init; }
+
     public const int DefaultClasses = 10;
 }
 
@@ -116,12 +120,17 @@ public static class OnnxImporter
             t.Adopt(p, p.Output, t.Input);
         }
         t.TranslateNodes(batch);
+        var nodes = options.BatchNormMomentum is { } momentum
+            ? t.Nodes.Select(n => n.Op == "BatchNorm"
+                ? n with { Floats = new Dictionary<string, double>(n.Floats!) { ["momentum"] = momentum } }
+                : n).ToList()
+            : t.Nodes;
         return new GraphSpec
         {
             Input = input,
             InputShape = [c, h, w],
             Output = t.Output,
-            Nodes = t.Nodes,
+            Nodes = nodes,
             Constants = t.Constants,
             Buffers = t.Buffers,
             Source = $"{Path.GetFileName(options.ModelPath)} ({model.ProducerName} {model.ProducerVersion}, opset {t.Opset})"

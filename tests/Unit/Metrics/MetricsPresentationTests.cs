@@ -40,6 +40,27 @@ public class MetricsPresentationTests : TempDirectoryTest
         Assert.That(deterministic.Caption, Is.EqualTo("input 224×224 · MACs: thop rules first"));
     }
 
+    /// <summary>One model reads as the paper's per-model table: a row per metric, its value beside it; several models
+    /// as a column each. The image of one model is taller than wide, whatever the caption's length.</summary>
+    [Test]
+    public void ByMetricTurnsColumnsIntoRows()
+    {
+        var one = MetricsTable.Build([Sample("baseline", 4_000_000, 0.97)]);
+        var rows = one.ByMetric();
+        Assert.That(rows.Headers, Is.EqualTo(new[] { "Metric", "Value" }));
+        Assert.That(rows.Rows.Select(r => r[0]), Is.EqualTo(one.Headers.Skip(1)));
+        Assert.That(rows.Rows.Select(r => r[1]), Is.EqualTo(one.Rows[0].Skip(1)));
+        Assert.That(rows.Caption, Is.EqualTo(one.Caption));
+        var two = MetricsTable.Build([Sample("baseline", 4_000_000, 0.97), Sample("pruned", 2_000_000, 0.9)]).ByMetric();
+        Assert.That(two.Headers, Is.EqualTo(new[] { "Metric", "baseline", "pruned" }));
+        Assert.That(two.Rows.First(r => r[0] == "Nonzero").Skip(1), Is.EqualTo(new[] { "4,000,000", "2,000,000" }));
+        string path = Path.Combine(Dir, "one_metrics_table.png");
+        MetricsPlots.SaveTable(rows, path, "baseline");
+        using var bitmap = SkiaSharp.SKBitmap.Decode(path);
+        Assert.That(bitmap.Height, Is.GreaterThan(bitmap.Width), "metric/value rows, not one wide row");
+        Assert.That(bitmap.Width, Is.LessThan(800));
+    }
+
     [Test]
     public void ConventionChoosesWhichMacsComeFirst()
     {

@@ -13,7 +13,7 @@ internal interface IScope
 }
 
 /// <inheritdoc cref="IScope"/>
-internal sealed class GraphScope() : ExplicitModule(nameof(GraphScope)), IScope
+public sealed class GraphScope() : ExplicitModule(nameof(GraphScope)), IScope
 {
     public void AddChild(string name, nn.Module module) => Add(name, module);
 
@@ -22,6 +22,9 @@ internal sealed class GraphScope() : ExplicitModule(nameof(GraphScope)), IScope
         register_module(name, null!);
         register_module(name, module);
     }
+
+    /// <summary>True when it holds no modules (the <c>constants</c> module: buffers only).</summary>
+    public bool IsLeaf => !children().Any();
 
     public void AddBuffer(string name, Tensor value) => register_buffer(name, value.DetachFromDisposeScope());
 
