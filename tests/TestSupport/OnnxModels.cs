@@ -11,12 +11,12 @@ public static class OnnxModels
     /// unless <paramref name="seed"/> is given.</summary>
     public static ModelProto Small(bool hidden = false, int? seed = null) => Small(hidden ? "hidden" : "plain", seed);
 
-    /// <summary>Variants of <see cref="Small(bool, int?)"/>: <c>plain</c>, <c>hidden</c> (a hidden linear layer),
+    /// <summary>Variants of <see cref="Small(bool, int?)"/>: <c>plain</c>, <c>hidden</c> (a hidden linear layer), <c>grouped</c> (a conv of 2 groups),
     /// <c>concat</c> (a second conv 4 → 6 on the Relu, concatenated with it: 10 channels pooled for the classifier)
     /// and <c>flatten</c> (a 4×4 max pool, then the classifier reads the flattened 4×4×4 map).</summary>
     public static ModelProto Small(string variant, int? seed = null)
     {
-        if (variant is "concat" or "flatten") return Shaped(variant, seed is int s0 ? new Random(s0) : null);
+        if (variant is "concat" or "flatten" or "grouped") return Shaped(variant, seed is int s0 ? new Random(s0) : null);
         var rng = seed is int s ? new Random(s) : null;
         var g = new GraphProto { Name = "small" };
         g.Input.Add(Value("input", 1, 3, 16, 16));
@@ -67,6 +67,22 @@ public static class OnnxModels
             g.Node[^1].Attribute.Add(new AttributeProto { Name = "axis", Type = AttributeProto.Types.AttributeType.Int, I = 1 });
             g.Node.Add(Node("GlobalAveragePool", "pool", ["cat"], ["p"]));
             features = 10;
+        }
+        else if (variant == "grouped")
+        {
+            // A grouped conv (2 groups) reading the stem's 4 channels and writing 8, then a plain 1×1 conv.
+            g.Initializer.Add(Floats("grouped.weight", rng, 8, 2, 3, 3));
+            g.Initializer.Add(Floats("grouped.bias", rng, 8));
+            var grouped = Node("Conv", "grouped", ["r", "grouped.weight", "grouped.bias"], ["gc"]);
+            grouped.Attribute.Add(new AttributeProto { Name = "group", Type = AttributeProto.Types.AttributeType.Int, I = 2 });
+            grouped.Attribute.Add(new AttributeProto { Name = "pads", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 1, 1, 1, 1 } });
+            g.Node.Add(grouped);
+            g.Node.Add(Node("Relu", "relu2", ["gc"], ["gr"]));
+            g.Initializer.Add(Floats("conv2.weight", rng, 6, 8, 1, 1));
+            g.Initializer.Add(Floats("conv2.bias", rng, 6));
+            g.Node.Add(Node("Conv", "conv2", ["gr", "conv2.weight", "conv2.bias"], ["c2"]));
+            g.Node.Add(Node("GlobalAveragePool", "pool", ["c2"], ["p"]));
+            features = 6;
         }
         else
         {

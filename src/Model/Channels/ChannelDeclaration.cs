@@ -32,10 +32,12 @@ public sealed class ChannelDeclaration
 
     /// <summary>Adds a (layer, role) to a declared space; <paramref name="offset"/> and <paramref name="block"/> place the
     /// space's channels in the layer's dimension (<see cref="ChannelMember.Offset"/>, <see cref="ChannelMember.Block"/>).</summary>
-    public void Member(string space, string layer, ChannelRole role, int offset = 0, int block = 1)
+    public void Member(string space, string layer, ChannelRole role, int offset = 0, int block = 1, int groups = 1)
     {
-        if (offset < 0 || block < 1) throw new ArgumentException($"member {layer} of '{space}': offset {offset} and block {block} out of range");
-        _members[IndexOf(space)].Add(new ChannelMember(layer, role) { Offset = offset, Block = block });
+        if (offset < 0 || block < 1 || groups < 1) throw new ArgumentException($"member {layer} of '{space}': offset {offset}, block {block} or groups {groups} out of range");
+        if (groups > 1 && (offset != 0 || block != 1 || role is not (ChannelRole.In or ChannelRole.Out)))
+            throw new ArgumentException($"member {layer} of '{space}': a grouped conv's member spans the whole dimension, as its input or output");
+        _members[IndexOf(space)].Add(new ChannelMember(layer, role) { Offset = offset, Block = block, Groups = groups });
     }
 
     /// <summary>Ties two declared spaces: their widths must agree, and they are pruned as one.</summary>

@@ -7,6 +7,10 @@ namespace Harness.Pruning.Channels;
 /// union (a trunk is named after its first producer).</summary>
 public sealed record ChannelGroup(int Id, SpaceKind Kind, string Space, int Channels, IReadOnlyList<ChannelMember> Members)
 {
+    /// <summary>Equal groups the channels form (the most any grouped conv member has; 1 for none): pruning removes the
+    /// same positions from each, and Torch-Pruning's count and importance are per group (see <see cref="ChannelPruner"/>).</summary>
+    public int ChannelGroups => Members.Select(m => m.Groups).DefaultIfEmpty(1).Max();
+
     public string Describe() =>
-        $"group {Id} [{Kind.Label()}] {Channels} channels (0..{Channels - 1}): {string.Join("; ", Members)}";
+        $"group {Id} [{Kind.Label()}] {Channels} channels (0..{Channels - 1}){(ChannelGroups > 1 ? $" in {ChannelGroups} groups of {Channels / ChannelGroups}" : "")}: {string.Join("; ", Members)}";
 }

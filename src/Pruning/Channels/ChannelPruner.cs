@@ -40,7 +40,7 @@ public static class ChannelPruner
             foreach (var g in graph.Groups)
             {
                 int drop = g.Channels - keepCounts[g.Id];
-                removed[g.Id] = drop <= 0 ? [] : Lowest(scores[g.Id], drop);
+                removed[g.Id] = drop <= 0 ? [] : g.ChannelGroups > 1 ? LowestInEveryGroup(g, scores[g.Id], drop) : Lowest(scores[g.Id], drop);
             }
             return PruneChannels(model, graph, removed);
         }
@@ -67,7 +67,36 @@ public static class ChannelPruner
         if (IsIgnored(g, options)) return g.Channels;
         double ratio = options.GroupRatios.TryGetValue(g.Id, out var r) ? r : options.Ratio;
         int original = options.OriginalWidths is { } o && o.TryGetValue(g.Space, out int w) ? w : g.Channels;
+        if (g.ChannelGroups > 1) return GroupedKeptWidth(g.Channels, original, g.ChannelGroups, ratio, options);
         return Math.Min(g.Channels, options.KeptWidth(original, ratio));
+    }
+
+    /// <summary>Torch-Pruning's count for channels in <paramref name="groups"/> equal groups: each group of gs
+    /// loses n = gs − ⌊gs₀·(1 − ratio)⌋ (gs₀ its original size); round_to then applies to the whole width (keep
+    /// C − n rounded down to a multiple of round_to, so each group loses n′ = C − that), and a group that would lose
+    /// all its gs channels is left untouched. The kept width is C − groups·n′: every group the same size.</summary>
+    internal static int GroupedKeptWidth(int channels, int original, int groups, double ratio, ChannelPruningOptions options)
+    {
+        ratio = Math.Min(ratio, options.MaxRatio);
+        int gs = channels / groups, gs0 = original / groups;
+        int n = gs - (int)(gs0 * (1.0 - ratio));
+        if (n <= 0) return channels;
+        int keep = channels - n;
+        keep -= keep % options.RoundTo;
+        int perGroup = channels - keep;
+        if (perGroup >= gs) return channels;
+        return channels - groups * perGroup;
+    }
+
+    /// <summary>The same positions of every group: the lowest of the importance averaged over the groups (Torch-Pruning's
+    /// <c>imp.view(groups, -1).mean(0)</c>), repeated at each group's start.</summary>
+    private static int[] LowestInEveryGroup(ChannelGroup g, Tensor scores, int drop)
+    {
+        int groups = g.ChannelGroups, gs = g.Channels / groups;
+        if (drop % groups != 0) throw new InvalidOperationException($"group {g.Id}: {drop} channels do not split over its {groups} groups");
+        using var perPosition = scores.view(groups, gs).mean(new long[] { 0 });
+        var positions = Lowest(perPosition, drop / groups);
+        return Enumerable.Range(0, groups).SelectMany(k => positions.Select(p => k * gs + p)).ToArray();
     }
 
     /// <summary>Global ranking: one threshold over the normalised scores of all groups, then each group's count is
@@ -83,7 +112,7 @@ public static class ChannelPruner
         return graph.Groups.ToDictionary(g => g.Id, g =>
         {
             double ratio = 1.0 - (double)counts[g.Id] / g.Channels;
-            return options.KeptWidth(g.Channels, ratio);
+            return g.ChannelGroups > 1 ? GroupedKeptWidth(g.Channels, g.Channels, g.ChannelGroups, ratio, options) : options.KeptWidth(g.Channels, ratio);
         });
     }
 
@@ -113,6 +142,13 @@ public static class ChannelPruner
             if (gone.Length >= g.Channels)
                 throw new ArgumentException($"group {g.Id}: cannot remove all {g.Channels} channels");
             var goneSet = gone.ToHashSet();
+            if (g.ChannelGroups > 1)
+            {
+                int gs = g.Channels / g.ChannelGroups;
+                var first = gone.Where(i => i < gs).ToHashSet();
+                if (gone.Any(i => !first.Contains(i % gs)) || gone.Length != first.Count * g.ChannelGroups)
+                    throw new ArgumentException($"group {g.Id}: its channels are {g.ChannelGroups} groups of {gs}, which must lose the same positions each");
+            }
             keep[g.Space] = Enumerable.Range(0, g.Channels).Where(i => !goneSet.Contains(i)).Select(i => (long)i).ToArray();
             newWidths[g.Space] = keep[g.Space].Length;
             reports.Add(new GroupReport(g.Id, g.Kind, g.Members.Select(m => m.Layer).Distinct().ToList(), g.Channels, keep[g.Space].Length, gone));
@@ -169,6 +205,13 @@ public static class ChannelPruner
     /// every element no group owns stays.</summary>
     private static long[] Kept(IReadOnlyList<LayerRole> parts, IReadOnlyDictionary<string, long[]> keep, long size)
     {
+        // A grouped conv's input columns are the positions within a group (every group keeps the same ones).
+        if (parts is [{ Groups: > 1, Role: ChannelRole.In } grouped])
+        {
+            long gs = grouped.Width / grouped.Groups;
+            if (gs != size) throw new InvalidOperationException($"space {grouped.Space} in {grouped.Groups} groups of {gs} meets a dimension of {size}");
+            return keep[grouped.Space].Where(c => c < gs).ToArray();
+        }
         if (parts.Count == 1 && parts[0].Offset == 0 && parts[0].Block == 1 && parts[0].Width == size) return keep[parts[0].Space];
         var kept = new List<long>();
         long next = 0;

@@ -37,12 +37,15 @@ public sealed class DependencyGraph
             groups.Add(new ChannelGroup(groups.Count, first.Kind, root, first.Width, members));
         }
         Groups = groups;
+        foreach (var g in groups)
+            if (g.Members.Any(m => g.Channels % m.Groups != 0) || g.Members.Any(m => g.ChannelGroups % m.Groups != 0))
+                throw new ArgumentException($"group {g.Id} ({g.Space}): {g.Channels} channels do not divide into the groups of its grouped convs ({string.Join(", ", g.Members.Where(m => m.Groups > 1))})");
         var roles = new Dictionary<string, List<LayerRole>>(StringComparer.Ordinal);
         foreach (var s in spaces)
             foreach (var m in s.Members)
             {
                 if (!roles.TryGetValue(m.Layer, out var list)) roles[m.Layer] = list = [];
-                list.Add(new LayerRole(Find(s.Name), m.Role, m.Offset, m.Block, s.Width));
+                list.Add(new LayerRole(Find(s.Name), m.Role, m.Offset, m.Block, s.Width) { Groups = m.Groups });
             }
         foreach (var (layer, list) in roles)
             foreach (bool input in new[] { true, false })
@@ -77,4 +80,8 @@ public sealed class DependencyGraph
 
 /// <summary>One part a layer takes in a group: the group's space, the role, where the space's <see cref="Width"/>
 /// channels start in the layer's dimension and how many elements each channel spans there.</summary>
-public sealed record LayerRole(string Space, ChannelRole Role, int Offset, int Block, int Width);
+public sealed record LayerRole(string Space, ChannelRole Role, int Offset, int Block, int Width)
+{
+    /// <summary>A grouped conv's groups (<see cref="ChannelMember.Groups"/>).</summary>
+    public int Groups { get; init; } = 1;
+}

@@ -44,7 +44,10 @@ public abstract class MagnitudeImportance : IChannelImportance
             if (a is null) continue;
             a = a.to(float64);
             if (a.dim() == 2) a = a.unsqueeze(-1).unsqueeze(-1);
-            scores.Add(Part(m.Role == ChannelRole.In ? a.sum(new long[] { 0, 2, 3 }) : a.sum(new long[] { 1, 2, 3 }), m, group.Channels));
+            var perElement = m.Role == ChannelRole.In ? a.sum(new long[] { 0, 2, 3 }) : a.sum(new long[] { 1, 2, 3 });
+            // A grouped conv's input column j serves channel j of every group: Torch-Pruning tiles its score.
+            if (m.Role == ChannelRole.In && m.Groups > 1) perElement = perElement.repeat(m.Groups);
+            scores.Add(Part(perElement, m, group.Channels));
         }
         if (scores.Count == 0) return ones(group.Channels, dtype: float64).MoveToOuterDisposeScope();
         var mean = stack(scores).mean(new long[] { 0 });

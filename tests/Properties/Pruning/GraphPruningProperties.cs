@@ -17,13 +17,13 @@ namespace Harness.Tests.Properties.Pruning;
 /// <summary>
 /// Channel pruning on the spaces derived from an imported graph (<see cref="GraphChannels"/>) removes exactly what a
 /// group's channels contribute: for every imported test network (each declared family exported by Harness and
-/// imported again, and small graphs with a hidden linear layer, a concatenation and a flattened spatial map), zeroing a random subset of a random derived
-/// group's channels where they are produced (conv and linear rows and biases, BatchNorm shifts and means) and then
+/// imported again, and small graphs with a hidden linear layer, a concatenation, a flattened spatial map and a grouped
+/// conv), zeroing a random subset of a random derived group's channels (the same positions in each of a grouped conv's groups) where they are produced (conv and linear rows and biases, BatchNorm shifts and means) and then
 /// pruning them leaves the logits unchanged.
 /// </summary>
 public class GraphPruningProperties
 {
-    public static IEnumerable<string> Networks => [.. Registry.OnePerFamily, "small_hidden", "small_concat", "small_flatten"];
+    public static IEnumerable<string> Networks => [.. Registry.OnePerFamily, "small_hidden", "small_concat", "small_flatten", "small_grouped"];
 
     private static readonly Dictionary<string, byte[]> Files = [];
 
@@ -69,7 +69,10 @@ public class GraphPruningProperties
             var graph = DependencyGraph.Build(model);
             var rng = new System.Random(seed);
             var group = graph.Groups[rng.Next(graph.Groups.Count)];
-            var chosen = Enumerable.Range(0, group.Channels).OrderBy(_ => rng.Next()).Take(Math.Max(1, group.Channels / 3)).Order().ToArray();
+            // Channels in equal groups (a grouped conv's) lose the same positions in each group.
+            int groups = group.ChannelGroups, size = group.Channels / groups;
+            var positions = Enumerable.Range(0, size).OrderBy(_ => rng.Next()).Take(Math.Max(1, size / 3)).ToArray();
+            var chosen = Enumerable.Range(0, groups).SelectMany(k => positions.Select(p => k * size + p)).Order().ToArray();
             SilentChannels.Silence(model, group, chosen);
             model.eval();
             using var x = randn(2, 3, model.Spec.InputShape[1] == 224 ? 32 : model.Spec.InputShape[1], model.Spec.InputShape[2] == 224 ? 32 : model.Spec.InputShape[2]); // a flattened map fixes the size

@@ -5,12 +5,13 @@ namespace Harness.Model.Families;
 /// <summary>
 /// The channel spaces of an imported network, derived from its graph in the vocabulary of the declared families: a
 /// conv (or a non-classifier linear layer) opens a space of its output channels, which BatchNorms, activations and
-/// pools pass on; a depthwise conv (groups = in = out) is a member of its input's space; elementwise operators
+/// pools pass on; a depthwise conv (groups = in = out) is a member of its input's space; a grouped conv (1 &lt; groups
+/// &lt; channels) is a grouped member of its input's and its output's spaces (<see cref="ChannelMember.Groups"/>); elementwise operators
 /// (Add, Sub, Mul, Div — a squeeze-excitation's broadcast scale included) tie their operands' spaces; a Concat lays
 /// its inputs' spaces side by side, so that the layers reading it see each at its offset (DenseNet, Inception); a
 /// linear layer reading a flattened C×H×W map sees each channel as H·W consecutive columns (VGG's classifier), and
 /// pooled features as one column each. The network's input and the classifier's outputs are in no space. What the
-/// derivation cannot express — a grouped conv (1 &lt; groups &lt; channels), a split, a reshape of channels, a
+/// derivation cannot express — a grouped conv reading several spaces at once, a split, a reshape of channels, a
 /// per-channel constant — leaves the affected spaces (and every space tied to them) untouched, each with the reason.
 /// </summary>
 public sealed class GraphChannels
@@ -76,11 +77,11 @@ public sealed class GraphChannels
                             output = input;
                             break;
                         }
-                        if (groups > 1) PinAll(input, $"read by the grouped conv {node.Module} ({groups} groups)");
-                        else Members(input, node.Module!, ChannelRole.In, 1);
+                        if (groups == 1) Members(input, node.Module!, ChannelRole.In, 1);
+                        else if (input is [{ Space: { } gs }]) Member(gs, node.Module!, ChannelRole.In, 0, 1, (int)groups);
+                        else PinAll(input, $"read by the grouped conv {node.Module} ({groups} groups) across several spaces");
                         string space = Open(node.Module!, (int)cout);
-                        Member(space, node.Module!, ChannelRole.Out, 0, 1);
-                        if (groups > 1) Pin(space, $"the output of a grouped conv ({groups} groups)");
+                        Member(space, node.Module!, ChannelRole.Out, 0, 1, (int)groups);
                         first ??= space;
                         if (pooled.Contains(x)) _squeeze.Add(space);
                         output = [new Segment(space, (int)cout)];
@@ -216,7 +217,7 @@ public sealed class GraphChannels
                 continue;
             }
             declaration.Space(s, Kind(s, first, head), _width[s]);
-            foreach (var m in _members[s]) declaration.Member(s, m.Layer, m.Role, m.Offset, m.Block);
+            foreach (var m in _members[s]) declaration.Member(s, m.Layer, m.Role, m.Offset, m.Block, m.Groups);
         }
         foreach (var (a, b, _) in _ties)
             if (!pinnedRoots.ContainsKey(Root(a))) declaration.Tie(a, b);
@@ -249,8 +250,8 @@ public sealed class GraphChannels
         return name;
     }
 
-    private void Member(string space, string layer, ChannelRole role, int offset, int block) =>
-        _members[space].Add(new ChannelMember(layer, role) { Offset = offset, Block = block });
+    private void Member(string space, string layer, ChannelRole role, int offset, int block, int groups = 1) =>
+        _members[space].Add(new ChannelMember(layer, role) { Offset = offset, Block = block, Groups = groups });
 
     /// <summary>A layer that sees a whole layout: one member per space, at the space's offset.</summary>
     private void Members(IReadOnlyList<Segment>? layout, string layer, ChannelRole role, int block)

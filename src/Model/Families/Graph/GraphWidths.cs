@@ -121,7 +121,13 @@ public sealed class GraphWidths(GraphSpec spec) : INetworkWidths
                                     Ints = new Dictionary<string, long[]>(n.Ints!) { ["group"] = [c] },
                                 };
                         }
-                        else n = n with { Shape = [outWidth ?? shape[0], (groups == 1 ? inWidth ?? cin : cin) / groups, shape[2], shape[3]] };
+                        else
+                        {
+                            long newIn = inWidth ?? cin, newOut = outWidth ?? shape[0];
+                            if (newIn % groups != 0 || newOut % groups != 0)
+                                throw new ArgumentException($"{n.Name}: {newIn} input and {newOut} output channels do not divide into its {groups} groups");
+                            n = n with { Shape = [newOut, newIn / groups, shape[2], shape[3]] };
+                        }
                         break;
                     }
                 case "BatchNorm":
