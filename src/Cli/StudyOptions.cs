@@ -27,6 +27,7 @@ public sealed class StudyOptions
     private readonly Option<int?> _lrStep;
     private readonly Option<double?> _lrGamma;
     private readonly Option<int?> _trainSubset = new Option<int?>("--train-subset") { Description = "use only the first N training images (after the split; default: all)" }.AtLeast(1);
+    private readonly Option<int?> _fineTuneSubset = new Option<int?>("--fine-tune-subset") { Description = "fine-tune the pruned models on the first N of the base's training images (default: all)" }.AtLeast(1);
     private readonly Option<int?> _valSubset = new Option<int?>("--val-subset") { Description = "use only the first N validation images (default: all)" }.AtLeast(1);
     private readonly Option<int?> _testSubset = new Option<int?>("--test-subset") { Description = "use N test images drawn with --seed (default: all)" }.AtLeast(1);
     private readonly Option<int?> _runs;
@@ -77,7 +78,7 @@ public sealed class StudyOptions
     public IEnumerable<Option> All =>
     [
         _config, _preset, _data, _weights, _arch, _baseModel, _device, _output, _imageSize, _batch, _seed, _baseEpochs, _fineGrainedEpochs,
-        _channelEpochs, _lr, _fineTuneLr, _lrStep, _lrGamma, _trainSubset, _valSubset, _testSubset, _runs, _roundTo, _neverUntouched, _freeze,
+        _channelEpochs, _lr, _fineTuneLr, _lrStep, _lrGamma, _trainSubset, _fineTuneSubset, _valSubset, _testSubset, _runs, _roundTo, _neverUntouched, _freeze,
         _teacher, _kdTemperature, _kdAlpha, _bnL1, _steps, _epochsPerStep, _importance, _calibration,
     ];
 
@@ -122,6 +123,7 @@ public sealed class StudyOptions
             LrStepSize = parse.GetValue(_lrStep) ?? c.LrStepSize,
             LrGamma = parse.GetValue(_lrGamma) ?? c.LrGamma,
             TrainSubset = parse.GetValue(_trainSubset) ?? c.TrainSubset,
+            FineTuneSubset = parse.GetValue(_fineTuneSubset) ?? c.FineTuneSubset,
             ValSubset = parse.GetValue(_valSubset) ?? c.ValSubset,
             TestSubset = parse.GetValue(_testSubset) ?? c.TestSubset,
             LatencyRuns = parse.GetValue(_runs) ?? c.LatencyRuns,

@@ -49,6 +49,9 @@ public sealed record StudyConfig
     public int BatchSize { get; init; } = 128;
     public ulong Seed { get; init; } = 42;
     public int? TrainSubset { get; init; }
+    /// <summary>Training images of the pruned experiments' fine-tuning: the first N of the base's training images
+    /// (null: all of them, as the study). Recovering from pruning takes fewer steps than training the base.</summary>
+    public int? FineTuneSubset { get; init; }
     public int? ValSubset { get; init; }
     public int? TestSubset { get; init; }
     /// <summary>Initial SGD learning rate of every experiment (the study's 0.01; StepLR then multiplies it by 0.1
@@ -114,6 +117,7 @@ public sealed record StudyConfig
         Require(ImageSize is >= 32 and <= 4096, $"imageSize (--image-size) must lie in 32..4096 (got {ImageSize})");
         Require(BatchSize >= 1, $"batchSize (--batch-size) must be at least 1 (got {BatchSize})");
         Require(TrainSubset is null or >= 1, $"trainSubset (--train-subset) must be at least 1 (got {TrainSubset})");
+        Require(FineTuneSubset is null or >= 1, $"fineTuneSubset (--fine-tune-subset) must be at least 1 (got {FineTuneSubset})");
         Require(ValSubset is null or >= 1, $"valSubset (--val-subset) must be at least 1 (got {ValSubset})");
         Require(TestSubset is null or >= 1, $"testSubset (--test-subset) must be at least 1 (got {TestSubset})");
         Require(double.IsFinite(LearningRate) && LearningRate is > 0 and <= 1000, $"learningRate (--lr) must lie in (0, 1000] (got {LearningRate})");

@@ -87,6 +87,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
         }
         // Recorded only when they differ from the study's StepLR, so that earlier manifests still match.
         if (config.LrStepSize != 5) settings["lr_step"] = $"{config.LrStepSize}";
+        if (e.Kind != ExperimentKind.Base && config.FineTuneSubset is int ft) settings["fine_tune_subset"] = $"{ft}";
         if (config.LrGamma != 0.1) settings["lr_gamma"] = F(config.LrGamma);
         ExperimentProcedure.For(e.Kind).AddSettings(settings, e, config);
         return RunManifest.Create(settings, device.ToString());
@@ -196,6 +197,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
     private ScheduleOutcome? RunSchedule(ExperimentSpec e, ref IPrunableNetwork model, ImageDataset train, BatchLoader valLoader,
         Evaluation? baseValidation, CancellationToken cancel)
     {
+        if (e.Kind != ExperimentKind.Base) train = train.Take(config.FineTuneSubset);
         var trainLoader = new BatchLoader(train, config.BatchSize, true, new BatchTransform { ImageSize = config.ImageSize, Train = true }, device, config.Seed);
         var options = new TrainingOptions
         {

@@ -84,9 +84,11 @@ public static class BenchCommand
         var cmd = new Command("prune", "Time of global fine-grained and channel pruning; latency of channel-pruned models");
         var runs = new Option<int>("--runs") { Description = "timed passes per latency figure", DefaultValueFactory = _ => 20 }.AtLeast(1);
         var arch = CommonOptions.Arch();
+        var weights = CommonOptions.Weights();
         var json = CommonOptions.Json();
         cmd.Options.Add(runs);
         cmd.Options.Add(arch);
+        cmd.Options.Add(weights);
         cmd.Options.Add(json);
         cmd.SetAction(parse =>
         {
@@ -94,8 +96,24 @@ public static class BenchCommand
             var output = parse.GetValue(json) ? TextWriter.Null : stdout;
             var channel = new List<object>();
             double fineGrainedMs;
-            string variant = parse.GetValue(arch) ?? ModelLoader.DefaultVariant;
-            using var model = ModelLoader.LoadNetwork("none", variant);
+            string w = parse.GetValue(weights)!;
+            bool named = w is "none" or "imagenet";
+            using var model = ModelLoader.LoadNetwork(w, named ? parse.GetValue(arch) ?? ModelLoader.DefaultVariant : parse.GetValue(arch), seed: 0);
+            string variant = named ? parse.GetValue(arch) ?? ModelLoader.DefaultVariant : Path.GetFileNameWithoutExtension(w);
+            double? deriveMs = null;
+            if (model is Harness.Model.Families.GraphNetwork graphNetwork)
+            {
+                // An import's channel spaces are derived from its graph once and cached; time the derivation itself.
+                var derive = new List<double>();
+                for (int i = 0; i < 6; i++)
+                {
+                    var sw = Stopwatch.StartNew();
+                    _ = new Harness.Model.Families.GraphChannels(graphNetwork.Spec);
+                    derive.Add(sw.Elapsed.TotalMilliseconds);
+                }
+                deriveMs = derive.Skip(1).Order().ElementAt(2);
+                output.WriteLine($"deriving the channel spaces from the graph of {variant}: {deriveMs:F1} ms warm (median of 5), {derive[0]:F1} ms first call");
+            }
             using (var warm = ModelLoader.Copy(model)) FineGrainedPruner.Prune(warm.Module, new FineGrainedOptions { Amount = 0.5 });
             using (var copy = ModelLoader.Copy(model))
             {
@@ -126,8 +144,8 @@ public static class BenchCommand
                     long macs = MacCounter.ThopMacs(last.Module, 224);
                     var l1 = LatencyMeter.Measure(last.Module, 224, 1, parse.GetValue(runs), 10);
                     var l32 = LatencyMeter.Measure(last.Module, 224, 32, 3, 1);
-                    channel.Add(new { ratio, pruneWarmMs = ms, pruneFirstCallMs = cold, macs, latencyB1Ms = l1.MeanMs, latencyB32Ms = l32.MeanMs });
-                    output.WriteLine($"channel {ratio}: graph+prune {ms:F0} ms warm (median of 5), {cold:F0} ms first call; MACs {macs / 1e9:F3} G ({(double)macs / baseMacs:P1} of base); latency b1 {l1.MeanMs:F1} ms ({l1.MeanMs / baseLatency[0].MeanMs:P0}), b32 {l32.MeanMs:F0} ms ({l32.MeanMs / baseLatency[1].MeanMs:P0})");
+                    channel.Add(new { ratio, pruneWarmMs = ms, pruneFirstCallMs = cold, deriveWarmMs = deriveMs, parameters = last.Module.parameters().Sum(p => p.numel()), macs, latencyB1Ms = l1.MeanMs, latencyB32Ms = l32.MeanMs });
+                    output.WriteLine($"channel {ratio}: graph+prune {ms:F0} ms warm (median of 5), {cold:F0} ms first call{(deriveMs is double d ? $" (+{d:F1} ms deriving the spaces)" : "")}; {last.Module.parameters().Sum(p => p.numel()):N0} parameters; MACs {macs / 1e9:F3} G ({(double)macs / baseMacs:P1} of base); latency b1 {l1.MeanMs:F1} ms ({l1.MeanMs / baseLatency[0].MeanMs:P0}), b32 {l32.MeanMs:F0} ms ({l32.MeanMs / baseLatency[1].MeanMs:P0})");
                 }
             }
             if (parse.GetValue(json))
