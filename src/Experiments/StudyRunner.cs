@@ -327,6 +327,8 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
             md.AppendLine();
             foreach (var e in all.Where(e => results.Any(r => r.Name == e.Name)))
             {
+                // Drawn again from the metrics file, so the images always show what the files hold.
+                MetricsPlots.SaveTable(MetricsTable.Build([results.First(r => r.Name == e.Name)]).ByMetric(), MetricsPlots.TablePath(PlotsDir, e.Name), e.Name);
                 md.AppendLine($"## {e.Name}\n");
                 md.AppendLine($"![metrics]({Path.GetRelativePath(Root, MetricsPlots.TablePath(PlotsDir, e.Name))})");
                 string curves = MetricsPlots.CurvesPath(PlotsDir, e.Name);
