@@ -9,5 +9,5 @@ public sealed class BatchNormScaleImportance : MagnitudeImportance
     public override string Name => "BatchNormScale";
     public override string Description => "|γ| of the BatchNorms, network slimming's";
     protected override Tensor? NormScore(Tensor gamma) => gamma.abs();
-    protected override Tensor? WeightScore(PrunableLayer layer, Tensor w) => null;
+    protected override Tensor? WeightScore(PrunableLayer layer, Tensor w, long start) => null;
 }

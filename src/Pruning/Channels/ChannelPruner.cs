@@ -174,6 +174,8 @@ public static class ChannelPruner
             {
                 foreach (var (key, t) in target)
                 {
+                    // The slices are temporaries (a VGG classifier's are hundreds of MB): freed per tensor.
+                    using var slices = NewDisposeScope();
                     int dot = key.LastIndexOf('.');
                     string module = key[..dot], param = key[(dot + 1)..];
                     var value = from[key];

@@ -10,5 +10,5 @@ public sealed class L1Importance : MagnitudeImportance
     public override string Name => "L1";
     public override string Description => "sum of |w| and |γ|, the study's";
     protected override Tensor? NormScore(Tensor gamma) => gamma.abs();
-    protected override Tensor? WeightScore(PrunableLayer layer, Tensor w) => w.abs();
+    protected override Tensor? WeightScore(PrunableLayer layer, Tensor w, long start) => w.abs();
 }

@@ -9,5 +9,5 @@ public sealed class L2Importance : MagnitudeImportance
     public override string Name => "L2";
     public override string Description => "sum of w² and γ²";
     protected override Tensor? NormScore(Tensor gamma) => gamma.pow(2);
-    protected override Tensor? WeightScore(PrunableLayer layer, Tensor w) => w.pow(2);
+    protected override Tensor? WeightScore(PrunableLayer layer, Tensor w, long start) => w.pow(2);
 }

@@ -13,10 +13,10 @@ public sealed class TaylorImportance : MagnitudeImportance
     public override bool NeedsGradients => true;
     protected override Tensor? NormScore(Tensor gamma) => null;
 
-    protected override Tensor? WeightScore(PrunableLayer layer, Tensor w)
+    protected override Tensor? WeightScore(PrunableLayer layer, Tensor w, long start)
     {
         var g = layer.Weight.grad ?? throw new ArgumentException(
             "--importance Taylor needs gradients of the model: pass --data (and --calibration-batches) so that calibration batches run forward and backward first");
-        return (w * g).abs();
+        return (w * (w.shape[0] == g.shape[0] ? g : g.narrow(0, start, w.shape[0]))).abs();
     }
 }
