@@ -287,7 +287,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
             m => CheckpointSize.Measure(m, (x, p) => TorchCheckpoint.Save(p, x)), SparseCheckpoint.MeasureBytes, (eval.Loss, eval.Accuracy),
             (m, o) => Harness.Export.OnnxRuntimeLatency.Measure((IPrunableNetwork)m, o.ImageSize, o.BatchSize, o.Runs, o.Warmup, get_num_threads()));
         MetricsFiles.WriteCsv(Path.Combine(MetricsDir, e.Name + ".csv"), [metrics]);
-        MetricsPlots.SaveTable(MetricsTable.Build([metrics]).ByMetric(), MetricsPlots.TablePath(PlotsDir, e.Name), e.Name);
+        SaveTable(metrics);
         var history = outcome.History;
         if (history.Count > 0)
             MetricsPlots.SaveTrainingCurves(new TrainingCurves(history.Select(h => h.Epoch).ToList(), history.Select(h => h.TrainLoss).ToList(),
@@ -328,7 +328,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
             foreach (var e in all.Where(e => results.Any(r => r.Name == e.Name)))
             {
                 // Drawn again from the metrics file, so the images always show what the files hold.
-                MetricsPlots.SaveTable(MetricsTable.Build([results.First(r => r.Name == e.Name)]).ByMetric(), MetricsPlots.TablePath(PlotsDir, e.Name), e.Name);
+                SaveTable(results.First(r => r.Name == e.Name));
                 md.AppendLine($"## {e.Name}\n");
                 md.AppendLine($"![metrics]({Path.GetRelativePath(Root, MetricsPlots.TablePath(PlotsDir, e.Name))})");
                 string curves = MetricsPlots.CurvesPath(PlotsDir, e.Name);
@@ -339,6 +339,10 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
         }
         AtomicFile.WriteAllText(ReportPath, md.ToString());
     }
+
+    /// <summary>A model's metrics image: metric/value rows, the paper's per-model table.</summary>
+    private void SaveTable(ModelMetrics metrics) =>
+        MetricsPlots.SaveTable(MetricsTable.Build([metrics]).ByMetric(), MetricsPlots.TablePath(PlotsDir, metrics.Name), metrics.Name);
 
     /// <summary>What produced the results: each experiment's recorded settings and the environment (versions,
     /// threads, device, machine) from its manifest.</summary>

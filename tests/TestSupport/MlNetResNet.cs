@@ -7,19 +7,12 @@ namespace Harness.Tests.TestSupport;
 /// packages folder; tests that need it are skipped, with the command, when it is absent.</summary>
 public static class MlNetResNet
 {
-    public const string Package = "microsoft.ml.dnnimagefeaturizer.resnet18";
-    public const string Version = "0.24.0";
+    public const string Package = Harness.Model.Import.PretrainedOnnx.Package;
+    public const string Version = Harness.Model.Import.PretrainedOnnx.Version;
 
-    /// <summary>The package's <c>tools/DnnImageModels</c> folder in the NuGet packages folder.</summary>
-    public static string Folder =>
-        Path.Combine(Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } p
-            ? p
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages"),
-            Package, Version, "tools", "DnnImageModels");
+    public static string Model => Require(Harness.Model.Import.PretrainedOnnx.Files.Model);
 
-    public static string Model => Require(Path.Combine(Folder, "ResNet18Onnx", "ResNet18.onnx"));
-
-    public static string Preprocess => Require(Path.Combine(Folder, "ResNetPrepOnnx", "ResNetPreprocess.onnx"));
+    public static string Preprocess => Require(Harness.Model.Import.PretrainedOnnx.Files.Preprocess);
 
     private static string Require(string path)
     {

@@ -144,8 +144,9 @@ public static class BenchCommand
                     long macs = MacCounter.ThopMacs(last.Module, 224);
                     var l1 = LatencyMeter.Measure(last.Module, 224, 1, parse.GetValue(runs), 10);
                     var l32 = LatencyMeter.Measure(last.Module, 224, 32, 3, 1);
-                    channel.Add(new { ratio, pruneWarmMs = ms, pruneFirstCallMs = cold, deriveWarmMs = deriveMs, parameters = last.Module.parameters().Sum(p => p.numel()), macs, latencyB1Ms = l1.MeanMs, latencyB32Ms = l32.MeanMs });
-                    output.WriteLine($"channel {ratio}: graph+prune {ms:F0} ms warm (median of 5), {cold:F0} ms first call{(deriveMs is double d ? $" (+{d:F1} ms deriving the spaces)" : "")}; {last.Module.parameters().Sum(p => p.numel()):N0} parameters; MACs {macs / 1e9:F3} G ({(double)macs / baseMacs:P1} of base); latency b1 {l1.MeanMs:F1} ms ({l1.MeanMs / baseLatency[0].MeanMs:P0}), b32 {l32.MeanMs:F0} ms ({l32.MeanMs / baseLatency[1].MeanMs:P0})");
+                    long parameters = last.Module.parameters().Sum(p => p.numel());
+                    channel.Add(new { ratio, pruneWarmMs = ms, pruneFirstCallMs = cold, deriveWarmMs = deriveMs, parameters, macs, latencyB1Ms = l1.MeanMs, latencyB32Ms = l32.MeanMs });
+                    output.WriteLine($"channel {ratio}: graph+prune {ms:F0} ms warm (median of 5), {cold:F0} ms first call{(deriveMs is double d ? $" (+{d:F1} ms deriving the spaces)" : "")}; {parameters:N0} parameters; MACs {macs / 1e9:F3} G ({(double)macs / baseMacs:P1} of base); latency b1 {l1.MeanMs:F1} ms ({l1.MeanMs / baseLatency[0].MeanMs:P0}), b32 {l32.MeanMs:F0} ms ({l32.MeanMs / baseLatency[1].MeanMs:P0})");
                 }
             }
             if (parse.GetValue(json))
