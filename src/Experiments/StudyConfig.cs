@@ -36,10 +36,7 @@ public sealed record StudyConfig
     /// <summary>The name of the study's network in file names and reports: <see cref="Arch"/>, or for an ONNX model its
     /// file name (letters, digits, '-' and '_').</summary>
     [System.Text.Json.Serialization.JsonIgnore]
-    public string NetworkName =>
-        Harness.Model.Import.PretrainedOnnx.IsName(Weights) ? Weights.ToLowerInvariant().Replace('-', '_')
-        : ImportsOnnx ? new string(Path.GetFileNameWithoutExtension(Weights).Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_').ToArray())
-        : Arch;
+    public string NetworkName => Harness.Model.ModelLoader.NetworkName(Weights, Arch);
 
     /// <summary>The <c>--arch</c> a loaded network must be of (none for an ONNX model's import).</summary>
     [System.Text.Json.Serialization.JsonIgnore]

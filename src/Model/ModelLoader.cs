@@ -72,10 +72,22 @@ public static class ModelLoader
         throw new ArgumentException($"--arch {variant}: {path} holds a {family} network, not a {architecture.Family}");
     }
 
+    /// <summary>The name of the network <paramref name="weights"/> and <paramref name="arch"/> give, for file and run
+    /// names: the <c>--arch</c> variant, the pretrained network's name (<c>mlnet_resnet18</c>), or an ONNX model's
+    /// file name (letters, digits, '-' and '_'). A checkpoint path is named by <paramref name="arch"/>.</summary>
+    public static string NetworkName(string weights, string? arch)
+    {
+        if (PretrainedOnnx.IsName(weights)) return weights.ToLowerInvariant().Replace('-', '_');
+        if (weights is not ("none" or "imagenet") && OnnxImporter.LooksLikeOnnx(weights))
+            return new string(Path.GetFileNameWithoutExtension(weights).Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_').ToArray());
+        return arch ?? DefaultVariant;
+    }
+
     /// <summary>The file <paramref name="weights"/> names for the <c>--arch</c> variant <paramref name="arch"/> (null for
     /// <c>none</c>; for <c>imagenet</c>, torchvision's checkpoint of that variant, downloaded when not cached).</summary>
     public static string? WeightsFile(string weights, string? arch, WeightsResolver resolver)
     {
+        if (PretrainedOnnx.IsName(weights)) return PretrainedOnnx.RequireModel();
         var (architecture, variant) = Architectures.OfVariant(arch ?? DefaultVariant);
         string? imageNetFile = architecture.ImageNetFile(variant);
         if (weights.Equals("imagenet", StringComparison.OrdinalIgnoreCase) && imageNetFile is null)

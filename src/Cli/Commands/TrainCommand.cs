@@ -19,7 +19,7 @@ public static class TrainCommand
         var json = CommonOptions.Json();
         var epochs = new Option<int>("--epochs") { Description = "epochs (study: 10 for the base model)", DefaultValueFactory = _ => 10 }.AtLeast(1);
         var freeze = new Option<string>("--freeze") { Description = "comma-separated stage indices to freeze, or 'none' (default 0,1,2: stem and first two stages; EfficientNet and MobileNetV2: features.k; ResNet: 0 = conv1/bn1, k = layerk)", DefaultValueFactory = _ => "0,1,2" };
-        var name = new Option<string?>("--name") { Description = "run name (best model: <out>/models/<name>.pth; default <arch>_base, efficientnet_b0_base without --arch)" }.PlainName();
+        var name = new Option<string?>("--name") { Description = "run name (best model: <out>/models/<name>.pth; default <network>_base: the --arch variant, mlnet_resnet18, or the ONNX file's name; efficientnet_b0_base without either)" }.PlainName();
         var outDir = new Option<string>("--out") { Description = "output folder", DefaultValueFactory = _ => "." };
         var lr = new Option<double>("--lr") { Description = "initial SGD learning rate (study: 0.01; StepLR ×0.1 every 5 epochs)", DefaultValueFactory = _ => 0.01 }.LearningRate();
         var resume = new Option<bool>("--resume") { Description = "continue from the run's last completed epoch (its settings must match; --epochs may grow)" };
@@ -38,7 +38,7 @@ public static class TrainCommand
             var log = parse.GetValue(json) ? parse.InvocationConfiguration.Error : output;
             var dev = DeviceChoice.Parse(parse.GetValue(device)!);
             InputRules.CheckActivationMemory(parse.GetValue(data.ImageSize), parse.GetValue(data.BatchSize), training: true);
-            var run = TrainingRun.For(parse.GetValue(name) ?? $"{parse.GetValue(arch) ?? ModelLoader.DefaultVariant}_base", parse.GetValue(outDir)!);
+            var run = TrainingRun.For(parse.GetValue(name) ?? $"{ModelLoader.NetworkName(parse.GetValue(weights)!, parse.GetValue(arch))}_base", parse.GetValue(outDir)!);
             using var outputLock = OutputLock.Acquire(parse.GetValue(outDir)!, log);
             bool resuming = parse.GetValue(resume), forced = parse.GetValue(force);
             if (!resuming && !forced && (File.Exists(run.BestModelPath) || File.Exists(Path.Combine(run.StateFolder, RunManifest.FileName))))

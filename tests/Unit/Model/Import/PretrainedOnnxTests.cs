@@ -61,4 +61,17 @@ public class PretrainedOnnxTests
         Assert.That(convs, Is.EqualTo(expected));
         Assert.That(report.Total(MacConvention.Thop), Is.GreaterThan(expected));
     }
+    /// <summary>Every command resolves the name, not only the study: <c>train --weights mlnet-resnet18</c> records the
+    /// ONNX file's hash and names its run after the network.</summary>
+    [Test]
+    public void TheNameResolvesToItsOnnxFileAndNamesTheNetwork()
+    {
+        _ = MlNetResNet.Model;
+        Assert.That(ModelLoader.WeightsFile(PretrainedOnnx.MlNetResNet18, null, new Harness.Storage.Checkpoints.WeightsResolver()),
+            Is.EqualTo(PretrainedOnnx.RequireModel()));
+        Assert.That(ModelLoader.NetworkName("MLNET-ResNet18", null), Is.EqualTo("mlnet_resnet18"));
+        Assert.That(ModelLoader.NetworkName(PretrainedOnnx.RequireModel(), null), Is.EqualTo("ResNet18"));
+        Assert.That(ModelLoader.NetworkName("none", "resnet50"), Is.EqualTo("resnet50"));
+        Assert.That(ModelLoader.NetworkName("imagenet", null), Is.EqualTo(ModelLoader.DefaultVariant));
+    }
 }
