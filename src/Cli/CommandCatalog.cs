@@ -7,7 +7,7 @@ namespace Harness.Cli;
 /// <c>--memory-format</c> (<see cref="CommonOptions.MemoryFormat"/>).</summary>
 public static class CommandCatalog
 {
-    public static IEnumerable<Command> All() => Created().Select(c => c.Name == "cache" ? c : WithThreads(c)); // cache computes nothing
+    public static IEnumerable<Command> All() => Created().Select(c => c.Name is "cache" or "slurm" ? c : WithThreads(c)); // neither computes anything here
 
     private static Command WithThreads(Command command)
     {
@@ -28,6 +28,8 @@ public static class CommandCatalog
         yield return Commands.BenchCommand.Create();
         yield return Commands.StudyCommand.Create();
         yield return Commands.SweepCommand.Create();
+        yield return Commands.ReportCommand.Create();
+        yield return Commands.SlurmCommand.Create();
         yield return Commands.ExportCommand.Create();
         yield return Commands.ImportCommand.Create();
         yield return Commands.SensitivityCommand.Create();

@@ -93,22 +93,75 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
         return RunManifest.Create(settings, device.ToString());
     }
 
-    public IReadOnlyList<ModelMetrics> Run(IEnumerable<string>? only = null, CancellationToken cancel = default)
+    /// <summary>Taken around each experiment a run makes (checked, run, recorded): the CLI's per-experiment lock, so that
+    /// processes (Slurm array tasks) run different experiments of one folder together and refuse the same one.</summary>
+    public Func<ExperimentSpec, IDisposable>? ExperimentLock { get; init; }
+
+    /// <summary>Why a missing experiment is missing, when something outside the runner knows (a Slurm job's exit).</summary>
+    public Func<ExperimentSpec, string?>? MissingReason { get; init; }
+
+    /// <summary>The experiments a pruned one needs first: the base experiment (none for the base itself, or when a
+    /// given base model replaces it).</summary>
+    public IReadOnlyList<string> DependenciesOf(ExperimentSpec e) =>
+        e.Kind == ExperimentKind.Base || config.BaseModel is not null ? [] : [config.Experiments()[0].Name];
+
+    private (LocatedDataset Data, string Identity) OpenData()
     {
         var located = DatasetLocator.Open(config.Data, log.WriteLine);
+        return (located, $"{located.Layout}; train {DatasetFingerprint.Of(located.Train)}; test {DatasetFingerprint.Of(located.Test)}");
+    }
+
+    /// <summary>Where an experiment stands in <see cref="Root"/> under the current settings.</summary>
+    public ExperimentState StateOf(ExperimentSpec e, RunManifest current)
+    {
+        string manifestPath = ManifestPathOf(e);
+        bool finished = File.Exists(MetricsPathOf(e));
+        bool started = finished || Directory.Exists(Path.GetDirectoryName(manifestPath));
+        if (!started) return ExperimentState.Pending;
+        var recorded = RunManifest.Load(manifestPath);
+        if (recorded is null || recorded.Differences(current).Count > 0) return ExperimentState.Differs;
+        return finished ? ExperimentState.Finished : ExperimentState.Resumable;
+    }
+
+    /// <summary>The experiments a run would make, in order, with their dependencies, state and manifest settings. A
+    /// pruned experiment whose base model is not trained yet shows its base model's hash as pending.</summary>
+    public IReadOnlyList<PlannedExperiment> Plan()
+    {
+        var (_, identity) = OpenData();
+        bool baseReady = File.Exists(BaseModelPath);
+        return config.Experiments().Select(e =>
+        {
+            var manifest = ManifestOf(e, identity);
+            var settings = new SortedDictionary<string, string>(manifest.Settings, StringComparer.Ordinal);
+            if (e.Kind != ExperimentKind.Base && !baseReady) settings["base_model_sha256"] = "(the base experiment's model, once trained)";
+            return new PlannedExperiment(e.Name, e.Kind.ToString(), e.Amount, e.Epochs, DependenciesOf(e),
+                baseReady || e.Kind == ExperimentKind.Base ? StateOf(e, manifest) : ExperimentState.Pending,
+                CheckpointOf(e), MetricsPathOf(e), settings);
+        }).ToList();
+    }
+
+    /// <summary>Runs the experiments (all, or those named in <paramref name="only"/>) that are not finished with the
+    /// current settings, then writes report.md over every finished one unless <paramref name="writeReport"/> is false
+    /// (Slurm array tasks leave it to the merge job, <see cref="Report"/>).</summary>
+    public IReadOnlyList<ModelMetrics> Run(IEnumerable<string>? only = null, CancellationToken cancel = default, bool writeReport = true)
+    {
+        var (located, dataIdentity) = OpenData();
         log.WriteLine($"data: {located.Description}");
         var (trainAll, valAll) = DatasetSplit.TrainValidation(located.Train, 0.9, config.Seed);
         var train = trainAll.Take(config.TrainSubset);
         var val = valAll.Take(config.ValSubset);
         var test = located.Test.Sample(config.TestSubset, config.Seed);
         int classes = located.Train.Classes.Count;
-        string dataIdentity = $"{located.Layout}; train {DatasetFingerprint.Of(located.Train)}; test {DatasetFingerprint.Of(located.Test)}";
-        var experiments = config.Experiments().Where(e => only is null || only.Contains(e.Name)).ToList();
         var all = config.Experiments();
+        var onlyList = only?.ToList();
+        if (onlyList is not null && onlyList.FirstOrDefault(n => all.All(e => e.Name != n)) is { } unknown)
+            throw new ArgumentException($"--only {unknown}: no such experiment (expected one of {string.Join(", ", all.Select(e => e.Name))})");
+        var experiments = all.Where(e => onlyList is null || onlyList.Contains(e.Name)).ToList();
         for (int i = 0; i < experiments.Count; i++)
         {
             var e = experiments[i];
             if (cancel.IsCancellationRequested) break;
+            using var held = ExperimentLock?.Invoke(e);
             var manifest = ManifestOf(e, dataIdentity);
             string manifestPath = ManifestPathOf(e);
             bool finished = File.Exists(MetricsPathOf(e));
@@ -128,7 +181,36 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
             log.WriteLine($"[{i + 1}/{experiments.Count}] {e.Name}: {Describe(e)}");
             RunOne(e, classes, train, val, test, cancel);
         }
-        var results = all.Where(e => File.Exists(MetricsPathOf(e))).Select(e => MetricsFiles.ReadJson(MetricsPathOf(e))[0]).ToList();
+        var results = Finished(all);
+        if (writeReport) WriteReport(results, all);
+        return results;
+    }
+
+    private List<ModelMetrics> Finished(IReadOnlyList<ExperimentSpec> all) =>
+        all.Where(e => File.Exists(MetricsPathOf(e))).Select(e => MetricsFiles.ReadJson(MetricsPathOf(e))[0]).ToList();
+
+    /// <summary>Rebuilds report.md, the table images and the comparison chart from the finished experiments' files,
+    /// without running anything. Refuses, naming them, experiments that are missing, unfinished, or whose manifest
+    /// disagrees with the current settings (a pruned one made from another base model among them).</summary>
+    public IReadOnlyList<ModelMetrics> Report()
+    {
+        var (_, identity) = OpenData();
+        var all = config.Experiments();
+        var problems = new List<string>();
+        foreach (var e in all)
+        {
+            var manifest = ManifestOf(e, identity);
+            var recorded = RunManifest.Load(ManifestPathOf(e));
+            if (!File.Exists(MetricsPathOf(e)))
+                problems.Add($"{e.Name} ({MissingReason?.Invoke(e) ?? (recorded is null ? "not run" : "not finished")})");
+            else if (recorded is null)
+                problems.Add($"{e.Name} (no manifest)");
+            else if (recorded.Differences(manifest) is { Count: > 0 } diffs)
+                problems.Add($"{e.Name} (made with other settings: {string.Join("; ", diffs)})");
+        }
+        if (problems.Count > 0)
+            throw new ArgumentException($"report: {problems.Count} of {all.Count} experiments in {Root} are missing or disagree: {string.Join(", ", problems)}");
+        var results = Finished(all);
         WriteReport(results, all);
         return results;
     }

@@ -27,7 +27,8 @@ public sealed class SweepRunner
     /// <summary>A sweep of <paramref name="methods"/> over <paramref name="ratios"/>; each point is fine-tuned for the
     /// configuration's <see cref="StudyConfig.FineGrainedEpochs"/> or <see cref="StudyConfig.ChannelEpochs"/>.</summary>
     public SweepRunner(StudyConfig config, IReadOnlyList<SweepMethod> methods, IReadOnlyList<double> ratios,
-        Device device, TextWriter log, bool force = false)
+        Device device, TextWriter log, bool force = false, Func<ExperimentSpec, IDisposable>? experimentLock = null,
+        Func<ExperimentSpec, string?>? missingReason = null)
     {
         if (methods.Count == 0) throw new ArgumentException("--pruning: give at least one of fine-grained, channel");
         if (ratios.Count == 0) throw new ArgumentException("--ratios: give at least one ratio, e.g. 0.1,0.5,0.9");
@@ -44,7 +45,7 @@ public sealed class SweepRunner
             ChannelRatios = Methods.Contains(SweepMethod.Channel) ? sorted : [],
         };
         _log = log;
-        Study = new StudyRunner(_config, device, log, force);
+        Study = new StudyRunner(_config, device, log, force) { ExperimentLock = experimentLock, MissingReason = missingReason };
     }
 
     public IReadOnlyList<SweepMethod> Methods { get; }
@@ -56,9 +57,29 @@ public sealed class SweepRunner
     public string ReportPath => Path.Combine(_config.Output, "sweep.md");
     public string ChartPath => Path.Combine(_config.Output, "metrics_plots", "sweep_accuracy_vs_flops_and_size.png");
 
-    public IReadOnlyList<SweepPoint> Run(CancellationToken cancel = default)
+    /// <summary>Runs the sweep's points (all, or those named in <paramref name="only"/>), then writes sweep.csv, sweep.md,
+    /// the chart and report.md unless <paramref name="writeReport"/> is false (Slurm array tasks leave them to
+    /// <see cref="Report"/>).</summary>
+    public IReadOnlyList<SweepPoint> Run(CancellationToken cancel = default, IEnumerable<string>? only = null, bool writeReport = true)
     {
-        var results = Study.Run(null, cancel).ToDictionary(m => m.Name);
+        var points = Points(Study.Run(only, cancel, writeReport));
+        if (cancel.IsCancellationRequested || points.Count == 0 || !writeReport) return points;
+        WriteOutputs(points);
+        return points;
+    }
+
+    /// <summary>Rebuilds sweep.csv, sweep.md, the chart and report.md from the finished points' files; refuses, naming
+    /// them, points that are missing or whose manifests disagree (<see cref="StudyRunner.Report"/>).</summary>
+    public IReadOnlyList<SweepPoint> Report()
+    {
+        var points = Points(Study.Report());
+        WriteOutputs(points);
+        return points;
+    }
+
+    private List<SweepPoint> Points(IReadOnlyList<ModelMetrics> measured)
+    {
+        var results = measured.ToDictionary(m => m.Name);
         var points = new List<SweepPoint>();
         foreach (var e in _config.Experiments())
         {
@@ -71,7 +92,11 @@ public sealed class SweepRunner
             };
             points.Add(new SweepPoint(method, e.Amount, m));
         }
-        if (cancel.IsCancellationRequested || points.Count == 0) return points;
+        return points;
+    }
+
+    private void WriteOutputs(IReadOnlyList<SweepPoint> points)
+    {
         AtomicFile.WriteAllText(CsvPath, ToCsv(points));
         var series = Methods.Select(method => (Label(method, _config),
             (IReadOnlyList<(double Ratio, ModelMetrics Metrics)>)points.Where(p => p.Method is null || p.Method == method)
@@ -80,7 +105,16 @@ public sealed class SweepRunner
             MetricsPlots.SaveSweep(series, ChartPath);
         AtomicFile.WriteAllText(ReportPath, ToMarkdown(points));
         _log.WriteLine($"sweep: {CsvPath}, {ChartPath}, {ReportPath}");
-        return points;
+    }
+
+    /// <summary>The methods and ratios a study configuration's experiments sweep (inverse of the constructor's
+    /// mapping): fine-grained when it has fine-grained amounts, channel when it has channel ratios.</summary>
+    public static (IReadOnlyList<SweepMethod> Methods, IReadOnlyList<double> Ratios) Of(StudyConfig config)
+    {
+        var methods = new List<SweepMethod>();
+        if (config.FineGrainedAmounts.Length > 0) methods.Add(SweepMethod.FineGrained);
+        if (config.ChannelRatios.Length > 0) methods.Add(SweepMethod.Channel);
+        return (methods, config.FineGrainedAmounts.Concat(config.ChannelRatios).Distinct().Order().ToList());
     }
 
     public static string Label(SweepMethod method, StudyConfig config) => method == SweepMethod.FineGrained
