@@ -86,4 +86,20 @@ public class RunAcrossProcessesTests : TempDirectoryTest
         Assert.That(taken.Code, Is.Zero, taken.Err);
         Assert.That(taken.Out, Does.Contain("stale lock"));
     }
+
+    [Test]
+    public void ADryRunPrintsTheSbatchLinesAndScriptsAndWritesNothing()
+    {
+        var (code, output, error) = HarnessCli.Run(["slurm", "submit", .. Tiny(), "--slurm-args", "-p gpu --gres=gpu:1 -c 8", "--harness", "/opt/h/harness", "--dry-run"]);
+        Assert.That(code, Is.Zero, error);
+        Assert.That(output, Does.Contain("# base (resnet18_base): sbatch -p gpu --gres=gpu:1 -c 8 "));
+        Assert.That(output, Does.Contain("--array=0-3 '--dependency=afterok:<base job>'"));
+        Assert.That(output, Does.Contain("'--dependency=afterany:<pruned job>'"));
+        Assert.That(output, Does.Contain("/opt/h/harness study --config ").And.Contain("--only \"$name\" --no-report --threads \"$threads\""));
+        Assert.That(output, Does.Contain("/opt/h/harness report --out "));
+        Assert.That(Directory.Exists(Path.Combine(Dir, "out", "slurm")), Is.False, "a dry run writes nothing");
+        var bad = HarnessCli.Run(["slurm", "submit", .. Tiny(), "--slurm-args", "--comment 'open", "--dry-run"]);
+        Assert.That(bad.Code, Is.EqualTo(2));
+        Assert.That(bad.Err, Does.Contain("--slurm-args").And.Contain("not closed"));
+    }
 }
