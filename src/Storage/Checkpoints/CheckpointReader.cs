@@ -97,7 +97,11 @@ internal sealed class CheckpointReader(ZipRecords zip, string path)
                 var storage = LoadStorage(s);
                 if (view.Extent > s.Numel)
                     throw Bad($"tensor view ({view}) lies outside its storage 'data/{s.Key}' of {s.Numel} elements");
-                long bytes = checked(view.Numel * ElementSize(s.Type));
+                // A broadcast (stride-0) view's element count can fit in 64 bits while its byte size does not.
+                long elementSize = ElementSize(s.Type);
+                if (view.Numel > long.MaxValue / elementSize)
+                    throw Bad($"tensor view ({view}) of storage 'data/{s.Key}': {view.Numel} elements × {elementSize} bytes overflows a 64-bit byte count");
+                long bytes = view.Numel * elementSize;
                 return view.Numel == 0
                     ? Materialise(() => empty(view.Size, s.Type), 0, $"storage 'data/{s.Key}'")
                     : Materialise(() =>

@@ -30,6 +30,48 @@ public class UntrustedCheckpointTests : TempDirectoryTest
 
     // --- views -----------------------------------------------------------------------------------------------
 
+    private static readonly (string Type, int Bytes)[] StorageTypes =
+    [
+        ("FloatStorage", 4), ("DoubleStorage", 8), ("HalfStorage", 2), ("BFloat16Storage", 2), ("LongStorage", 8),
+        ("IntStorage", 4), ("ShortStorage", 2), ("CharStorage", 1), ("ByteStorage", 1), ("BoolStorage", 1),
+    ];
+
+    /// <summary>Views of a one-element storage at the Int32/Int64 edges of element count, byte size and offset, for
+    /// every storage type: each is refused with a <see cref="CheckpointFormatException"/> (one <c>error:</c> line,
+    /// exit 2), never an <see cref="OverflowException"/> (once exit 70: a stride-0 view of 2^62 floats has a count
+    /// that fits and a byte size that does not).</summary>
+    [Test]
+    public void ViewsAtTheIntegerEdgesAreRefusedForEveryStorageType()
+    {
+        foreach (var (type, bytes) in StorageTypes)
+        {
+            var cases = new List<(long Offset, long[] Size, long[] Stride)>
+            {
+                (0, [long.MaxValue / bytes + 1], [0]),          // count fits, count × element size does not
+                (0, [long.MaxValue], [0]),
+                (0, [1L << 62], [0]),
+                (0, [(long)int.MaxValue + 1], [0]),             // past Int32: refused by the budget
+                (0, [1L << 31, 1L << 31, 2], [0, 0, 0]),        // the count itself overflows
+                (0, [3037000500, 3037000500], [0, 0]),          // √2^63 rounded up
+                (long.MaxValue, [1], [1]),                      // offset + extent overflows
+                (long.MaxValue - 1, [1], [0]),
+                (1, [1], [1]),                                  // one past the storage's only element
+                (0, [2, 1L << 62], [1L << 62, 0]),
+            };
+            foreach (var (offset, size, stride) in cases)
+            {
+                string what = $"{type} offset {offset} sizes [{string.Join(", ", size)}] strides [{string.Join(", ", stride)}]";
+                string path = OneTensor("edge.pth", new TensorRecord("w", type, "0", 1, offset, size, stride), new byte[bytes]);
+                Assert.That(() => TorchCheckpoint.Load(path).Dispose(), Throws.TypeOf<CheckpointFormatException>().With.Message.Contain(path), what);
+            }
+        }
+        string cli = OneTensor("edge-cli.pth", new TensorRecord("w", "FloatStorage", "0", 1, 0, [1L << 62], [0]), new byte[4]);
+        var (code, _, error) = HarnessCli.Run("summary", "--weights", cli);
+        Assert.That(code, Is.EqualTo(2), error);
+        Assert.That(error.Trim().Split('\n'), Has.Length.EqualTo(1));
+        Assert.That(error, Does.StartWith("error: ").And.Contain("edge-cli.pth"));
+    }
+
     [Test]
     public void StrideZeroViewOfOneFloatIsRefusedInsteadOfMaterialisingGigabytes()
     {
