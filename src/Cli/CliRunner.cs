@@ -37,6 +37,12 @@ public static class CliRunner
                 parse.CommandResult.Command.Options.OfType<Option<string>>().FirstOrDefault(o => o.Name == "--memory-format") is { } format
                 && parse.GetValue(format) is string name && Harness.Runtime.MemoryLayout.Parse(name) is { } chosen
                     ? chosen : Harness.Runtime.MemoryFormat.Auto;
+            // Asked for by name, a layout whose convolutions this CPU's libtorch computes wrong is refused, not run.
+            if (Harness.Runtime.MemoryLayout.Preferred == Harness.Runtime.MemoryFormat.ChannelsLast && Harness.Runtime.MemoryLayout.ChannelsLastFault is { } fault)
+            {
+                Harness.Runtime.MemoryLayout.Preferred = Harness.Runtime.MemoryFormat.Auto;
+                throw new ArgumentException($"--memory-format channels-last: {fault}; use auto (contiguous here) or contiguous");
+            }
             return parse.Invoke(config);
         }
         catch (Exception ex) when (UserError.IsUserError(ex))

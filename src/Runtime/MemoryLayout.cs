@@ -7,8 +7,8 @@ namespace Harness.Runtime;
 /// <c>x.contiguous(memory_format=...)</c> choose in PyTorch.</summary>
 public enum MemoryFormat
 {
-    /// <summary>Channels-last on the CPU (oneDNN's fast layout for convolutions, depthwise ones above all),
-    /// contiguous elsewhere.</summary>
+    /// <summary>Channels-last on the CPU (oneDNN's fast layout for convolutions, depthwise ones above all) where
+    /// <see cref="MemoryLayout.ChannelsLastIsSound"/>, contiguous elsewhere.</summary>
     Auto,
     /// <summary>NHWC strides for every 4-D activation (<c>torch.channels_last</c>).</summary>
     ChannelsLast,
@@ -43,8 +43,41 @@ public static class MemoryLayout
     {
         MemoryFormat.ChannelsLast => true,
         MemoryFormat.Contiguous => false,
-        _ => device.type == DeviceType.CPU,
+        _ => device.type == DeviceType.CPU && ChannelsLastIsSound,
     };
+
+    private static readonly Lazy<string?> Fault = new(ProbeChannelsLast, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>Whether this CPU's libtorch computes channels-last convolutions right (<see cref="ChannelsLastFault"/>
+    /// is null). Checked once per process; <see cref="MemoryFormat.Auto"/> runs contiguous where it does not.</summary>
+    public static bool ChannelsLastIsSound => Fault.Value is null;
+
+    /// <summary>What the once-per-process probe found wrong with channels-last convolutions on this CPU, or null.
+    /// libtorch 2.10's oneDNN, on an AVX-512 CPU with VP2INTERSECT and BF16 (AMD Zen 5), gives 1×1 convolutions with
+    /// 512 output channels in channels-last errors of order 1 (and crashes on some larger ones) while NCHW is exact;
+    /// the probe runs the small shapes where that shows (ResNet's layer4 downsample among them) in both layouts
+    /// against a float64 reference.</summary>
+    public static string? ChannelsLastFault => Fault.Value;
+
+    private static string? ProbeChannelsLast()
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var generator = new Generator(20261207);
+        foreach (var (cin, cout, side, kernel, stride) in new[] { (256, 512, 10, 1, 2), (512, 512, 5, 1, 1), (64, 128, 8, 3, 2), (32, 32, 8, 3, 1) })
+        {
+            var x = randn([2, cin, side, side], generator: generator);
+            var w = randn([cout, cin, kernel, kernel], generator: generator).mul_(1.0 / Math.Sqrt(cin * kernel * kernel));
+            long pad = kernel / 2;
+            var reference = nn.functional.conv2d(x.to(float64), w.to(float64), strides: [stride, stride], padding: [pad, pad]);
+            var nhwc = x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+            var y = nn.functional.conv2d(nhwc, w, strides: [stride, stride], padding: [pad, pad]);
+            double error = (y.to(float64) - reference).abs().max().item<double>();
+            if (!(error <= 1e-3))
+                return $"a {kernel}×{kernel} convolution {cin}→{cout} channels at {side}×{side} px, stride {stride}, is off by {error:G3} in channels-last (libtorch's oneDNN on this CPU)";
+        }
+        return null;
+    }
 
     /// <summary>The format <paramref name="name"/> names (<c>auto</c>, <c>channels-last</c>, <c>contiguous</c>), or null.</summary>
     public static MemoryFormat? Parse(string name) => name.Trim().ToLowerInvariant() switch

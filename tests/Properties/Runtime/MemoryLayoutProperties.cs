@@ -36,7 +36,8 @@ public class MemoryLayoutProperties
             MemoryLayout.Preferred = format;
             var x = randn(shape);
             var y = MemoryLayout.Prepare(x);
-            bool channelsLast = format != MemoryFormat.Contiguous; // Auto is channels-last on the CPU
+            // Auto is channels-last on the CPU where its convolutions are computed right (the once-per-process probe).
+            bool channelsLast = format == MemoryFormat.ChannelsLast || format == MemoryFormat.Auto && MemoryLayout.ChannelsLastIsSound;
             var s = y.stride();
             bool nhwcStrides = s[1] == 1 || shape[1] == 1;
             bool ok = y.shape.SequenceEqual(shape) && TensorAssert.Identical(x, y)
@@ -100,6 +101,8 @@ public class MemoryLayoutProperties
     [Test]
     public void ChannelsLastComputesWhatContiguousComputesUpToRounding([ValueSource(nameof(Archs))] string arch)
     {
+        if (MemoryLayout.ChannelsLastFault is { } fault)
+            Assert.Ignore($"Skipped: channels-last is wrong on this CPU, so auto runs contiguous and --memory-format channels-last is refused: {fault}");
         var cases = from seed in Gen.Choose(0, 1000)
                     from side in Gen.Choose(56, 72)
                     from batch in Gen.Choose(4, 6)
