@@ -61,6 +61,7 @@ public static class MemoryLayout
 
     private static string? ProbeChannelsLast()
     {
+        NativeSetup.Apply();
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var generator = new Generator(20261207);
