@@ -97,8 +97,9 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
     /// processes (Slurm array tasks) run different experiments of one folder together and refuse the same one.</summary>
     public Func<ExperimentSpec, IDisposable>? ExperimentLock { get; init; }
 
-    /// <summary>Why a missing experiment is missing, when something outside the runner knows (a Slurm job's exit).</summary>
-    public Func<ExperimentSpec, string?>? MissingReason { get; init; }
+    /// <summary>Why a missing experiment is missing, when something outside the runner knows (a Slurm job's exit, which
+    /// may depend on <see cref="DependenciesOf"/>: settable after construction).</summary>
+    public Func<ExperimentSpec, string?>? MissingReason { get; set; }
 
     /// <summary>The experiments a pruned one needs first: the base experiment (none for the base itself, or when a
     /// given base model replaces it).</summary>
@@ -114,14 +115,15 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
     /// <summary>Where an experiment stands in <see cref="Root"/> under the current settings.</summary>
     public ExperimentState StateOf(ExperimentSpec e, RunManifest current)
     {
-        string manifestPath = ManifestPathOf(e);
-        bool finished = File.Exists(MetricsPathOf(e));
-        bool started = finished || Directory.Exists(Path.GetDirectoryName(manifestPath));
-        if (!started) return ExperimentState.Pending;
-        var recorded = RunManifest.Load(manifestPath);
+        if (!Started(e)) return ExperimentState.Pending;
+        var recorded = RunManifest.Load(ManifestPathOf(e));
         if (recorded is null || recorded.Differences(current).Count > 0) return ExperimentState.Differs;
-        return finished ? ExperimentState.Finished : ExperimentState.Resumable;
+        return File.Exists(MetricsPathOf(e)) ? ExperimentState.Finished : ExperimentState.Resumable;
     }
+
+    /// <summary>Whether an experiment left anything in <see cref="Root"/>: its metrics, or its manifest's folder.</summary>
+    private bool Started(ExperimentSpec e) =>
+        File.Exists(MetricsPathOf(e)) || Directory.Exists(Path.GetDirectoryName(ManifestPathOf(e)));
 
     /// <summary>The experiments a run would make, in order, with their dependencies, state and manifest settings. A
     /// pruned experiment whose base model is not trained yet shows its base model's hash as pending.</summary>
@@ -164,8 +166,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
             using var held = ExperimentLock?.Invoke(e);
             var manifest = ManifestOf(e, dataIdentity);
             string manifestPath = ManifestPathOf(e);
-            bool finished = File.Exists(MetricsPathOf(e));
-            bool started = finished || Directory.Exists(Path.GetDirectoryName(manifestPath));
+            bool finished = File.Exists(MetricsPathOf(e)), started = Started(e);
             if (started && !File.Exists(manifestPath) && !force)
                 throw new ArgumentException(
                     $"experiment {e.Name} in {Root} has results but no manifest (made by an earlier Harness), so its settings cannot be checked; pass --force to recompute it");

@@ -27,8 +27,7 @@ public sealed class SweepRunner
     /// <summary>A sweep of <paramref name="methods"/> over <paramref name="ratios"/>; each point is fine-tuned for the
     /// configuration's <see cref="StudyConfig.FineGrainedEpochs"/> or <see cref="StudyConfig.ChannelEpochs"/>.</summary>
     public SweepRunner(StudyConfig config, IReadOnlyList<SweepMethod> methods, IReadOnlyList<double> ratios,
-        Device device, TextWriter log, bool force = false, Func<ExperimentSpec, IDisposable>? experimentLock = null,
-        Func<ExperimentSpec, string?>? missingReason = null)
+        Device device, TextWriter log, bool force = false, Func<ExperimentSpec, IDisposable>? experimentLock = null)
     {
         if (methods.Count == 0) throw new ArgumentException("--pruning: give at least one of fine-grained, channel");
         if (ratios.Count == 0) throw new ArgumentException("--ratios: give at least one ratio, e.g. 0.1,0.5,0.9");
@@ -45,7 +44,7 @@ public sealed class SweepRunner
             ChannelRatios = Methods.Contains(SweepMethod.Channel) ? sorted : [],
         };
         _log = log;
-        Study = new StudyRunner(_config, device, log, force) { ExperimentLock = experimentLock, MissingReason = missingReason };
+        Study = new StudyRunner(_config, device, log, force) { ExperimentLock = experimentLock };
     }
 
     public IReadOnlyList<SweepMethod> Methods { get; }

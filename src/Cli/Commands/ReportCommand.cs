@@ -25,19 +25,19 @@ public static class ReportCommand
             var record = RunRecord.Load(root);
             var config = Localise(record, root);
             var device = TorchSharp.torch.CPU;
-            var plain = new StudyRunner(config, device, log);
-            var reasons = SlurmStatus.Reasons(config.Output, plain);
             IReadOnlyList<object> rows;
             if (record.Command == "sweep")
             {
                 var (methods, ratios) = SweepRunner.Of(config);
-                var sweep = new SweepRunner(config, methods, ratios, device, log, missingReason: reasons);
+                var sweep = new SweepRunner(config, methods, ratios, device, log);
+                sweep.Study.MissingReason = SlurmStatus.Reasons(config.Output, sweep.Study);
                 rows = sweep.Report().Select(p => (object)new { method = p.Method?.ToString(), p.Ratio, metrics = p.Metrics }).ToList();
                 log.WriteLine($"report:  {Path.Combine(config.Output, "report.md")}");
             }
             else
             {
-                var runner = new StudyRunner(config, device, log) { MissingReason = reasons };
+                var runner = new StudyRunner(config, device, log);
+                runner.MissingReason = SlurmStatus.Reasons(config.Output, runner);
                 rows = runner.Report().Cast<object>().ToList();
                 log.WriteLine($"report:  {runner.ReportPath}");
             }
