@@ -13,4 +13,8 @@ public static class OnnxMetadataKeys
     public const string BatchNorm = "batch_norm";
     /// <summary>How to feed the input: layout, channel order, scaling.</summary>
     public const string Input = "input_format";
+    /// <summary>The int8 scheme of a quantized export (absent from a float one).</summary>
+    public const string Quantization = "quantization";
+    /// <summary>JSON: the calibration method, its settings, the number of images and their source.</summary>
+    public const string Calibration = "calibration";
 }

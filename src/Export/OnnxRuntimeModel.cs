@@ -26,6 +26,8 @@ public sealed class OnnxRuntimeModel : IDisposable
             catch (JsonException ex) { throw new InvalidDataException($"{source}: metadata '{OnnxMetadataKeys.ClassNames}' is not a JSON list ({ex.Message})", ex); }
         }
         if (meta.TryGetValue(OnnxMetadataKeys.ImageSize, out var size) && int.TryParse(size, out int s)) ImageSize = s;
+        if (meta.TryGetValue(OnnxMetadataKeys.Quantization, out var scheme)) Quantization = scheme;
+        if (meta.TryGetValue(OnnxMetadataKeys.Calibration, out var calibration)) Calibration = calibration;
         var output = session.OutputMetadata.Values.First().Dimensions;
         NumClasses = output.Length == 2 && output[1] > 0 ? output[1] : ClassNames?.Count ?? 0;
     }
@@ -33,6 +35,12 @@ public sealed class OnnxRuntimeModel : IDisposable
     public IReadOnlyList<string>? ClassNames { get; }
     public int? ImageSize { get; }
     public int NumClasses { get; }
+
+    /// <summary>The int8 scheme a quantized export records (<see cref="OnnxMetadataKeys.Quantization"/>); null for a float model.</summary>
+    public string? Quantization { get; }
+
+    /// <summary>The calibration a quantized export records (JSON); null for a float model.</summary>
+    public string? Calibration { get; }
 
     /// <summary>An exported <c>.onnx</c> file; a file ONNX Runtime refuses is an <see cref="InvalidDataException"/>
     /// naming it.</summary>
@@ -52,6 +60,14 @@ public sealed class OnnxRuntimeModel : IDisposable
         model.Module.eval();
         var bytes = OnnxExporter.ToBytes(model, new OnnxExportOptions { ClassNames = classNames });
         return new OnnxRuntimeModel(new InferenceSession(bytes, options), source);
+    }
+
+    /// <summary>A model held in memory (e.g. a quantized export), named <paramref name="source"/> in errors.</summary>
+    public static OnnxRuntimeModel FromBytes(byte[] onnxModel, int threads, string source)
+    {
+        using var options = Options(threads);
+        try { return new OnnxRuntimeModel(new InferenceSession(onnxModel, options), source); }
+        catch (OnnxRuntimeException ex) { throw new InvalidDataException($"{source}: not an ONNX model ONNX Runtime accepts ({ex.Message})", ex); }
     }
 
     private static SessionOptions Options(int threads) => new()

@@ -166,56 +166,72 @@ public static class BenchCommand
     }
 
     /// <summary><c>bench onnx</c>: Harness's eager forward against ONNX Runtime on the exported model (BatchNorm folded),
-    /// both on <c>--threads</c> intra-op threads, at batch 1 and 32, 224 px, for the <c>--arch</c> network and that network
-    /// channel-pruned at 0.8; with <c>--torch-onnx</c>, also the same network exported by <c>torch.onnx.export</c>
-    /// (bench/torch_onnx_export.py) in the same runtime.
-    /// The ONNX Runtime sessions of one batch size are timed interleaved (<see cref="Harness.Export.OnnxRuntimeLatency.MeasureInterleaved"/>),
-    /// so the ratios between them are fair on a shared machine; every ratio is printed beside the thop MACs ratio.</summary>
+    /// float and int8 (<see cref="Harness.Export.Quantization.Int8Exporter"/>, calibrated on seeded random images: the
+    /// ranges change what the model computes, not how long it takes), all on <c>--threads</c> intra-op threads, at
+    /// batch 1 and 32, 224 px, for the <c>--arch</c> network and that network channel-pruned at <c>--ratio</c>; with
+    /// <c>--torch-onnx</c>, also the same network exported by <c>torch.onnx.export</c> (bench/torch_onnx_export.py) in the
+    /// same runtime. The ONNX Runtime sessions of one batch size are timed interleaved
+    /// (<see cref="Harness.Export.OnnxRuntimeLatency.MeasureInterleaved"/>), so the ratios between them are fair on a
+    /// shared machine; every ratio is printed beside the thop MACs ratio.</summary>
     private static Command Onnx()
     {
         var runs = new Option<int>("--runs") { Description = "timed passes at batch 1 (batch 32: a fifth of them, at least 5)", DefaultValueFactory = _ => 20 }.AtLeast(1);
         var threads = new Option<int>("--threads") { Description = "intra-op threads of libtorch and ONNX Runtime", DefaultValueFactory = _ => 2 }.AtLeast(1);
         var torchOnnx = new Option<string?>("--torch-onnx") { Description = "the same --arch network exported by PyTorch (input 'input' [N,3,224,224]; bench/torch_onnx_export.py), timed in the same runtime (default: none, Harness's exports only)" };
+        var ratio = new Option<double>("--ratio") { Description = "channel pruning ratio of the pruned model (L1, round_to 8)", DefaultValueFactory = _ => 0.8 };
         var arch = CommonOptions.Arch();
         var json = CommonOptions.Json();
-        var cmd = new Command("onnx", "Latency of Harness eager against ONNX Runtime on the exported models (224 px, batch 1 and 32)") { runs, threads, torchOnnx, arch, json };
+        var cmd = new Command("onnx", "Latency of Harness eager against ONNX Runtime, float and int8, on the exported models (224 px, batch 1 and 32)") { runs, threads, torchOnnx, ratio, arch, json };
         cmd.SetAction(parse =>
         {
             var stdout = parse.InvocationConfiguration.Output;
             var output = parse.GetValue(json) ? TextWriter.Null : stdout;
             var rows = new List<object>();
             int n1 = parse.GetValue(runs), n32 = Math.Max(5, n1 / 5), t = parse.GetValue(threads);
+            double r = parse.GetValue(ratio);
+            if (!(r > 0 && r < 1)) throw new ArgumentException($"--ratio must lie in (0, 1) (got {r})");
             string? torchFile = parse.GetValue(torchOnnx);
             if (torchFile is not null && !File.Exists(torchFile))
                 throw new FileNotFoundException($"--torch-onnx '{torchFile}' does not exist (bench/torch_onnx_export.py writes it)");
             set_num_threads(t);
             output.WriteLine($"threads {t} (libtorch and ONNX Runtime intra-op), 224 px; medians of {n1} runs at b1, {n32} at b32; " +
-                $"ONNX Runtime {Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString()}, ORT sessions of one batch size timed interleaved");
+                $"ONNX Runtime {Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString()}, ORT sessions of one batch size timed interleaved; " +
+                $"int8: {Harness.Export.Quantization.Int8Exporter.Scheme}");
             string variant = parse.GetValue(arch) ?? ModelLoader.DefaultVariant;
             output.WriteLine(variant);
             using var baseModel = ModelLoader.LoadNetwork("none", variant);
-            using var pruned = ChannelPruner.Prune(baseModel, new ChannelPruningOptions { Ratio = 0.8 }).Model;
+            using var pruned = ChannelPruner.Prune(baseModel, new ChannelPruningOptions { Ratio = r }).Model;
             var options = new Harness.Export.OnnxExportOptions { ClassNames = Harness.Data.Cifar.CifarClasses.Names };
             baseModel.Module.eval();
             pruned.Module.eval();
             double baseMacs = MacCounter.ThopMacs(baseModel.Module, 224);
             double prunedMacs = MacCounter.ThopMacs(pruned.Module, 224);
-            var files = new List<byte[]> { Harness.Export.OnnxExporter.ToBytes(baseModel, options), Harness.Export.OnnxExporter.ToBytes(pruned, options) };
+            var calibration = RandomCalibration(224);
+            var quantization = new Harness.Export.Quantization.QuantizationOptions { CalibrationSource = "seeded random images (timing only)", CalibrationImages = 16 };
+            var files = new List<byte[]>
+            {
+                Harness.Export.OnnxExporter.ToBytes(baseModel, options),
+                Harness.Export.Quantization.Int8Exporter.ToBytes(baseModel, options, quantization, calibration, t),
+                Harness.Export.OnnxExporter.ToBytes(pruned, options),
+                Harness.Export.Quantization.Int8Exporter.ToBytes(pruned, options, quantization, calibration, t),
+            };
             if (torchFile is not null) files.Add(File.ReadAllBytes(torchFile));
-            output.WriteLine($"thop MACs: base {baseMacs / 1e6:F1} M, channel 0.8 {prunedMacs / 1e6:F1} M (MACs ratio {prunedMacs / baseMacs:F3})");
-            output.WriteLine("| batch | model | Harness eager ms | ORT, Harness export ms | eager / ORT | ORT / base ORT | MACs / base MACs | ORT, torch.onnx.export ms | Harness export / torch export |");
-            output.WriteLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+            string label = $"channel {r.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}";
+            output.WriteLine($"thop MACs: base {baseMacs / 1e6:F1} M, {label} {prunedMacs / 1e6:F1} M (MACs ratio {prunedMacs / baseMacs:F3}); " +
+                $"ONNX files: base {files[0].Length / 1e6:F2} MB float, {files[1].Length / 1e6:F2} MB int8; {label} {files[2].Length / 1e6:F2} MB float, {files[3].Length / 1e6:F2} MB int8");
+            output.WriteLine("| batch | model | Harness eager ms | ORT float ms | ORT int8 ms | int8 / float | ORT float / base float | ORT int8 / base float | MACs / base MACs | ORT, torch.onnx.export ms | Harness export / torch export |");
+            output.WriteLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
             foreach (int b in new[] { 1, 32 })
             {
                 int n = b == 1 ? n1 : n32, warm = b == 1 ? 5 : 1;
                 double eagerBase = LatencyMeter.Measure(baseModel.Module, 224, b, n, warm).MedianMs;
                 double eagerPruned = LatencyMeter.Measure(pruned.Module, 224, b, n, warm).MedianMs;
                 var ort = Harness.Export.OnnxRuntimeLatency.MeasureInterleaved(files, 224, b, n, warm, t).Select(s => s.MedianMs).ToArray();
-                string torchCells = torchFile is null ? "| |" : $"| {ort[2]:F1} | {ort[0] / ort[2]:F2} |";
-                output.WriteLine($"| {b} | base | {eagerBase:F1} | {ort[0]:F1} | {eagerBase / ort[0]:F2} | 1.00 | 1.000 {torchCells}");
-                output.WriteLine($"| {b} | channel 0.8 | {eagerPruned:F1} | {ort[1]:F1} | {eagerPruned / ort[1]:F2} | {ort[1] / ort[0]:F2} | {prunedMacs / baseMacs:F3} | | |");
-                rows.Add(new { batchSize = b, model = "base", macs = baseMacs, eagerMs = eagerBase, onnxRuntimeMs = ort[0], torchExportOnnxRuntimeMs = torchFile is null ? (double?)null : ort[2] });
-                rows.Add(new { batchSize = b, model = "channel 0.8", macs = prunedMacs, eagerMs = eagerPruned, onnxRuntimeMs = ort[1], torchExportOnnxRuntimeMs = (double?)null });
+                string torchCells = torchFile is null ? "| |" : $"| {ort[4]:F1} | {ort[0] / ort[4]:F2} |";
+                output.WriteLine($"| {b} | base | {eagerBase:F1} | {ort[0]:F1} | {ort[1]:F1} | {ort[1] / ort[0]:F2} | 1.00 | {ort[1] / ort[0]:F2} | 1.000 {torchCells}");
+                output.WriteLine($"| {b} | {label} | {eagerPruned:F1} | {ort[2]:F1} | {ort[3]:F1} | {ort[3] / ort[2]:F2} | {ort[2] / ort[0]:F2} | {ort[3] / ort[0]:F2} | {prunedMacs / baseMacs:F3} | | |");
+                rows.Add(new { batchSize = b, model = "base", macs = baseMacs, eagerMs = eagerBase, onnxRuntimeMs = ort[0], onnxRuntimeInt8Ms = ort[1], torchExportOnnxRuntimeMs = torchFile is null ? (double?)null : ort[4] });
+                rows.Add(new { batchSize = b, model = label, macs = prunedMacs, eagerMs = eagerPruned, onnxRuntimeMs = ort[2], onnxRuntimeInt8Ms = ort[3], torchExportOnnxRuntimeMs = (double?)null });
             }
             if (parse.GetValue(json))
                 stdout.WriteLine(HarnessJson.Serialize(new
@@ -224,11 +240,26 @@ public static class BenchCommand
                     arch = variant,
                     threads = t,
                     imageSize = 224,
+                    ratio = r,
                     onnxRuntime = Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString(),
+                    int8Scheme = Harness.Export.Quantization.Int8Exporter.Scheme,
                     rows,
                 }));
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>Two batches of eight seeded N(0, 1) images: calibration for a latency measurement, where the ranges
+    /// do not matter.</summary>
+    private static IReadOnlyList<(float[] Data, int[] Shape)> RandomCalibration(int imageSize)
+    {
+        var rng = new Random(7);
+        return Enumerable.Range(0, 2).Select(_ =>
+        {
+            var data = new float[8 * 3 * imageSize * imageSize];
+            for (int i = 0; i < data.Length; i++) data[i] = (float)(Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()));
+            return (data, new[] { 8, 3, imageSize, imageSize });
+        }).ToList();
     }
 }

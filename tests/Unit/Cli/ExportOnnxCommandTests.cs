@@ -104,4 +104,42 @@ public class ExportOnnxCommandTests : TempDirectoryTest
         Assert.That(code, Is.EqualTo(2));
         Assert.That(error, Does.Contain("--weights"));
     }
+
+    /// <summary><c>--int8</c> calibrates on the training split of <c>--data</c>, writes a QDQ model well under the size
+    /// of the float one that ONNX Runtime runs, and <c>evaluate</c> measures it in ONNX Runtime.</summary>
+    [Test]
+    public void Int8ExportIsCalibratedOnTheTrainingSplitAndEvaluateRunsIt()
+    {
+        string weights = Checkpoint(ExportKind.Dense);
+        string data = SyntheticCifar.WriteBinary(Path.Combine(Dir, "cifar"), imagesPerTrainBatch: 20, testImages: 20);
+        string onnx = Path.Combine(Dir, "m.int8.onnx"), plain = Path.Combine(Dir, "m.onnx");
+        var (code, output, error) = Run("--weights", weights, "--out", onnx, "--image-size", "32", "--int8", "--data", data,
+            "--calibration", "entropy", "--calibration-batches", "3", "--batch-size", "4", "--json");
+        Assert.That(code, Is.Zero, error);
+        using var doc = JsonDocument.Parse(output);
+        Assert.That(doc.RootElement.GetProperty("calibration").GetProperty("method").GetString(), Is.EqualTo("entropy"));
+        Assert.That(doc.RootElement.GetProperty("calibration").GetProperty("images").GetInt32(), Is.EqualTo(12));
+        Assert.That(doc.RootElement.GetProperty("calibration").GetProperty("source").GetString(), Does.Contain("training split"));
+        Assert.That(Run("--weights", weights, "--out", plain, "--image-size", "32").Code, Is.Zero);
+        Assert.That(new FileInfo(onnx).Length, Is.LessThan(new FileInfo(plain).Length * 0.6), "a tiny network: the scales and zero points of its many small tensors weigh more than in ResNet-18 (0.25)");
+        var (evalCode, evalOut, evalErr) = HarnessCli.Run(EvaluateCommand.Create(), "evaluate", "--weights", onnx, "--data", data,
+            "--out", Path.Combine(Dir, "eval"), "--batch-size", "8");
+        Assert.That(evalCode, Is.Zero, evalErr);
+        Assert.That(evalOut, Does.Contain("(20 images, 32 px, ONNX Runtime, int8)"));
+    }
+
+    [TestCase(new[] { "--int8" }, "error: --int8 needs --data: calibration runs on its training split")]
+    [TestCase(new[] { "--calibration", "entropy" }, "error: --calibration applies only with --int8")]
+    [TestCase(new[] { "--int8", "--data", "DATA", "--no-fold-bn" }, "error: --no-fold-bn: an int8 export folds BatchNorm into the convs (QLinearConv has no BatchNorm)")]
+    [TestCase(new[] { "--int8", "--data", "DATA", "--calibration", "percentile", "--percentile", "40" }, "error: --percentile must lie in (50, 100] (got 40)")]
+    public void Int8OptionsOutOfPlaceAreOneLineAndWriteNothing(string[] extra, string expected)
+    {
+        string data = SyntheticCifar.WriteBinary(Path.Combine(Dir, "cifar"), imagesPerTrainBatch: 4, testImages: 4);
+        string onnx = Path.Combine(Dir, "m.onnx");
+        var (code, _, error) = Run(["--weights", Checkpoint(ExportKind.Dense), "--out", onnx, "--image-size", "32",
+            .. extra.Select(a => a == "DATA" ? data : a)]);
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error.Trim(), Is.EqualTo(expected));
+        Assert.That(File.Exists(onnx), Is.False);
+    }
 }
