@@ -100,6 +100,17 @@ public sealed record StudyConfig
     /// <summary>Fine-tuning epochs after each step of an iterative experiment (null: the kind's epochs).</summary>
     public int? EpochsPerStep { get; init; }
 
+    /// <summary>Also deploy every model as int8 (static QDQ quantization, ONNX Runtime) and measure its size, latency
+    /// and test accuracy beside the float figures.</summary>
+    public bool Int8 { get; init; }
+
+    /// <summary>The int8 calibration method: minmax, percentile or entropy.</summary>
+    public string Int8Calibration { get; init; } = "minmax";
+
+    /// <summary>Batches of training images (of <see cref="Harness.Experiments.CalibrationImages.DefaultBatchSize"/>)
+    /// the int8 calibration runs.</summary>
+    public int Int8CalibrationBatches { get; init; } = CalibrationImages.DefaultBatches;
+
     /// <summary>The JSON conventions of a study file (<see cref="HarnessJson.Options"/>; unknown members are refused).</summary>
     public static JsonSerializerOptions JsonOptions => HarnessJson.Options;
 
@@ -137,6 +148,9 @@ public sealed record StudyConfig
         Require(double.IsFinite(KdTemperature) && KdTemperature > 0, $"kdTemperature (--kd-temperature) must be positive (got {KdTemperature})");
         Require(KdAlpha is >= 0 and <= 1, $"kdAlpha (--kd-alpha) must lie in [0, 1] (got {KdAlpha})");
         Require(double.IsFinite(BnL1) && BnL1 >= 0, $"bnL1 (--bn-l1) must be 0 or more (got {BnL1})");
+        Require(Harness.Export.Quantization.CalibrationMethods.Names.Contains(Int8Calibration),
+            $"int8Calibration (--int8-calibration) must be one of {string.Join(", ", Harness.Export.Quantization.CalibrationMethods.Names)} (got '{Int8Calibration}')");
+        Require(Int8CalibrationBatches is >= 1 and <= 10_000, $"int8CalibrationBatches must lie in 1..10000 (got {Int8CalibrationBatches})");
         Require(PruningSteps is >= 1 and <= 100, $"pruningSteps (--steps) must lie in 1..100 (got {PruningSteps})");
         Require(EpochsPerStep is null or >= 0, $"epochsPerStep (--epochs-per-step) must be 0 or more (got {EpochsPerStep})");
     }

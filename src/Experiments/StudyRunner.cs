@@ -174,12 +174,15 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
             if (finished && reusable)
             {
                 log.WriteLine($"[{i + 1}/{experiments.Count}] {e.Name}: finished earlier with the same settings ({MetricsPathOf(e)}), skipped");
+                if (config.Int8 && MetricsFiles.ReadJson(MetricsPathOf(e))[0].Int8?.Calibration != Int8Description)
+                    AddInt8(e, trainAll, test);
                 continue;
             }
             if (started && !reusable) Discard(e);
             Directory.CreateDirectory(Path.GetDirectoryName(manifestPath)!);
             manifest.Save(manifestPath);
             log.WriteLine($"[{i + 1}/{experiments.Count}] {e.Name}: {Describe(e)}");
+            _trainForCalibration = trainAll;
             RunOne(e, classes, train, val, test, cancel);
         }
         var results = Finished(all);
@@ -361,6 +364,43 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
 
     /// <summary>The test, the measurements, the table image and the curves of a finished experiment; its metrics JSON
     /// is written last, its presence marking the experiment finished.</summary>
+    private ImageDataset? _trainForCalibration;
+    private IReadOnlyList<(float[] Data, int[] Shape)>? _calibration;
+
+    private string Int8Description =>
+        Int8Measurement.Describe(config.Int8Calibration, config.Int8CalibrationBatches, CalibrationImages.DefaultBatchSize, config.Seed);
+
+    /// <summary>The int8 figures of a model (<see cref="Int8Measurement"/>), calibrated on the first batches of the
+    /// whole training split (the same images for every experiment, whatever its training subset).</summary>
+    private ModelMetrics WithInt8(ModelMetrics metrics, IPrunableNetwork model, ImageDataset trainAll, BatchLoader testLoader)
+    {
+        _calibration ??= CalibrationImages.FromImages(trainAll, config.Int8CalibrationBatches, CalibrationImages.DefaultBatchSize, config.ImageSize, config.Seed);
+        log.WriteLine($"  int8: {Int8Description}");
+        var quantization = new Harness.Export.Quantization.QuantizationOptions
+        {
+            Method = Harness.Export.Quantization.CalibrationMethods.Parse(config.Int8Calibration),
+            CalibrationSource = "the study's training split",
+            CalibrationImages = _calibration.Sum(b => b.Shape[0]),
+        };
+        var result = Int8Measurement.Measure(metrics, model, _calibration, quantization, Int8Description, testLoader,
+            config.LatencyRuns, Math.Min(10, config.LatencyRuns), get_num_threads());
+        log.WriteLine($"  int8: {result.Int8!.SizeMB:F2} MB, test acc {100 * result.Int8.TestAccuracy:F2}%, ORT median {result.Int8.Latency?.MedianMs:F2} ms (float {result.OnnxLatency?.MedianMs:F2} ms)");
+        return result;
+    }
+
+    /// <summary>A finished experiment measured again for its int8 figures only (its training and float figures are
+    /// the ones it has): <c>study --int8</c> over a study run without it.</summary>
+    private void AddInt8(ExperimentSpec e, ImageDataset trainAll, ImageDataset test)
+    {
+        using var model = ModelLoader.LoadNetwork(CheckpointOf(e));
+        model.Module.to(device);
+        var testLoader = new BatchLoader(test, config.BatchSize, false, new BatchTransform { ImageSize = config.ImageSize }, device, config.Seed);
+        var metrics = WithInt8(MetricsFiles.ReadJson(MetricsPathOf(e))[0], model, trainAll, testLoader);
+        MetricsFiles.WriteCsv(Path.Combine(MetricsDir, e.Name + ".csv"), [metrics]);
+        SaveTable(metrics);
+        MetricsFiles.WriteJson(MetricsPathOf(e), [metrics]);
+    }
+
     private void Record(ExperimentSpec e, IPrunableNetwork model, BatchLoader testLoader, ScheduleOutcome outcome, Evaluation? baseValidation, int classes)
     {
         var eval = Evaluator.Evaluate(model.Module, testLoader);
@@ -369,6 +409,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
         var metrics = MetricsCollector.Collect(e.Name, model.Module, new MetricsOptions(config.ImageSize, 1, config.LatencyRuns, Math.Min(10, config.LatencyRuns)),
             m => CheckpointSize.Measure(m, (x, p) => TorchCheckpoint.Save(p, x)), SparseCheckpoint.MeasureBytes, (eval.Loss, eval.Accuracy),
             (m, o) => Harness.Export.OnnxRuntimeLatency.Measure((IPrunableNetwork)m, o.ImageSize, o.BatchSize, o.Runs, o.Warmup, get_num_threads()));
+        if (config.Int8) metrics = WithInt8(metrics, model, _trainForCalibration!, testLoader);
         MetricsFiles.WriteCsv(Path.Combine(MetricsDir, e.Name + ".csv"), [metrics]);
         SaveTable(metrics);
         var history = outcome.History;

@@ -139,16 +139,24 @@ public sealed class SweepRunner
             m.OnnxLatency is { } o ? F(o.MedianMs, "0.000") : "",
             m.TestLoss is double loss ? F(loss, "0.0000") : "",
             m.TestAccuracy is double acc ? F(100 * acc, "0.00") : "",
+            m.Int8 is { } q ? F(q.SizeMB, "0.000") : "",
+            m.Int8?.Latency is { } ql ? F(ql.MedianMs, "0.000") : "",
+            m.Int8?.TestAccuracy is double qa ? F(100 * qa, "0.00") : "",
         };
     });
 
     private static readonly string[] Header =
-        ["method", "ratio", "parameters", "sparsity %", "effective GFLOPs (thop)", "size MB", "sparse size MB", "latency median ms", "ONNX Runtime latency median ms", "test loss", "test accuracy %"];
+        ["method", "ratio", "parameters", "sparsity %", "effective GFLOPs (thop)", "size MB", "sparse size MB", "latency median ms", "ONNX Runtime latency median ms", "test loss", "test accuracy %",
+         "int8 size MB", "ORT int8 latency median ms", "int8 test accuracy %"];
+
+    /// <summary>The Markdown columns: the int8 ones only where some point was quantized.</summary>
+    private static int Columns(IReadOnlyList<SweepPoint> points) => points.Any(p => p.Metrics.Int8 is not null) ? Header.Length : Header.Length - 3;
 
     private static readonly string[] CsvHeader =
     [
         "method", "ratio", "parameters", "nonzero_parameters", "sparsity", "effective_macs_thop", "effective_flops_thop",
         "size_bytes", "sparse_size_bytes", "latency_median_ms", "onnx_latency_median_ms", "test_loss", "test_accuracy",
+        "int8_size_bytes", "int8_latency_median_ms", "int8_test_accuracy",
     ];
 
     /// <summary>The sweep as CSV (<see cref="CsvTable"/>: snake_case columns, full precision, fractions not percent);
@@ -160,7 +168,7 @@ public sealed class SweepRunner
         {
             MethodName(p.Method), p.Ratio, m.Parameters, m.NonzeroParameters, m.Sparsity, m.EffectiveMacs(MacConvention.Thop),
             2 * m.EffectiveMacs(MacConvention.Thop), m.SizeBytes, m.SparseSizeBytes, m.Latency?.MedianMs, m.OnnxLatency?.MedianMs,
-            m.TestLoss, m.TestAccuracy,
+            m.TestLoss, m.TestAccuracy, m.Int8?.SizeBytes, m.Int8?.Latency?.MedianMs, m.Int8?.TestAccuracy,
         };
     }));
 
@@ -170,9 +178,10 @@ public sealed class SweepRunner
         sb.AppendLine($"Base model `{Study.BaseModelPath}`, data `{_config.Data}`, image size {_config.ImageSize}, " +
                       $"fine-tuning epochs per point: {_config.FineGrainedEpochs} fine-grained, {_config.ChannelEpochs} channel; seed {_config.Seed}.");
         sb.AppendLine();
-        sb.AppendLine("| " + string.Join(" | ", Header) + " |");
-        sb.AppendLine("|" + string.Concat(Header.Select(_ => " --- |")));
-        foreach (var row in Rows(points)) sb.AppendLine("| " + string.Join(" | ", row) + " |");
+        int columns = Columns(points);
+        sb.AppendLine("| " + string.Join(" | ", Header.Take(columns)) + " |");
+        sb.AppendLine("|" + string.Concat(Header.Take(columns).Select(_ => " --- |")));
+        foreach (var row in Rows(points)) sb.AppendLine("| " + string.Join(" | ", row.Take(columns)) + " |");
         sb.AppendLine();
         if (File.Exists(ChartPath))
             sb.AppendLine($"![accuracy against FLOPs and size]({Path.GetRelativePath(_config.Output, ChartPath).Replace('\\', '/')})");

@@ -14,8 +14,12 @@ public sealed record MetricColumn(string Key, string Unit, Func<ModelMetrics, ob
 
 /// <summary>How a column appears in the tables (Markdown, terminal, image): a header (which may name the MAC unit and
 /// convention of the table), whether its values repeat run to run (snapshot tests keep only those), and the
-/// rounded text of a model's value.</summary>
-public sealed record MetricTableCell(Func<MetricTableContext, string> Header, bool Deterministic, Func<ModelMetrics, MetricTableContext, string> Text);
+/// rounded text of a model's value. An <see cref="Optional"/> column is left out of a table where no model has a
+/// value (the int8 figures of a study that did not quantize).</summary>
+public sealed record MetricTableCell(Func<MetricTableContext, string> Header, bool Deterministic, Func<ModelMetrics, MetricTableContext, string> Text)
+{
+    public bool Optional { get; init; }
+}
 
 /// <summary>What a table's cells are written in: the MAC convention shown first, the other one, and the unit of the
 /// MAC and FLOP counts (prefix G, M or K and its divisor).</summary>

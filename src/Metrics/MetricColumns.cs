@@ -71,6 +71,17 @@ public static class MetricColumns
         new("onnx_latency_mean_ms", "ms", m => m.OnnxLatency?.MeanMs),
         new("onnx_latency_median_ms", "ms", m => m.OnnxLatency?.MedianMs),
         new("onnx_latency_p95_ms", "ms", m => m.OnnxLatency?.P95Ms),
+        new("int8_size_bytes", "bytes", m => m.Int8?.SizeBytes),
+        new("int8_size_mb", "MB (10⁶ bytes)", m => m.Int8?.SizeMB,
+            Cell("Int8 MB", true, m => m.Int8 is { } q ? q.SizeMB.ToString("F3", Inv) : "-") with { Optional = true }),
+        new("int8_latency_mean_ms", "ms", m => m.Int8?.Latency?.MeanMs,
+            Cell("ORT int8 ms mean/med/p95", false, m => Timing(m.Int8?.Latency)) with { Optional = true }),
+        new("int8_latency_median_ms", "ms", m => m.Int8?.Latency?.MedianMs),
+        new("int8_latency_p95_ms", "ms", m => m.Int8?.Latency?.P95Ms),
+        new("int8_test_loss", "nats", m => m.Int8?.TestLoss),
+        new("int8_test_accuracy", "fraction", m => m.Int8?.TestAccuracy,
+            Cell("Int8 acc %", true, m => m.Int8?.TestAccuracy is double a ? (100 * a).ToString("F2", Inv) : "-") with { Optional = true }),
+        new("int8_calibration", "text", m => m.Int8?.Calibration),
     ];
 
     /// <summary>The columns of <c>metrics.csv</c>, in order.</summary>

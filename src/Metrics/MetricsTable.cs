@@ -32,7 +32,8 @@ public sealed class MetricsTable
     {
         var unit = UnitFor(models.Select(m => Math.Max(m.Macs(MacConvention.Thop), m.Macs(MacConvention.TorchProfile))).DefaultIfEmpty(0).Max());
         var context = Context(convention, unit);
-        var cells = MetricColumns.Table.Select(c => c.Table!).Where(c => !deterministicOnly || c.Deterministic).ToList();
+        var cells = MetricColumns.Table.Select(c => c.Table!).Where(c => !deterministicOnly || c.Deterministic)
+            .Where(c => !c.Optional || models.Any(m => c.Text(m, context) != "-")).ToList();
         var rows = models.Select(m => (IReadOnlyList<string>)cells.Select(c => c.Text(m, context)).ToList()).ToList();
         return new MetricsTable(cells.Select(c => c.Header(context)).ToList(), rows, CaptionOf(models, convention, deterministicOnly));
     }

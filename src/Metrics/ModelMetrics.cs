@@ -53,6 +53,9 @@ public sealed record ModelMetrics
     /// <summary>The same timed passes in ONNX Runtime (the exported model, BatchNorm folded), when measured.</summary>
     public LatencyStats? OnnxLatency { get; init; }
 
+    /// <summary>The int8 QDQ export in ONNX Runtime (size, latency, test loss and accuracy), when quantized.</summary>
+    public Int8Metrics? Int8 { get; init; }
+
     /// <summary>Fraction of parameters that are zero.</summary>
     public double Sparsity => Parameters == 0 ? 0 : 1 - (double)NonzeroParameters / Parameters;
 

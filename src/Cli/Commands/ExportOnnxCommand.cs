@@ -37,7 +37,7 @@ public static class ExportOnnxCommand
         {
             Description = "how each activation's range is chosen: minmax (the observed range), percentile (all but the outer --percentile tails), entropy (least KL divergence, TensorRT's method)",
             DefaultValueFactory = _ => "minmax",
-        }.AcceptOnlyFromAmong([.. CalibrationMethods.Names]);
+        };
         var batches = new Option<int>("--calibration-batches") { Description = "batches of training images calibration runs", DefaultValueFactory = _ => CalibrationImages.DefaultBatches }.AtLeast(1);
         var batchSize = new Option<int>("--batch-size") { Description = "images per calibration batch", DefaultValueFactory = _ => CalibrationImages.DefaultBatchSize }.AtLeast(1);
         var percentile = new Option<double>("--percentile") { Description = "percentile calibration: the share of values (%) kept at each tail", DefaultValueFactory = _ => 99.999 };

@@ -129,6 +129,7 @@ public class ExportOnnxCommandTests : TempDirectoryTest
     }
 
     [TestCase(new[] { "--int8" }, "error: --int8 needs --data: calibration runs on its training split")]
+    [TestCase(new[] { "--int8", "--data", "DATA", "--calibration", "kl" }, "error: --calibration must be one of minmax, percentile, entropy (got 'kl')")]
     [TestCase(new[] { "--calibration", "entropy" }, "error: --calibration applies only with --int8")]
     [TestCase(new[] { "--int8", "--data", "DATA", "--no-fold-bn" }, "error: --no-fold-bn: an int8 export folds BatchNorm into the convs (QLinearConv has no BatchNorm)")]
     [TestCase(new[] { "--int8", "--data", "DATA", "--calibration", "percentile", "--percentile", "40" }, "error: --percentile must lie in (50, 100] (got 40)")]
