@@ -21,7 +21,7 @@ public static class Int8Measurement
         $"{method}, {batches}×{batchSize} training images (seed {seed})";
 
     public static ModelMetrics Measure(ModelMetrics metrics, IPrunableNetwork model, IReadOnlyList<(float[] Data, int[] Shape)> calibration,
-        QuantizationOptions quantization, string description, BatchLoader? test, int runs, int warmup, int threads)
+        QuantizationOptions quantization, string description, BatchLoader? test, int runs, int warmup, int threads, int batchSize = 1)
     {
         model.Module.eval();
         var options = new OnnxExportOptions
@@ -34,7 +34,7 @@ public static class Int8Measurement
         LatencyStats? floatLatency = metrics.OnnxLatency, int8Latency = null;
         if (runs > 0)
         {
-            var timed = OnnxRuntimeLatency.MeasureInterleaved([floatBytes, int8Bytes], metrics.ImageSize, 1, runs, warmup, threads);
+            var timed = OnnxRuntimeLatency.MeasureInterleaved([floatBytes, int8Bytes], metrics.ImageSize, batchSize, runs, warmup, threads);
             (floatLatency, int8Latency) = (timed[0], timed[1]);
         }
         Evaluation? eval = null;

@@ -1,3 +1,4 @@
+using Harness.Export.Quantization;
 using Harness.Metrics;
 using Harness.Model;
 using Harness.Storage.Checkpoints;
@@ -26,9 +27,11 @@ public static class MetricsCommand
         var outDir = new Option<string?>("--out") { Description = "folder for the table image, the metrics JSON/CSV and (with --data) the per-class files, created if missing (default: none, nothing written)" };
         var data = new Option<string?>("--data") { Description = "test data (as train/evaluate read it): fills the test loss and accuracy columns and writes the per-class accuracy and confusion matrix (default: none, no accuracy)" };
         var testSubset = new Option<int?>("--test-subset") { Description = "with --data: N test images drawn with --seed (default: all)" }.AtLeast(1);
-        var seed = new Option<ulong>("--seed") { Description = "with --data: seed of the test subset", DefaultValueFactory = _ => 42UL };
-        var command = new Command("metrics", "Measure a model: size, FLOPs, latency, memory; with --data, test accuracy per class")
-            { weights, arch, classes, json, imageSize, runs, batch, runtime, convention, name, outDir, data, testSubset, seed };
+        var seed = new Option<ulong>("--seed") { Description = "with --data: seed of the test subset (and of the split whose training images calibrate --int8)", DefaultValueFactory = _ => 42UL };
+        var int8 = new Option<bool>("--int8") { Description = "also quantize the model to int8 (static QDQ, calibrated on --data's training split) and measure its size, ONNX Runtime latency (timed beside the float export) and test accuracy" };
+        var calibration = new Option<string>("--calibration") { Description = "with --int8: minmax, percentile or entropy", DefaultValueFactory = _ => "minmax" };
+        var command = new Command("metrics", "Measure a model: size, FLOPs, latency, memory; with --data, test accuracy per class; --int8 adds its int8 deployment; a .onnx file with --runtime onnx is measured as it is (float or int8)")
+            { weights, arch, classes, json, imageSize, runs, batch, runtime, convention, name, outDir, data, testSubset, seed, int8, calibration };
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -41,21 +44,61 @@ public static class MetricsCommand
             Harness.Training.ClassEvaluation? byClass = null;
             Harness.Data.LocatedDataset? located = parse.GetValue(data) is string folder ? DataOptions.Open(folder, log) : null;
             int numClasses = located?.Test.Classes.Count ?? parse.GetValue(classes);
+            bool onnxFile = w.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) && File.Exists(w);
+            string chosen = parse.GetValue(runtime)!;
+            bool quantize = parse.GetValue(int8);
+            if (quantize && located is null) throw new ArgumentException("--int8 needs --data: calibration runs on its training split");
+            if (quantize && onnxFile) throw new ArgumentException("--int8 quantizes a checkpoint; a .onnx file is measured as it is (--runtime onnx)");
+            var method = Harness.Export.Quantization.CalibrationMethods.Parse(parse.GetValue(calibration)!);
             using var model = ModelLoader.LoadNetwork(w, parse.GetValue(arch), numClasses, Downloads.Resolver());
+            int threads = TorchSharp.torch.get_num_threads();
+            var options = new MetricsOptions(size, b, n);
+            using var ortFile = onnxFile && chosen == "onnx" ? new Harness.Export.OnnxRuntimeModule(Harness.Export.OnnxRuntimeModel.Open(w, threads)) : null;
+            Harness.Data.ImageDataset? test = null;
             if (located is not null)
             {
                 ModelLoader.RequireClasses(model, located.Test.Classes.Count, w);
-                var test = located.Test.Sample(parse.GetValue(testSubset), parse.GetValue(seed));
+                test = located.Test.Sample(parse.GetValue(testSubset), parse.GetValue(seed));
                 var loader = new Harness.Data.BatchLoader(test, 128, false, new Harness.Data.BatchTransform { ImageSize = size }, TorchSharp.torch.CPU);
-                byClass = Harness.Training.Evaluator.EvaluateByClass(model.Module, loader, located.Test.Classes);
+                // A .onnx file in ONNX Runtime is evaluated as it is (int8 or float), not as the network imported from it.
+                byClass = Harness.Training.Evaluator.EvaluateByClass(ortFile is null ? model.Module : ortFile, loader, located.Test.Classes);
             }
-            var metrics = MetricsCollector.Collect(label, model.Module, new MetricsOptions(size, b, n),
+            var metrics = MetricsCollector.Collect(label, model.Module, options,
                 m => CheckpointSize.Measure(m, (x, p) => TorchCheckpoint.Save(p, x)),
                 SparseCheckpoint.MeasureBytes, byClass is null ? null : (byClass.Overall.Loss, byClass.Overall.Accuracy),
-                parse.GetValue(runtime) is "onnx" or "both"
-                    ? (m, o) => Harness.Export.OnnxRuntimeLatency.Measure((Harness.Model.Networks.IPrunableNetwork)m, o.ImageSize, o.BatchSize, o.Runs, o.Warmup, TorchSharp.torch.get_num_threads())
+                chosen is "onnx" or "both" && ortFile is null
+                    ? (m, o) => Harness.Export.OnnxRuntimeLatency.Measure((Harness.Model.Networks.IPrunableNetwork)m, o.ImageSize, o.BatchSize, o.Runs, o.Warmup, threads)
                     : null,
-                eager: parse.GetValue(runtime) is "torch" or "both");
+                eager: chosen is "torch" or "both");
+            if (ortFile is not null)
+            {
+                // The file itself, timed in ONNX Runtime; a quantized file's figures are the int8 columns.
+                var latency = n > 0 ? Harness.Export.OnnxRuntimeLatency.Measure(File.ReadAllBytes(w), size, b, n, options.Warmup, threads) : null;
+                metrics = ortFile.Model.Quantization is not null || Harness.Model.Import.QdqFolding.IsQuantized(Harness.Model.Import.OnnxImporter.ReadModel(w))
+                    ? metrics with
+                    {
+                        TestLoss = null,
+                        TestAccuracy = null,
+                        Int8 = new Int8Metrics(new FileInfo(w).Length, latency, byClass?.Overall.Loss, byClass?.Overall.Accuracy, ortFile.Model.Calibration ?? "not recorded"),
+                    }
+                    : metrics with { OnnxLatency = latency };
+            }
+            if (quantize)
+            {
+                var images = Harness.Experiments.CalibrationImages.FromTrainingSplit(located!, Harness.Experiments.CalibrationImages.DefaultBatches,
+                    Harness.Experiments.CalibrationImages.DefaultBatchSize, size, parse.GetValue(seed));
+                var q = new Harness.Export.Quantization.QuantizationOptions
+                {
+                    Method = method,
+                    CalibrationSource = Harness.Experiments.CalibrationImages.Describe(located!, images),
+                    CalibrationImages = images.Sum(i => i.Shape[0]),
+                };
+                var testLoader = test is null ? null : new Harness.Data.BatchLoader(test, 128, false, new Harness.Data.BatchTransform { ImageSize = size }, TorchSharp.torch.CPU);
+                metrics = Harness.Experiments.Int8Measurement.Measure(metrics, model, images, q,
+                    Harness.Experiments.Int8Measurement.Describe(method.Name(), Harness.Experiments.CalibrationImages.DefaultBatches,
+                        Harness.Experiments.CalibrationImages.DefaultBatchSize, parse.GetValue(seed)),
+                    testLoader, n, options.Warmup, threads, b);
+            }
             var table = MetricsTable.Build([metrics], parse.GetValue(convention));
             var evaluation = byClass is null || dir is null ? null : EvaluationReport.Write(dir, label, w, byClass).Files;
             if (dir is not null)

@@ -99,13 +99,13 @@ public static class OnnxImporter
 
     private static GraphSpec Translate(OnnxImportOptions options, Dictionary<string, Tensor> sd)
     {
-        var model = ReadModel(options.ModelPath);
+        var model = QdqFolding.Dequantize(ReadModel(options.ModelPath), options.ModelPath);
         var t = new OnnxTranslator(options.ModelPath, model, sd);
         var (c, h, w, batch) = t.DeclaredInput();
         string input = t.Input;
         if (options.PreprocessPath is { } prePath)
         {
-            var pre = ReadModel(prePath);
+            var pre = QdqFolding.Dequantize(ReadModel(prePath), prePath);
             var p = new OnnxTranslator(prePath, pre, sd, prefix: "preprocess/");
             var (pc, ph, pw, _) = p.DeclaredInput();
             if (pc != 3 || ph != h || pw != w)

@@ -27,7 +27,8 @@ internal static class OnnxTensors
             TensorProto.Types.DataType.Float or TensorProto.Types.DataType.Int32 => 4,
             TensorProto.Types.DataType.Int64 or TensorProto.Types.DataType.Double => 8,
             TensorProto.Types.DataType.Float16 => 2,
-            _ => throw new InvalidDataException($"{what}: data type {type} is not supported (float, float16, double, int32, int64)"),
+            TensorProto.Types.DataType.Int8 or TensorProto.Types.DataType.Uint8 => 1,
+            _ => throw new InvalidDataException($"{what}: data type {type} is not supported (float, float16, double, int8, uint8, int32, int64)"),
         };
         byte[]? raw = null;
         if (t.DataLocation == TensorProto.Types.DataLocation.External)
@@ -45,6 +46,8 @@ internal static class OnnxTensors
                 TensorProto.Types.DataType.Double => tensor(MemoryMarshal.Cast<byte, double>(raw).ToArray()).to(float32).reshape(dims),
                 TensorProto.Types.DataType.Int64 => tensor(MemoryMarshal.Cast<byte, long>(raw).ToArray(), int64).reshape(dims),
                 TensorProto.Types.DataType.Int32 => tensor(MemoryMarshal.Cast<byte, int>(raw).ToArray().Select(v => (long)v).ToArray(), int64).reshape(dims),
+                TensorProto.Types.DataType.Int8 => tensor(MemoryMarshal.Cast<byte, sbyte>(raw).ToArray().Select(v => (long)v).ToArray(), int64).reshape(dims),
+                TensorProto.Types.DataType.Uint8 => tensor(raw.Select(v => (long)v).ToArray(), int64).reshape(dims),
                 _ => tensor(MemoryMarshal.Cast<byte, Half>(raw).ToArray().Select(v => (float)v).ToArray()).reshape(dims),
             };
         int held = type switch
@@ -61,6 +64,10 @@ internal static class OnnxTensors
             TensorProto.Types.DataType.Double => tensor(t.DoubleData.ToArray()).to(float32).reshape(dims),
             TensorProto.Types.DataType.Int64 => tensor(t.Int64Data.ToArray(), int64).reshape(dims),
             TensorProto.Types.DataType.Int32 => tensor(t.Int32Data.Select(v => (long)v).ToArray(), int64).reshape(dims),
+            TensorProto.Types.DataType.Int8 => tensor(t.Int32Data.Select(v => v is >= sbyte.MinValue and <= sbyte.MaxValue ? (long)v
+                : throw new InvalidDataException($"{what}: int8 value {v} out of range")).ToArray(), int64).reshape(dims),
+            TensorProto.Types.DataType.Uint8 => tensor(t.Int32Data.Select(v => v is >= 0 and <= byte.MaxValue ? (long)v
+                : throw new InvalidDataException($"{what}: uint8 value {v} out of range")).ToArray(), int64).reshape(dims),
             _ => tensor(t.Int32Data.Select(v => (float)BitConverter.UInt16BitsToHalf((ushort)v)).ToArray()).reshape(dims),
         };
     }

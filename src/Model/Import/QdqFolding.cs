@@ -1,0 +1,135 @@
+using Google.Protobuf;
+using Harness.OnnxSchema;
+using System.Runtime.InteropServices;
+using static TorchSharp.torch;
+
+namespace Harness.Model.Import;
+
+/// <summary>
+/// A quantized ONNX model in QDQ form (ONNX Runtime's quantizer, <c>export onnx --int8</c>) as the float network it
+/// approximates, so that it imports like any float model: every DequantizeLinear of a constant (int8 weights, int32
+/// biases) becomes the float constant it gives, (q − zero point) × scale per tensor or along its axis; every
+/// QuantizeLinear whose readers are all DequantizeLinear nodes is replaced with them by the Clip to the pair's range
+/// (their saturation: where a ReLU or ReLU6 was folded into the encoding, it does that ReLU's work; the rounding to
+/// steps is not kept). Anything else quantized (a QuantizeLinear leading elsewhere, scales that are not
+/// constants, QLinear operators) is refused naming the node.
+/// </summary>
+public static class QdqFolding
+{
+    public static bool IsQuantized(ModelProto model) =>
+        model.Graph.Node.Any(n => n.OpType is "QuantizeLinear" or "DequantizeLinear");
+
+    public static ModelProto Dequantize(ModelProto source, string path)
+    {
+        if (!IsQuantized(source)) return source;
+        var model = source.Clone();
+        var graph = model.Graph;
+        string folder = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
+        var initializers = graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        var removed = new HashSet<NodeProto>(ReferenceEqualityComparer.Instance);
+        var rename = new Dictionary<string, string>(StringComparer.Ordinal);
+        var clips = new Dictionary<NodeProto, NodeProto>(ReferenceEqualityComparer.Instance);
+
+        foreach (var node in graph.Node.Where(n => n.OpType == "DequantizeLinear" && initializers.ContainsKey(n.Input[0])))
+        {
+            string what = $"{path}: DequantizeLinear '{node.Name}'";
+            if (node.Input.Count < 2 || !initializers.TryGetValue(node.Input[1], out var scaleProto))
+                throw new InvalidDataException($"{what}: its scale is not a constant");
+            TensorProto? zpProto = null;
+            if (node.Input.Count > 2 && node.Input[2].Length > 0 && !initializers.TryGetValue(node.Input[2], out zpProto))
+                throw new InvalidDataException($"{what}: its zero point is not a constant");
+            using var scope = NewDisposeScope();
+            var q = OnnxTensors.Read(initializers[node.Input[0]], $"{what} input", folder).to(float32);
+            var scale = OnnxTensors.Read(scaleProto, $"{what} scale", folder).to(float32);
+            var zp = zpProto is null ? zeros_like(scale) : OnnxTensors.Read(zpProto, $"{what} zero point", folder).to(float32);
+            if (!zp.shape.SequenceEqual(scale.shape)) throw new InvalidDataException($"{what}: scale and zero point differ in shape");
+            if (scale.numel() > 1)
+            {
+                long axis = node.Attribute.FirstOrDefault(a => a.Name == "axis")?.I ?? 1;
+                if (axis < 0) axis += q.dim();
+                if (scale.dim() != 1 || axis < 0 || axis >= q.dim() || q.shape[axis] != scale.shape[0])
+                    throw new InvalidDataException($"{what}: {scale.numel()} scales do not match axis {axis} of shape [{string.Join(", ", q.shape)}]");
+                var shape = Enumerable.Repeat(1L, (int)q.dim()).ToArray();
+                shape[axis] = scale.shape[0];
+                scale = scale.reshape(shape);
+                zp = zp.reshape(shape);
+            }
+            else if (scale.numel() != 1) throw new InvalidDataException($"{what}: no scale");
+            var value = ((q - zp) * scale).contiguous();
+            var proto = new TensorProto { Name = node.Output[0], DataType = (int)TensorProto.Types.DataType.Float };
+            proto.Dims.AddRange(value.shape);
+            proto.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(value.data<float>().ToArray().AsSpan()));
+            graph.Initializer.Add(proto);
+            removed.Add(node);
+        }
+
+        var readers = graph.Node.Where(n => !removed.Contains(n))
+            .SelectMany(n => n.Input.Select(i => (Input: i, Node: n)))
+            .ToLookup(x => x.Input, x => x.Node, StringComparer.Ordinal);
+        foreach (var q in graph.Node.Where(n => n.OpType == "QuantizeLinear"))
+        {
+            var pair = readers[q.Output[0]].ToList();
+            if (pair.Count == 0 || pair.Any(r => r.OpType != "DequantizeLinear") || graph.Output.Any(o => o.Name == q.Output[0]))
+                throw new InvalidDataException($"{path}: QuantizeLinear '{q.Name}' is not followed only by DequantizeLinear; only QDQ pairs can be imported");
+            removed.Add(q);
+            // The pair rounds to a step and saturates at the ends of its range: the float network keeps the saturation
+            // (a ReLU folded into a zero point of 0, a ReLU6 into the range's top) as a Clip.
+            var (lo, hi) = SaturationOf(q, initializers, folder, path);
+            string clipped = $"{q.Output[0]}/saturated";
+            string min = Scalar(graph, $"{clipped}.min", lo), max = Scalar(graph, $"{clipped}.max", hi);
+            var clip = new NodeProto { OpType = "Clip", Name = $"{q.Name}/saturation" };
+            clip.Input.AddRange([q.Input[0], min, max]);
+            clip.Output.Add(clipped);
+            clips[q] = clip;
+            foreach (var dq in pair)
+            {
+                removed.Add(dq);
+                rename[dq.Output[0]] = clipped;
+            }
+        }
+        if (graph.Node.FirstOrDefault(n => !removed.Contains(n) && n.OpType is "DequantizeLinear" or "QuantizeLinear") is { } left)
+            throw new InvalidDataException($"{path}: {left.OpType} '{left.Name}' reads a tensor that is neither a constant nor quantized in the graph; only QDQ pairs and dequantized constants can be imported");
+
+        var kept = graph.Node.SelectMany(n => clips.TryGetValue(n, out var clip) ? [clip] : removed.Contains(n) ? [] : new[] { n }).ToList();
+        foreach (var node in kept)
+            for (int i = 0; i < node.Input.Count; i++)
+                if (rename.TryGetValue(node.Input[i], out var r)) node.Input[i] = r;
+        foreach (var output in graph.Output)
+            if (rename.TryGetValue(output.Name, out var r)) output.Name = r;
+        graph.Node.Clear();
+        graph.Node.AddRange(kept);
+        var read = new HashSet<string>(kept.SelectMany(n => n.Input), StringComparer.Ordinal);
+        foreach (var unused in graph.Initializer.Where(t => !read.Contains(t.Name)).ToList()) graph.Initializer.Remove(unused);
+        return model;
+    }
+
+    /// <summary>The float range a QuantizeLinear saturates to: (qmin − zero point) × scale to (qmax − zero point) × scale.</summary>
+    private static (float Lo, float Hi) SaturationOf(NodeProto q, Dictionary<string, TensorProto> initializers, string folder, string path)
+    {
+        string what = $"{path}: QuantizeLinear '{q.Name}'";
+        if (q.Input.Count < 2 || !initializers.TryGetValue(q.Input[1], out var scaleProto))
+            throw new InvalidDataException($"{what}: its scale is not a constant");
+        using var scope = NewDisposeScope();
+        var scale = OnnxTensors.Read(scaleProto, $"{what} scale", folder).to(float64);
+        if (scale.numel() != 1) throw new InvalidDataException($"{what}: activations quantized per channel are not supported");
+        double zp = 0;
+        bool signed = false;
+        if (q.Input.Count > 2 && q.Input[2].Length > 0)
+        {
+            if (!initializers.TryGetValue(q.Input[2], out var zpProto)) throw new InvalidDataException($"{what}: its zero point is not a constant");
+            signed = zpProto.DataType == (int)TensorProto.Types.DataType.Int8;
+            zp = OnnxTensors.Read(zpProto, $"{what} zero point", folder).to(float64).item<double>();
+        }
+        double s = scale.item<double>();
+        if (!(s > 0) || !double.IsFinite(s)) throw new InvalidDataException($"{what}: scale {s} is not positive");
+        var (qmin, qmax) = signed ? (-128.0, 127.0) : (0.0, 255.0);
+        return ((float)((qmin - zp) * s), (float)((qmax - zp) * s));
+    }
+
+    private static string Scalar(GraphProto graph, string name, float value)
+    {
+        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float, RawData = ByteString.CopyFrom(BitConverter.GetBytes(value)) };
+        graph.Initializer.Add(t);
+        return name;
+    }
+}
