@@ -33,9 +33,14 @@ public sealed class ActivationObserver
         Count += values.Length;
     }
 
-    /// <summary>Second pass: counts <paramref name="values"/> into <paramref name="bins"/> equal bins over the range
-    /// the first pass found (widened to hold 0); values outside it (none, when both passes see the same data) fall
-    /// in the end bins.</summary>
+    /// <summary>Values exactly 0 the second pass saw (a ReLU's floor, padding): they are not in the histogram, since
+    /// every encoding holds 0 exactly and they carry no quantization error; counted in them, a ReLU output's spike at
+    /// 0 would dominate the entropy method's divergence and drive it to clip far too much.</summary>
+    public long Zeros { get; private set; }
+
+    /// <summary>Second pass: counts <paramref name="values"/> (but exact zeros, <see cref="Zeros"/>) into
+    /// <paramref name="bins"/> equal bins over the range the first pass found (widened to hold 0); values outside it
+    /// (none, when both passes see the same data) fall in the end bins.</summary>
     public void ObserveHistogram(ReadOnlySpan<float> values, int bins)
     {
         if (Count == 0) throw new InvalidOperationException("the histogram pass needs the range pass first");
@@ -51,6 +56,7 @@ public sealed class ActivationObserver
         int last = _histogram.Length - 1;
         foreach (float v in values)
         {
+            if (v == 0) { Zeros++; continue; }
             int b = (int)((v - _lo) * perBin);
             _histogram[b < 0 ? 0 : b > last ? last : b]++;
         }
@@ -64,8 +70,10 @@ public sealed class ActivationObserver
         double lo = Math.Min(Min, 0), hi = Math.Max(Max, 0);
         if (method == CalibrationMethod.MinMax || !(hi > lo)) return (lo, hi);
         if (_histogram is null) throw new InvalidOperationException($"{method} calibration needs the histogram pass");
-        return method == CalibrationMethod.Percentile
-            ? HistogramRanges.Percentile(_histogram, lo, hi, percentile)
-            : HistogramRanges.Entropy(_histogram, lo, hi);
+        if (method == CalibrationMethod.Entropy) return HistogramRanges.Entropy(_histogram, lo, hi);
+        // The percentile counts every value, zeros included (in the bin that holds 0).
+        var all = _histogram.ToArray();
+        all[Math.Clamp((int)(-lo / (hi - lo) * all.Length), 0, all.Length - 1)] += Zeros;
+        return HistogramRanges.Percentile(all, lo, hi, percentile);
     }
 }
