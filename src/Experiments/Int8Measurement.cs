@@ -34,7 +34,8 @@ public static class Int8Measurement
         LatencyStats? floatLatency = metrics.OnnxLatency, int8Latency = null;
         if (runs > 0)
         {
-            var timed = OnnxRuntimeLatency.MeasureInterleaved([floatBytes, int8Bytes], metrics.ImageSize, batchSize, runs, warmup, threads);
+            var timed = OnnxRuntimeLatency.MeasureInterleaved([floatBytes, int8Bytes], metrics.ImageSize, batchSize, runs, warmup, threads,
+                OnnxRuntimeLatency.BlockFor(batchSize));
             (floatLatency, int8Latency) = (timed[0], timed[1]);
         }
         Evaluation? eval = null;

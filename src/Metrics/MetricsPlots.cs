@@ -179,7 +179,8 @@ public static class MetricsPlots
     /// <summary>Two panels: test accuracy against effective FLOPs (2 × MACs under <paramref name="convention"/>, zero
     /// weights skipped, which equals the dense count for unpruned models; MFLOPs or GFLOPs by magnitude) and against
     /// size in MB (the sparse checkpoint where one was measured, else the state-dict file), one labelled point per
-    /// model that has a test accuracy. Labels are placed where they overlap no marker, no other label and stay inside
+    /// model that has a test accuracy; where a model was quantized, its int8 file on the size panel (open circle,
+    /// dashed to the float point). Labels are placed where they overlap no marker, no other label and stay inside
     /// the frame.</summary>
     public static void SaveComparison(IReadOnlyList<ModelMetrics> models, string path,
         MacConvention convention = MacConvention.Thop)
@@ -194,6 +195,10 @@ public static class MetricsPlots
         var size = new Plot();
         var points = evaluated.Select((m, i) => (Label: m.Name, Color: Colors.Category10[i % Colors.Category10.Length],
             Flops: 2 * m.EffectiveMacs(convention) / unit.Divisor, Size: m.SparseSizeMB ?? m.SizeMB, Acc: 100 * m.TestAccuracy!.Value)).ToList();
+        // The int8 deployment of a model (where measured) on the size panel: an open marker of the model's colour at
+        // the int8 file's size and accuracy, joined to the float point by a dashed segment.
+        var int8 = evaluated.Select((m, i) => (Index: i, m.Int8)).Where(q => q.Int8?.TestAccuracy is not null)
+            .Select(q => (q.Index, Size: q.Int8!.SizeMB, Acc: 100 * q.Int8.TestAccuracy!.Value)).ToList();
         foreach (var (plot, xOf) in new[] { (flops, (Func<int, double>)(i => points[i].Flops)), (size, i => points[i].Size) })
         {
             for (int i = 0; i < points.Count; i++)
@@ -201,11 +206,28 @@ public static class MetricsPlots
                 var marker = plot.Add.Marker(xOf(i), points[i].Acc, MarkerShape.FilledCircle, 10, points[i].Color);
                 marker.LegendText = "";
             }
-            FitLimits(plot, points.Select((_, i) => xOf(i)).ToList(), points.Select(p => p.Acc).ToList());
+            var xs = points.Select((_, i) => xOf(i)).ToList();
+            var ys = points.Select(p => p.Acc).ToList();
+            if (ReferenceEquals(plot, size))
+                foreach (var (i, x, y) in int8)
+                {
+                    var line = plot.Add.Line(points[i].Size, points[i].Acc, x, y);
+                    line.LineColor = points[i].Color.WithAlpha(0.6);
+                    line.LinePattern = LinePattern.Dashed;
+                    line.LegendText = "";
+                    var marker = plot.Add.Marker(x, y, MarkerShape.OpenCircle, 10, points[i].Color);
+                    marker.LegendText = "";
+                    xs.Add(x);
+                    ys.Add(y);
+                }
+            FitLimits(plot, xs, ys);
         }
         LabelAccuracyPanels(flops, size, convention, unit.Prefix);
-        foreach (var (plot, xOf) in new[] { (flops, (Func<int, double>)(i => points[i].Flops)), (size, i => points[i].Size) })
-            PlaceLabels(plot, points.Select((p, i) => (xOf(i), p.Acc, p.Label, p.Color, 13f)).ToList(), []);
+        if (int8.Count > 0) size.XLabel("size MB (sparse if measured; open circle: int8 ONNX file)");
+        PlaceLabels(flops, points.Select(p => (p.Flops, p.Acc, p.Label, p.Color, 13f)).ToList(), []);
+        PlaceLabels(size, points.Select(p => (p.Size, p.Acc, p.Label, p.Color, 13f))
+            .Concat(int8.Select(q => (q.Size, q.Acc, "int8", points[q.Index].Color, 11f))).ToList(),
+            int8.Select(q => (points[q.Index].Size, points[q.Index].Acc, q.Size, q.Acc)).ToList());
         SavePanels(path, flops, size);
     }
 

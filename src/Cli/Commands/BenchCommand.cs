@@ -171,8 +171,8 @@ public static class BenchCommand
     /// batch 1 and 32, 224 px, for the <c>--arch</c> network and that network channel-pruned at <c>--ratio</c>; with
     /// <c>--torch-onnx</c>, also the same network exported by <c>torch.onnx.export</c> (bench/torch_onnx_export.py) in the
     /// same runtime. The ONNX Runtime sessions of one batch size are timed interleaved
-    /// (<see cref="Harness.Export.OnnxRuntimeLatency.MeasureInterleaved"/>), so the ratios between them are fair on a
-    /// shared machine; every ratio is printed beside the thop MACs ratio.</summary>
+    /// (<see cref="Harness.Export.OnnxRuntimeLatency.MeasureInterleaved"/>, in blocks of 5 passes at batch 1), so the
+    /// ratios between them are fair on a shared machine; every ratio is printed beside the thop MACs ratio.</summary>
     private static Command Onnx()
     {
         var runs = new Option<int>("--runs") { Description = "timed passes at batch 1 (batch 32: a fifth of them, at least 5)", DefaultValueFactory = _ => 20 }.AtLeast(1);
@@ -195,7 +195,7 @@ public static class BenchCommand
                 throw new FileNotFoundException($"--torch-onnx '{torchFile}' does not exist (bench/torch_onnx_export.py writes it)");
             set_num_threads(t);
             output.WriteLine($"threads {t} (libtorch and ONNX Runtime intra-op), 224 px; medians of {n1} runs at b1, {n32} at b32; " +
-                $"ONNX Runtime {Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString()}, ORT sessions of one batch size timed interleaved; " +
+                $"ONNX Runtime {Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString()}, ORT sessions of one batch size timed interleaved (b1: blocks of 5 passes after one untimed pass); " +
                 $"int8: {Harness.Export.Quantization.Int8Exporter.Scheme}");
             string variant = parse.GetValue(arch) ?? ModelLoader.DefaultVariant;
             output.WriteLine(variant);
@@ -226,7 +226,8 @@ public static class BenchCommand
                 int n = b == 1 ? n1 : n32, warm = b == 1 ? 5 : 1;
                 double eagerBase = LatencyMeter.Measure(baseModel.Module, 224, b, n, warm).MedianMs;
                 double eagerPruned = LatencyMeter.Measure(pruned.Module, 224, b, n, warm).MedianMs;
-                var ort = Harness.Export.OnnxRuntimeLatency.MeasureInterleaved(files, 224, b, n, warm, t).Select(s => s.MedianMs).ToArray();
+                var ort = Harness.Export.OnnxRuntimeLatency.MeasureInterleaved(files, 224, b, n, warm, t,
+                    Harness.Export.OnnxRuntimeLatency.BlockFor(b)).Select(s => s.MedianMs).ToArray();
                 string torchCells = torchFile is null ? "| |" : $"| {ort[4]:F1} | {ort[0] / ort[4]:F2} |";
                 output.WriteLine($"| {b} | base | {eagerBase:F1} | {ort[0]:F1} | {ort[1]:F1} | {ort[1] / ort[0]:F2} | 1.00 | {ort[1] / ort[0]:F2} | 1.000 {torchCells}");
                 output.WriteLine($"| {b} | {label} | {eagerPruned:F1} | {ort[2]:F1} | {ort[3]:F1} | {ort[3] / ort[2]:F2} | {ort[2] / ort[0]:F2} | {ort[3] / ort[0]:F2} | {prunedMacs / baseMacs:F3} | | |");
