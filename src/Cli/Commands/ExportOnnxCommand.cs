@@ -1,8 +1,8 @@
 using Harness.Data;
 using Harness.Data.Cifar;
+using Harness.Experiments;
 using Harness.Export;
 using Harness.Export.Quantization;
-using Harness.Experiments;
 using Harness.Model;
 using Harness.Storage.Files;
 using Harness.Training;
