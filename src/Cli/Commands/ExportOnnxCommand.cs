@@ -41,7 +41,7 @@ public static class ExportOnnxCommand
         var batches = new Option<int>("--calibration-batches") { Description = "batches of training images calibration runs", DefaultValueFactory = _ => CalibrationImages.DefaultBatches }.AtLeast(1);
         var batchSize = new Option<int>("--batch-size") { Description = "images per calibration batch", DefaultValueFactory = _ => CalibrationImages.DefaultBatchSize }.AtLeast(1);
         var percentile = new Option<double>("--percentile") { Description = "percentile calibration: the share of values (%) kept at each tail", DefaultValueFactory = _ => 99.999 };
-        var data = new Option<string?>("--data") { Description = "with --int8: the data folder whose training split calibrates the activations (CIFAR-10 layouts or image folders)" };
+        var data = new Option<string?>("--data") { Description = "with --int8: the data folder whose training split calibrates the activations (CIFAR-10 layouts or image folders; default: none, required by --int8)" };
         var seed = new Option<ulong>("--seed") { Description = "seed of the train/validation split and of the calibration images' order", DefaultValueFactory = _ => 42UL };
         var threads = CommonOptions.Threads();
         var command = new Command("onnx", "Export a model as ONNX (opset 17) for ONNX Runtime and other runtimes; --int8 quantizes it")
