@@ -65,6 +65,24 @@ public class EvaluateCommandTests : TempDirectoryTest
         Assert.That(File.Exists(Path.Combine(outDir, "r18_confusion_matrix.png")));
         var csv = File.ReadAllLines(Path.Combine(outDir, "r18_metrics.csv"));
         int column = Array.IndexOf(csv[0].Split(','), "test_accuracy");
-        Assert.That(csv[1].Split(',')[column], Is.EqualTo(Harness.Storage.Files.CsvTable.Cell(m.GetProperty("testAccuracy").GetDouble())), "test accuracy in the CSV at full precision");
+        Assert.That(Cells(csv[1])[column], Is.EqualTo(Harness.Storage.Files.CsvTable.Cell(m.GetProperty("testAccuracy").GetDouble())), "test accuracy in the CSV at full precision");
+    }
+
+    /// <summary>The cells of one CSV row (RFC 4180: a quoted cell may hold commas and doubled quotes).</summary>
+    private static List<string> Cells(string row)
+    {
+        var cells = new List<string>();
+        var cell = new System.Text.StringBuilder();
+        bool quoted = false;
+        for (int i = 0; i < row.Length; i++)
+        {
+            char c = row[i];
+            if (quoted && c == '"' && i + 1 < row.Length && row[i + 1] == '"') { cell.Append('"'); i++; }
+            else if (c == '"') quoted = !quoted;
+            else if (c == ',' && !quoted) { cells.Add(cell.ToString()); cell.Clear(); }
+            else cell.Append(c);
+        }
+        cells.Add(cell.ToString());
+        return cells;
     }
 }
