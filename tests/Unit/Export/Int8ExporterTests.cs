@@ -184,6 +184,31 @@ public class Int8ExporterTests : TempDirectoryTest
         }
     }
 
+    /// <summary>An imported network (ML.NET's ImageNet ResNet-18 with its preprocessing graph, a 10-class head):
+    /// every Conv and Add of the graph runs as an integer kernel, and its int8 logits stay close to the float export's
+    /// (the bound of <see cref="Int8LogitsStayCloseToTheFloatExport"/>).</summary>
+    [Test]
+    public void AnImportedNetworkQuantizesLikeADeclaredOne()
+    {
+        _ = MlNetResNet.Model;
+        using var model = Harness.Model.Import.PretrainedOnnx.Import(10, 1);
+        model.Module.eval();
+        var floatGraph = OnnxExporter.Build(model, Options);
+        var int8 = Int8Exporter.Build(model, Options, new QuantizationOptions(), Images(1), 1);
+        var ops = Optimized(int8.ToByteArray()).Graph.Node.GroupBy(n => n.OpType).ToDictionary(g => g.Key, g => g.Count());
+        Assert.That(ops.Keys, Has.None.AnyOf("Conv", "FusedConv", "DequantizeLinear"), string.Join(", ", ops));
+        Assert.That(ops.GetValueOrDefault("QLinearConv"), Is.EqualTo(floatGraph.Graph.Node.Count(n => n.OpType == "Conv")));
+        using var f = OnnxRun.Session(floatGraph.ToByteArray());
+        using var q = OnnxRun.Session(int8.ToByteArray());
+        var (data, shape) = Images(2)[0];
+        using var x = tensor(data, shape.Select(d => (long)d).ToArray());
+        using var a = OnnxRun.Logits(f, x);
+        using var b = OnnxRun.Logits(q, x);
+        double relative = ((a - b).norm() / (a - a.mean([1], keepdim: true)).norm()).item<float>();
+        TestContext.Out.WriteLine($"ML.NET ResNet-18: relative logit error {relative:F3}; ops {string.Join(", ", ops.Select(kv => $"{kv.Key} {kv.Value}"))}");
+        Assert.That(relative, Is.LessThanOrEqualTo(0.1));
+    }
+
     private ModelProto Optimized(byte[] model)
     {
         string path = Path.Combine(Dir, $"optimized-{Guid.NewGuid():N}.onnx");
