@@ -234,7 +234,9 @@ public static class MetricsPlots
     /// <summary>A sweep on one image, two panels: test accuracy against effective FLOPs and against size (the sparse
     /// checkpoint where measured), one line per method through its points in ratio order from the base model (ratio
     /// 0, drawn once as a black star labelled "base"), each other point labelled with its ratio where the label
-    /// overlaps no line, marker or label and stays inside the frame. Points without a test accuracy are left out.</summary>
+    /// overlaps no line, marker or label and stays inside the frame. Where the points were quantized, the size panel
+    /// also draws their int8 ONNX files: a dashed line of open circles per method and an open diamond for the base
+    /// model (the legends then go under the frames). Points without a test accuracy are left out.</summary>
     public static void SaveSweep(IReadOnlyList<(string Label, IReadOnlyList<(double Ratio, ModelMetrics Metrics)> Points)> series,
         string path, MacConvention convention = MacConvention.Thop)
     {
@@ -252,6 +254,8 @@ public static class MetricsPlots
         {
             var labels = new List<(double X, double Y, string Text, Color Color, float Size)>();
             var segments = new List<(double X0, double Y0, double X1, double Y1)>();
+            var extraX = new List<double>();
+            var extraY = new List<double>();
             for (int i = 0; i < series.Count; i++)
             {
                 var color = Colors.Category10[i % Colors.Category10.Length];
@@ -265,6 +269,24 @@ public static class MetricsPlots
                     if (points[j].Ratio > 0)
                         labels.Add((xs[j], acc[j], points[j].Ratio.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture), color, 11f));
                 }
+                // The int8 files of the method's points (where quantized) on the size panel: a dashed line of the same colour.
+                var quantized = points.Where(p => p.Ratio > 0 && p.Metrics.Int8?.TestAccuracy is not null).ToList();
+                if (ReferenceEquals(plot, size) && quantized.Count > 0)
+                {
+                    double[] qx = quantized.Select(p => p.Metrics.Int8!.SizeMB).ToArray();
+                    double[] qy = quantized.Select(p => 100 * p.Metrics.Int8!.TestAccuracy!.Value).ToArray();
+                    var line = plot.Add.Scatter(qx, qy, color);
+                    line.LegendText = "";
+                    line.MarkerShape = MarkerShape.OpenCircle;
+                    line.MarkerSize = 7;
+                    line.LineWidth = 1.5f;
+                    line.LinePattern = LinePattern.Dashed;
+                    for (int j = 1; j < qx.Length; j++) segments.Add((qx[j - 1], qy[j - 1], qx[j], qy[j]));
+                    for (int j = 0; j < qx.Length; j++)
+                        labels.Add((qx[j], qy[j], quantized[j].Ratio.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture), color, 10f));
+                    extraX.AddRange(qx);
+                    extraY.AddRange(qy);
+                }
             }
             var baseline = all.Where(p => p.Ratio == 0).Select(p => p.Metrics).FirstOrDefault();
             if (baseline is not null)
@@ -272,13 +294,43 @@ public static class MetricsPlots
                 var star = plot.Add.Marker(xOf(baseline), 100 * baseline.TestAccuracy!.Value, MarkerShape.FilledDiamond, 13, Colors.Black);
                 star.LegendText = "base model (ratio 0)";
                 labels.Insert(0, (xOf(baseline), 100 * baseline.TestAccuracy!.Value, "base", Colors.Black, 12f));
+                if (ReferenceEquals(plot, size) && baseline.Int8?.TestAccuracy is double baseInt8)
+                {
+                    var open = plot.Add.Marker(baseline.Int8.SizeMB, 100 * baseInt8, MarkerShape.OpenDiamond, 13, Colors.Black);
+                    open.LegendText = "";
+                    labels.Add((baseline.Int8.SizeMB, 100 * baseInt8, "base int8", Colors.Black, 11f));
+                    extraX.Add(baseline.Int8.SizeMB);
+                    extraY.Add(100 * baseInt8);
+                }
             }
-            FitLimits(plot, all.Select(p => xOf(p.Metrics)).ToList(), all.Select(p => 100 * p.Metrics.TestAccuracy!.Value).ToList());
-            plot.ShowLegend(Alignment.UpperLeft); // accuracy rises with FLOPs and size: the upper left stays empty
+            FitLimits(plot, all.Select(p => xOf(p.Metrics)).Concat(extraX).ToList(), all.Select(p => 100 * p.Metrics.TestAccuracy!.Value).Concat(extraY).ToList());
+            // Accuracy rises with FLOPs and size, so the upper left is usually empty — not where int8 files (small, as
+            // accurate) sit: the legend takes the corner that the fewest markers and lines cross.
+            var drawn = all.Select(p => (xOf(p.Metrics), 100 * p.Metrics.TestAccuracy!.Value)).Concat(extraX.Zip(extraY)).ToList();
+            plot.ShowLegend(EmptiestCorner(plot, drawn, segments));
             LabelAccuracyPanels(flops, size, convention, unit.Prefix);
             PlaceLabels(plot, labels, segments);
         }
+        if (series.Any(x => x.Points.Any(p => p.Ratio > 0 && p.Metrics.Int8?.TestAccuracy is not null)))
+            size.XLabel("size MB (sparse if measured; open markers: int8 ONNX)");
         SavePanels(path, flops, size);
+    }
+
+    /// <summary>The corner of the data area (a box of 45% of its width and height) that the fewest of
+    /// <paramref name="points"/> and of the sampled <paramref name="segments"/> fall in; the upper left on a tie.</summary>
+    private static Alignment EmptiestCorner(Plot plot, IReadOnlyList<(double X, double Y)> points,
+        IReadOnlyList<(double X0, double Y0, double X1, double Y1)> segments)
+    {
+        var limits = plot.Axes.GetLimits();
+        var samples = points.Concat(segments.SelectMany(s => Enumerable.Range(0, 21)
+            .Select(k => (s.X0 + (s.X1 - s.X0) * k / 20.0, s.Y0 + (s.Y1 - s.Y0) * k / 20.0)))).ToList();
+        int Count(bool left, bool upper) => samples.Count(p =>
+        {
+            double u = (p.Item1 - limits.Left) / (limits.Right - limits.Left), v = (p.Item2 - limits.Bottom) / (limits.Top - limits.Bottom);
+            return (left ? u <= 0.45 : u >= 0.55) && (upper ? v >= 0.55 : v <= 0.45);
+        });
+        return new[] { (Alignment.UpperLeft, true, true), (Alignment.UpperRight, false, true), (Alignment.LowerRight, false, false), (Alignment.LowerLeft, true, false) }
+            .OrderBy(c => Count(c.Item2, c.Item3)).First().Item1;
     }
 
     private static void LabelAccuracyPanels(Plot flops, Plot size, MacConvention convention, string prefix)

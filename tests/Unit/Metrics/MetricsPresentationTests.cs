@@ -141,6 +141,31 @@ public class MetricsPresentationTests : TempDirectoryTest
                 File.Copy(path, Path.Combine(keep, Path.GetFileName(path)), overwrite: true);
     }
 
+    /// <summary>With int8 figures, the tables gain their three columns (left out where no model has them) and both
+    /// charts draw them: the comparison and the sweep write images that differ from the ones without int8.</summary>
+    [Test]
+    public void Int8FiguresJoinTheTablesAndBothChartsOnlyWhereMeasured()
+    {
+        static ModelMetrics WithInt8(ModelMetrics m, double accuracy) => m with
+        {
+            Int8 = new Int8Metrics(m.SizeBytes / 4, new LatencyStats("cpu (onnxruntime)", 2, 1, 224, 10, 100, 4, 3.9, 5), 0.4, accuracy, "minmax"),
+        };
+        var plain = new[] { Sample("baseline", 4_000_000, 0.97), Sample("pruned 50%", 2_000_000, 0.955) };
+        var quantized = new[] { WithInt8(plain[0], 0.965), WithInt8(plain[1], 0.95) };
+        Assert.That(MetricsTable.Build(plain).Headers, Has.None.Contains("Int8"));
+        Assert.That(MetricsTable.Build(quantized).Headers, Has.Member("Int8 MB").And.Member("ORT int8 ms mean/med/p95").And.Member("Int8 acc %"));
+        Assert.That(MetricsTable.Build(quantized).Rows[0], Has.Member("96.50").And.Member("4.075"));
+        Assert.That(MetricsTable.Build([quantized[0], plain[1]]).Rows[1][^1], Is.EqualTo("-"));
+        string a = Path.Combine(Dir, "plain.png"), b = Path.Combine(Dir, "int8.png");
+        MetricsPlots.SaveComparison(plain, a);
+        MetricsPlots.SaveComparison(quantized, b);
+        Assert.That(File.ReadAllBytes(b), Is.Not.EqualTo(File.ReadAllBytes(a)));
+        string c = Path.Combine(Dir, "sweep-plain.png"), d = Path.Combine(Dir, "sweep-int8.png");
+        MetricsPlots.SaveSweep([("channel", [(0.0, plain[0]), (0.5, plain[1])])], c);
+        MetricsPlots.SaveSweep([("channel", [(0.0, quantized[0]), (0.5, quantized[1])])], d);
+        Assert.That(File.ReadAllBytes(d), Is.Not.EqualTo(File.ReadAllBytes(c)));
+    }
+
     [Test]
     public void CurvesWithMismatchedSeriesAndComparisonsWithoutAccuracyAreRefused()
     {
