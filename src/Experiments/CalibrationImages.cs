@@ -14,8 +14,6 @@ public static class CalibrationImages
     public static IReadOnlyList<(float[] Data, int[] Shape)> FromTrainingSplit(LocatedDataset located, int batches, int batchSize,
         int imageSize, ulong seed)
     {
-        if (batches < 1) throw new ArgumentException($"--calibration-batches must be at least 1 (got {batches})");
-        if (batchSize < 1) throw new ArgumentException($"--batch-size must be at least 1 (got {batchSize})");
         var (train, _) = DatasetSplit.TrainValidation(located.Train, 0.9, seed);
         return FromImages(train, batches, batchSize, imageSize, seed);
     }
@@ -25,6 +23,7 @@ public static class CalibrationImages
     public static IReadOnlyList<(float[] Data, int[] Shape)> FromImages(ImageDataset train, int batches, int batchSize, int imageSize, ulong seed)
     {
         if (batches < 1) throw new ArgumentException($"--calibration-batches must be at least 1 (got {batches})");
+        if (batchSize < 1) throw new ArgumentException($"--batch-size must be at least 1 (got {batchSize})");
         if (train.Count == 0) throw new ArgumentException("--data: the training split is empty; calibration needs training images");
         var loader = new BatchLoader(train, batchSize, shuffle: true, new BatchTransform { ImageSize = imageSize }, CPU, seed);
         var result = new List<(float[], int[])>();

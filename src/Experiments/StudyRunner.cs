@@ -174,16 +174,15 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
             if (finished && reusable)
             {
                 log.WriteLine($"[{i + 1}/{experiments.Count}] {e.Name}: finished earlier with the same settings ({MetricsPathOf(e)}), skipped");
-                if (config.Int8 && MetricsFiles.ReadJson(MetricsPathOf(e))[0].Int8?.Calibration != Int8Description)
-                    AddInt8(e, trainAll, test);
+                if (config.Int8 && MetricsFiles.ReadJson(MetricsPathOf(e))[0] is var recorded && recorded.Int8?.Calibration != Int8Description)
+                    AddInt8(e, recorded, trainAll, test);
                 continue;
             }
             if (started && !reusable) Discard(e);
             Directory.CreateDirectory(Path.GetDirectoryName(manifestPath)!);
             manifest.Save(manifestPath);
             log.WriteLine($"[{i + 1}/{experiments.Count}] {e.Name}: {Describe(e)}");
-            _trainForCalibration = trainAll;
-            RunOne(e, classes, train, val, test, cancel);
+            RunOne(e, classes, train, val, test, trainAll, cancel);
         }
         var results = Finished(all);
         if (writeReport) WriteReport(results, all);
@@ -236,7 +235,8 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
     /// <summary>One experiment: its starting model (the study's weights for the base, the base model otherwise), its
     /// schedule of prune → fine-tune steps (<see cref="RunSchedule"/>), then the test and the measurements
     /// (<see cref="Record"/>).</summary>
-    private void RunOne(ExperimentSpec e, int classes, ImageDataset train, ImageDataset val, ImageDataset test, CancellationToken cancel)
+    private void RunOne(ExperimentSpec e, int classes, ImageDataset train, ImageDataset val, ImageDataset test, ImageDataset trainAll,
+        CancellationToken cancel)
     {
         var valLoader = new BatchLoader(val, config.BatchSize, false, new BatchTransform { ImageSize = config.ImageSize }, device, config.Seed);
         if (config.BaseModel is not null && !File.Exists(config.BaseModel))
@@ -265,7 +265,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
             model.Module.to(device);
             ExperimentProcedure.For(e.Kind).Finish(model, outcome.Run.BestModelPath, log);
             var testLoader = new BatchLoader(test, config.BatchSize, false, new BatchTransform { ImageSize = config.ImageSize }, device, config.Seed);
-            Record(e, model, testLoader, outcome, baseValidation, classes);
+            Record(e, model, testLoader, outcome, baseValidation, classes, trainAll);
         }
         finally
         {
@@ -362,9 +362,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
         return new ScheduleOutcome(run, history, afterPruning);
     }
 
-    /// <summary>The test, the measurements, the table image and the curves of a finished experiment; its metrics JSON
-    /// is written last, its presence marking the experiment finished.</summary>
-    private ImageDataset? _trainForCalibration;
+    /// <summary>The int8 calibration images of this run, made once (<see cref="WithInt8"/>).</summary>
     private IReadOnlyList<(float[] Data, int[] Shape)>? _calibration;
 
     private string Int8Description =>
@@ -390,18 +388,21 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
 
     /// <summary>A finished experiment measured again for its int8 figures only (its training and float figures are
     /// the ones it has): <c>study --int8</c> over a study run without it.</summary>
-    private void AddInt8(ExperimentSpec e, ImageDataset trainAll, ImageDataset test)
+    private void AddInt8(ExperimentSpec e, ModelMetrics recorded, ImageDataset trainAll, ImageDataset test)
     {
         using var model = ModelLoader.LoadNetwork(CheckpointOf(e));
         model.Module.to(device);
         var testLoader = new BatchLoader(test, config.BatchSize, false, new BatchTransform { ImageSize = config.ImageSize }, device, config.Seed);
-        var metrics = WithInt8(MetricsFiles.ReadJson(MetricsPathOf(e))[0], model, trainAll, testLoader);
+        var metrics = WithInt8(recorded, model, trainAll, testLoader);
         MetricsFiles.WriteCsv(Path.Combine(MetricsDir, e.Name + ".csv"), [metrics]);
         SaveTable(metrics);
         MetricsFiles.WriteJson(MetricsPathOf(e), [metrics]);
     }
 
-    private void Record(ExperimentSpec e, IPrunableNetwork model, BatchLoader testLoader, ScheduleOutcome outcome, Evaluation? baseValidation, int classes)
+    /// <summary>The test, the measurements, the table image and the curves of a finished experiment; its metrics JSON
+    /// is written last, its presence marking the experiment finished.</summary>
+    private void Record(ExperimentSpec e, IPrunableNetwork model, BatchLoader testLoader, ScheduleOutcome outcome, Evaluation? baseValidation, int classes,
+        ImageDataset trainAll)
     {
         var eval = Evaluator.Evaluate(model.Module, testLoader);
         log.WriteLine($"  Test Loss: {eval.Loss:F4} | Test Acc: {100 * eval.Accuracy:F2}%");
@@ -409,7 +410,7 @@ public sealed class StudyRunner(StudyConfig config, Device device, TextWriter lo
         var metrics = MetricsCollector.Collect(e.Name, model.Module, new MetricsOptions(config.ImageSize, 1, config.LatencyRuns, Math.Min(10, config.LatencyRuns)),
             m => CheckpointSize.Measure(m, (x, p) => TorchCheckpoint.Save(p, x)), SparseCheckpoint.MeasureBytes, (eval.Loss, eval.Accuracy),
             (m, o) => Harness.Export.OnnxRuntimeLatency.Measure((IPrunableNetwork)m, o.ImageSize, o.BatchSize, o.Runs, o.Warmup, get_num_threads()));
-        if (config.Int8) metrics = WithInt8(metrics, model, _trainForCalibration!, testLoader);
+        if (config.Int8) metrics = WithInt8(metrics, model, trainAll, testLoader);
         MetricsFiles.WriteCsv(Path.Combine(MetricsDir, e.Name + ".csv"), [metrics]);
         SaveTable(metrics);
         var history = outcome.History;

@@ -56,10 +56,8 @@ public sealed class OnnxRuntimeModel : IDisposable
     /// eval mode), with these class names recorded.</summary>
     public static OnnxRuntimeModel Export(IPrunableNetwork model, IReadOnlyList<string> classNames, int threads, string source)
     {
-        using var options = Options(threads);
         model.Module.eval();
-        var bytes = OnnxExporter.ToBytes(model, new OnnxExportOptions { ClassNames = classNames });
-        return new OnnxRuntimeModel(new InferenceSession(bytes, options), source);
+        return FromBytes(OnnxExporter.ToBytes(model, new OnnxExportOptions { ClassNames = classNames }), threads, source);
     }
 
     /// <summary>A model held in memory (e.g. a quantized export), named <paramref name="source"/> in errors.</summary>

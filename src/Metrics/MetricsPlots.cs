@@ -236,7 +236,7 @@ public static class MetricsPlots
     /// 0, drawn once as a black star labelled "base"), each other point labelled with its ratio where the label
     /// overlaps no line, marker or label and stays inside the frame. Where the points were quantized, the size panel
     /// also draws their int8 ONNX files: a dashed line of open circles per method and an open diamond for the base
-    /// model (the legends then go under the frames). Points without a test accuracy are left out.</summary>
+    /// model. The legend takes the corner the fewest markers and lines cross. Points without a test accuracy are left out.</summary>
     public static void SaveSweep(IReadOnlyList<(string Label, IReadOnlyList<(double Ratio, ModelMetrics Metrics)> Points)> series,
         string path, MacConvention convention = MacConvention.Thop)
     {

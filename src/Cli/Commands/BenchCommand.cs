@@ -255,12 +255,11 @@ public static class BenchCommand
     /// do not matter.</summary>
     private static IReadOnlyList<(float[] Data, int[] Shape)> RandomCalibration(int imageSize)
     {
-        var rng = new Random(7);
+        using var generator = new Generator(7);
         return Enumerable.Range(0, 2).Select(_ =>
         {
-            var data = new float[8 * 3 * imageSize * imageSize];
-            for (int i = 0; i < data.Length; i++) data[i] = (float)(Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()));
-            return (data, new[] { 8, 3, imageSize, imageSize });
+            using var x = randn(8, 3, imageSize, imageSize, generator: generator);
+            return (x.data<float>().ToArray(), new[] { 8, 3, imageSize, imageSize });
         }).ToList();
     }
 }
