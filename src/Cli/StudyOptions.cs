@@ -43,6 +43,8 @@ public sealed class StudyOptions
     private readonly Option<int?> _calibration = new Option<int?>("--calibration-batches") { Description = "with --importance Taylor: training batches whose gradients are summed (default: 8)" }.AtLeast(1);
     private readonly Option<bool> _int8;
     private readonly Option<string?> _int8Calibration;
+    private readonly Option<string?> _latencyRuntime;
+    private readonly Option<int?> _latencyBatch;
     private readonly Option<int?> _epochsPerStep = new Option<int?>("--epochs-per-step") { Description = "iterative pruning: fine-tuning epochs after each step (default: the kind's --fine-grained-epochs / --channel-epochs)" }.AtLeast(0);
 
     /// <param name="outputDescription">What <c>--out</c> holds for this command.</param>
@@ -72,6 +74,8 @@ public sealed class StudyOptions
         _bnL1 = new Option<double?>("--bn-l1") { Description = "network slimming: λ of λ·Σ|γ| over BatchNorm scales while training the base model" + D(defaults.BnL1) };
         _steps = new Option<int?>("--steps") { Description = "iterative pruning: prune → fine-tune steps per pruned experiment (channel: Torch-Pruning's linear scheduler; fine-grained: Zhu & Gupta's gradual schedule)" + D(defaults.PruningSteps) }.AtLeast(1);
         _int8 = new Option<bool>("--int8") { Description = "also quantize every model to int8 (static QDQ, ONNX Runtime) and measure its size, latency and test accuracy" + D(defaults.Int8) };
+        _latencyRuntime = new Option<string?>("--latency-runtime") { Description = "the runtime latency targets (channelTargetLatency, sweep --pruning latency) are measured in: onnx, onnx-int8 or torch" + D(defaults.LatencyRuntime) };
+        _latencyBatch = new Option<int?>("--latency-batch-size") { Description = "the batch latency targets are measured at" + D(defaults.LatencyBatchSize) }.AtLeast(1);
         _int8Calibration = new Option<string?>("--int8-calibration") { Description = "int8 calibration: minmax, percentile or entropy" + D(defaults.Int8Calibration) };
         Defaults = defaults;
     }
@@ -84,6 +88,7 @@ public sealed class StudyOptions
         _config, _preset, _data, _weights, _arch, _baseModel, _device, _output, _imageSize, _batch, _seed, _baseEpochs, _fineGrainedEpochs,
         _channelEpochs, _lr, _fineTuneLr, _lrStep, _lrGamma, _trainSubset, _fineTuneSubset, _valSubset, _testSubset, _runs, _roundTo, _neverUntouched, _freeze,
         _teacher, _kdTemperature, _kdAlpha, _bnL1, _steps, _epochsPerStep, _importance, _calibration, _int8, _int8Calibration,
+        _latencyRuntime, _latencyBatch,
     ];
 
     /// <summary>The folder of the CIFAR-10 subset the build copies beside the program (<c>demo/cifar10</c>).</summary>
@@ -144,6 +149,8 @@ public sealed class StudyOptions
             EpochsPerStep = parse.GetValue(_epochsPerStep) ?? c.EpochsPerStep,
             Int8 = parse.GetValue(_int8) || c.Int8,
             Int8Calibration = parse.GetValue(_int8Calibration) ?? c.Int8Calibration,
+            LatencyRuntime = parse.GetValue(_latencyRuntime) ?? c.LatencyRuntime,
+            LatencyBatchSize = parse.GetValue(_latencyBatch) ?? c.LatencyBatchSize,
         };
     }
 }

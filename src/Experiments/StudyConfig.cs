@@ -73,6 +73,18 @@ public sealed record StudyConfig
     /// <summary>Channel pruning to MACs budgets: fractions of the base model's thop MACs at the image size, each an
     /// experiment <c>channel_macs_&lt;f&gt;</c> whose ratio is searched under the monotone rule; none by default.</summary>
     public double[] ChannelTargetMacs { get; init; } = [];
+    /// <summary>Channel pruning to measured latency targets: fractions of the base model's latency on
+    /// <see cref="LatencyRuntime"/> at <see cref="LatencyBatchSize"/> and the image size, each an experiment
+    /// <c>channel_latency_&lt;f&gt;_&lt;runtime&gt;_b&lt;batch&gt;</c>; none by default.</summary>
+    public double[] ChannelTargetLatency { get; init; } = [];
+    /// <summary>The runtime latency targets are measured in: onnx, onnx-int8 or torch.</summary>
+    public string LatencyRuntime { get; init; } = "onnx";
+    /// <summary>The batch size latency targets are measured at.</summary>
+    public int LatencyBatchSize { get; init; } = 1;
+    /// <summary>Intra-op threads latency targets are measured with (null: libtorch's count, one per core).</summary>
+    public int? LatencyThreads { get; init; }
+    /// <summary>The folder of cached latency models (null: <c>$XDG_CACHE_HOME/harness/latency</c>).</summary>
+    public string? LatencyCache { get; init; }
     /// <summary>Importance of the channel (and budget) experiments: L1 (the study), L2, BatchNormScale, Random or Taylor
     /// (gradients of <see cref="CalibrationBatches"/> training batches, recomputed before every pruning step).</summary>
     public Harness.Pruning.Channels.IChannelImportance ChannelImportance { get; init; } = ChannelImportances.L1;
@@ -138,6 +150,12 @@ public sealed record StudyConfig
             $"epochs must not be negative (base {BaseEpochs}, fine-grained {FineGrainedEpochs}, channel {ChannelEpochs})");
         Require(FineGrainedAmounts.All(a => a is >= 0 and < 1), $"fineGrainedAmounts must lie in [0, 1) (got {string.Join(", ", FineGrainedAmounts)})");
         Require(ChannelTargetMacs.All(f => f is > 0 and <= 1), $"channelTargetMacs must lie in (0, 1] (got {string.Join(", ", ChannelTargetMacs)})");
+        Require(ChannelTargetLatency.All(f => f is > 0 and <= 1), $"channelTargetLatency must lie in (0, 1] (got {string.Join(", ", ChannelTargetLatency)})");
+        Require(Latency.LatencyRuntimes.Names.Contains(LatencyRuntime), $"latencyRuntime must be one of {string.Join(", ", Latency.LatencyRuntimes.Names)} (got '{LatencyRuntime}')");
+        Require(LatencyBatchSize is >= 1 and <= 4096, $"latencyBatchSize must lie in 1..4096 (got {LatencyBatchSize})");
+        Require(LatencyThreads is null or >= 1, $"latencyThreads must be at least 1 (got {LatencyThreads})");
+        Require(ChannelTargetLatency.Length == 0 || PruningSteps == 1, $"channelTargetLatency is one-shot: the target gives the widths (pruningSteps {PruningSteps})");
+        Require(ChannelTargetLatency.Length == 0 || !ChannelImportance.NeedsGradients, $"channelTargetLatency ranks channels by a criterion without gradients (got {ChannelImportance.Name})");
         Require(CalibrationBatches >= 1, $"calibrationBatches must be at least 1 (got {CalibrationBatches})");
         Require(SlimmingRatios.All(r => r is >= 0 and < 1), $"slimmingRatios must lie in [0, 1) (got {string.Join(", ", SlimmingRatios)})");
         Require(ChannelRatios.All(r => r is >= 0 and < 1), $"channelRatios must lie in [0, 1) (got {string.Join(", ", ChannelRatios)})");
@@ -188,7 +206,13 @@ public sealed record StudyConfig
         .. ChannelRatios.Select(r => new ExperimentSpec($"channel_pruning_{Fmt(r)}{Iterative}{ImportanceTag}", ExperimentKind.Channel, r, ChannelEpochs)),
         .. SlimmingRatios.Select(r => new ExperimentSpec($"slimming_{Fmt(r)}{Iterative}", ExperimentKind.Slimming, r, ChannelEpochs)),
         .. ChannelTargetMacs.Select(f => new ExperimentSpec($"channel_macs_{Fmt(f)}{Iterative}{ImportanceTag}", ExperimentKind.ChannelBudget, f, ChannelEpochs)),
+        .. ChannelTargetLatency.Select(f => new ExperimentSpec($"channel_latency_{Fmt(f)}_{LatencyRuntime}_b{LatencyBatchSize}{ImportanceTag}", ExperimentKind.ChannelLatency, f, ChannelEpochs)),
     ];
+
+    /// <summary>What latency targets are measured on: <see cref="LatencyRuntime"/>, <see cref="LatencyBatchSize"/>, the
+    /// image size and <see cref="LatencyThreads"/>.</summary>
+    public Latency.LatencySetting LatencySetting() => new(Latency.LatencyRuntimes.Parse(LatencyRuntime, "latencyRuntime"), LatencyBatchSize, ImageSize,
+        LatencyThreads ?? TorchSharp.torch.get_num_threads());
 
     private static string Fmt(double v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

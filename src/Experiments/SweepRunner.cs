@@ -6,8 +6,9 @@ using static TorchSharp.torch;
 
 namespace Harness.Experiments;
 
-/// <summary>The pruning methods a sweep can run over a list of ratios.</summary>
-public enum SweepMethod { FineGrained, Channel }
+/// <summary>The pruning methods a sweep can run over a list of ratios. Latency: channel pruning to a measured latency
+/// target, the ratio being the share of the base model's latency removed (ratio 0.7: target 0.3).</summary>
+public enum SweepMethod { FineGrained, Channel, Latency }
 
 /// <summary>One measured model of a sweep: the base model (no method, ratio 0) or a pruned, fine-tuned one.</summary>
 public sealed record SweepPoint(SweepMethod? Method, double Ratio, ModelMetrics Metrics);
@@ -42,6 +43,7 @@ public sealed class SweepRunner
         {
             FineGrainedAmounts = Methods.Contains(SweepMethod.FineGrained) ? sorted : [],
             ChannelRatios = Methods.Contains(SweepMethod.Channel) ? sorted : [],
+            ChannelTargetLatency = Methods.Contains(SweepMethod.Latency) ? sorted.Select(r => Math.Round(1 - r, 10)).ToArray() : [],
         };
         _log = log;
         Study = new StudyRunner(_config, device, log, force) { ExperimentLock = experimentLock };
@@ -87,9 +89,10 @@ public sealed class SweepRunner
             {
                 ExperimentKind.FineGrained => SweepMethod.FineGrained,
                 ExperimentKind.Channel or ExperimentKind.Slimming or ExperimentKind.ChannelBudget => SweepMethod.Channel,
+                ExperimentKind.ChannelLatency => SweepMethod.Latency,
                 _ => null,
             };
-            points.Add(new SweepPoint(method, e.Amount, m));
+            points.Add(new SweepPoint(method, method == SweepMethod.Latency ? Math.Round(1 - e.Amount, 10) : e.Amount, m));
         }
         return points;
     }
@@ -113,17 +116,23 @@ public sealed class SweepRunner
         var methods = new List<SweepMethod>();
         if (config.FineGrainedAmounts.Length > 0) methods.Add(SweepMethod.FineGrained);
         if (config.ChannelRatios.Length > 0) methods.Add(SweepMethod.Channel);
-        return (methods, config.FineGrainedAmounts.Concat(config.ChannelRatios).Distinct().Order().ToList());
+        if (config.ChannelTargetLatency.Length > 0) methods.Add(SweepMethod.Latency);
+        return (methods, config.FineGrainedAmounts.Concat(config.ChannelRatios).Concat(config.ChannelTargetLatency.Select(t => Math.Round(1 - t, 10)))
+            .Distinct().Order().ToList());
     }
 
-    public static string Label(SweepMethod method, StudyConfig config) => method == SweepMethod.FineGrained
-        ? "fine-grained (global L1, permanent)"
-        : $"channel (L1, round_to {config.RoundTo}{(config.NeverUntouched ? ", never untouched" : "")})";
+    public static string Label(SweepMethod method, StudyConfig config) => method switch
+    {
+        SweepMethod.FineGrained => "fine-grained (global L1, permanent)",
+        SweepMethod.Latency => $"channel to a latency target ({config.LatencyRuntime}, batch {config.LatencyBatchSize}; ratio = latency removed)",
+        _ => $"channel (L1, round_to {config.RoundTo}{(config.NeverUntouched ? ", never untouched" : "")})",
+    };
 
     private static string MethodName(SweepMethod? m) => m switch
     {
         SweepMethod.FineGrained => "fine-grained",
         SweepMethod.Channel => "channel",
+        SweepMethod.Latency => "latency",
         _ => "base",
     };
 

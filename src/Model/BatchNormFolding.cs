@@ -2,6 +2,7 @@ using Harness.Model.Layers;
 using Harness.Model.Networks;
 using Harness.Runtime;
 using Harness.Storage.Checkpoints;
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -70,15 +71,26 @@ public static class BatchNormFolding
         using var scope = NewDisposeScope();
         var dtype = conv.Weight.dtype;
         var w = EffectiveWeight(conv).to(ScalarType.Float64);
-        var scale = norm.weight!.to(ScalarType.Float64) / (norm.running_var!.to(ScalarType.Float64) + norm.eps).sqrt();
+        // Scalars made explicitly and kept alive across the native calls: TorchSharp's implicit double → Scalar
+        // conversions are left to the finalizer, which may free one while libtorch still reads it (seen as
+        // "Unknown scalar type" when many exports run back to back).
+        using var eps = norm.eps.ToScalar();
+        using var one = 1.0.ToScalar();
+        using var zero = 0.0.ToScalar();
+        // add(x) would pass its alpha as another implicit Scalar: both are given.
+        var scale = norm.weight!.to(ScalarType.Float64) / norm.running_var!.to(ScalarType.Float64).add(eps, one).sqrt();
         var bias = conv.Bias is null ? zeros_like(scale) : conv.Bias.to(ScalarType.Float64);
         var foldedW = w * scale.view(-1, 1, 1, 1);
-        if (conv.Mask is not null) foldedW = foldedW.masked_fill(conv.Mask.eq(0), 0.0);
+        if (conv.Mask is not null) foldedW = foldedW.masked_fill(conv.Mask.eq(zero), zero);
         var foldedB = (bias - norm.running_mean!.to(ScalarType.Float64)) * scale + norm.bias!.to(ScalarType.Float64);
         return (foldedW.to(dtype).MoveToOuterDisposeScope(), foldedB.to(dtype).MoveToOuterDisposeScope());
     }
 
     /// <summary>The weight the forward pass uses, with pruned entries exactly +0 (as <see cref="PrunableLayer.MakePermanent"/>).</summary>
-    private static Tensor EffectiveWeight(PrunableLayer layer) =>
-        layer.Mask is null ? layer.Weight.detach() : layer.Weight.masked_fill(layer.Mask.eq(0), 0.0);
+    private static Tensor EffectiveWeight(PrunableLayer layer)
+    {
+        if (layer.Mask is null) return layer.Weight.detach();
+        using var zero = 0.0.ToScalar();
+        return layer.Weight.masked_fill(layer.Mask.eq(zero), zero);
+    }
 }

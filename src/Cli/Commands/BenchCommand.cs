@@ -181,7 +181,11 @@ public static class BenchCommand
         var ratio = new Option<double>("--ratio") { Description = "channel pruning ratio of the pruned model (L1, round_to 8)", DefaultValueFactory = _ => 0.8 };
         var arch = CommonOptions.Arch();
         var json = CommonOptions.Json();
-        var cmd = new Command("onnx", "Latency of Harness eager against ONNX Runtime, float and int8, on the exported models (224 px, batch 1 and 32)") { runs, threads, torchOnnx, ratio, arch, json };
+        var pruned = new Option<string?>("--pruned") { Description = "a pruned checkpoint of the --arch network (prune channel --out) timed in place of the --ratio network: e.g. one pruned to --target-latency, re-measured here in a process of its own (default: none)" };
+        var batches = new Option<int[]>("--batch-sizes") { Description = "the batch sizes timed", DefaultValueFactory = _ => [1, 32], AllowMultipleArgumentsPerToken = true };
+        var noEager = new Option<bool>("--no-eager") { Description = "time ONNX Runtime only (skip Harness's eager forward)" };
+        var noInt8 = new Option<bool>("--no-int8") { Description = "time the float exports only, the base's and the pruned network's side by side (as prune channel --target-latency times them)" };
+        var cmd = new Command("onnx", "Latency of Harness eager against ONNX Runtime, float and int8, on the exported models (224 px, batch 1 and 32)") { runs, threads, torchOnnx, ratio, arch, json, pruned, batches, noEager, noInt8 };
         cmd.SetAction(parse =>
         {
             var stdout = parse.InvocationConfiguration.Output;
@@ -190,6 +194,11 @@ public static class BenchCommand
             int n1 = parse.GetValue(runs), n32 = Math.Max(5, n1 / 5), t = parse.GetValue(threads);
             double r = parse.GetValue(ratio);
             if (!(r > 0 && r < 1)) throw new ArgumentException($"--ratio must lie in (0, 1) (got {r})");
+            string? prunedFile = parse.GetValue(pruned);
+            if (prunedFile is not null && parse.GetResult(ratio) is { Implicit: false }) throw new ArgumentException("--ratio and --pruned: give one");
+            var sizes = parse.GetValue(batches) ?? [1, 32];
+            if (sizes.Length == 0 || sizes.Any(b => b is < 1 or > 1024)) throw new ArgumentException($"--batch-sizes must be 1..1024 (got {string.Join(" ", sizes)})");
+            bool eager = !parse.GetValue(noEager);
             string? torchFile = parse.GetValue(torchOnnx);
             if (torchFile is not null && !File.Exists(torchFile))
                 throw new FileNotFoundException($"--torch-onnx '{torchFile}' does not exist (bench/torch_onnx_export.py writes it)");
@@ -200,39 +209,46 @@ public static class BenchCommand
             string variant = parse.GetValue(arch) ?? ModelLoader.DefaultVariant;
             output.WriteLine(variant);
             using var baseModel = ModelLoader.LoadNetwork("none", variant);
-            using var pruned = ChannelPruner.Prune(baseModel, new ChannelPruningOptions { Ratio = r }).Model;
+            using var prunedModel = prunedFile is null
+                ? ChannelPruner.Prune(baseModel, new ChannelPruningOptions { Ratio = r }).Model
+                : ModelLoader.LoadNetwork(prunedFile, variant, baseModel.NumClasses);
+            var prunedNet = prunedModel;
             var options = new Harness.Export.OnnxExportOptions { ClassNames = Harness.Data.Cifar.CifarClasses.Names };
             baseModel.Module.eval();
-            pruned.Module.eval();
+            prunedNet.Module.eval();
             double baseMacs = MacCounter.ThopMacs(baseModel.Module, 224);
-            double prunedMacs = MacCounter.ThopMacs(pruned.Module, 224);
+            double prunedMacs = MacCounter.ThopMacs(prunedNet.Module, 224);
             var calibration = RandomCalibration(224);
             var quantization = new Harness.Export.Quantization.QuantizationOptions { CalibrationSource = "seeded random images (timing only)", CalibrationImages = 16 };
-            var files = new List<byte[]>
+            bool int8 = !parse.GetValue(noInt8);
+            var files = new List<byte[]?>
             {
                 Harness.Export.OnnxExporter.ToBytes(baseModel, options),
-                Harness.Export.Quantization.Int8Exporter.ToBytes(baseModel, options, quantization, calibration, t),
-                Harness.Export.OnnxExporter.ToBytes(pruned, options),
-                Harness.Export.Quantization.Int8Exporter.ToBytes(pruned, options, quantization, calibration, t),
+                int8 ? Harness.Export.Quantization.Int8Exporter.ToBytes(baseModel, options, quantization, calibration, t) : null,
+                Harness.Export.OnnxExporter.ToBytes(prunedNet, options),
+                int8 ? Harness.Export.Quantization.Int8Exporter.ToBytes(prunedNet, options, quantization, calibration, t) : null,
             };
             if (torchFile is not null) files.Add(File.ReadAllBytes(torchFile));
-            string label = $"channel {r.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}";
+            string label = prunedFile is null ? $"channel {r.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}" : Path.GetFileNameWithoutExtension(prunedFile);
             output.WriteLine($"thop MACs: base {baseMacs / 1e6:F1} M, {label} {prunedMacs / 1e6:F1} M (MACs ratio {prunedMacs / baseMacs:F3}); " +
-                $"ONNX files: base {files[0].Length / 1e6:F2} MB float, {files[1].Length / 1e6:F2} MB int8; {label} {files[2].Length / 1e6:F2} MB float, {files[3].Length / 1e6:F2} MB int8");
+                $"ONNX files: base {files[0]!.Length / 1e6:F2} MB float, {files[1]?.Length / 1e6:F2} MB int8; {label} {files[2]!.Length / 1e6:F2} MB float, {files[3]?.Length / 1e6:F2} MB int8");
             output.WriteLine("| batch | model | Harness eager ms | ORT float ms | ORT int8 ms | int8 / float | ORT float / base float | ORT int8 / base float | MACs / base MACs | ORT, torch.onnx.export ms | Harness export / torch export |");
             output.WriteLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-            foreach (int b in new[] { 1, 32 })
+            foreach (int b in sizes)
             {
                 int n = b == 1 ? n1 : n32, warm = b == 1 ? 5 : 1;
-                double eagerBase = LatencyMeter.Measure(baseModel.Module, 224, b, n, warm).MedianMs;
-                double eagerPruned = LatencyMeter.Measure(pruned.Module, 224, b, n, warm).MedianMs;
-                var ort = Harness.Export.OnnxRuntimeLatency.MeasureInterleaved(files, 224, b, n, warm, t,
-                    Harness.Export.OnnxRuntimeLatency.BlockFor(b)).Select(s => s.MedianMs).ToArray();
+                double? eagerBase = eager ? LatencyMeter.Measure(baseModel.Module, 224, b, n, warm).MedianMs : null;
+                double? eagerPruned = eager ? LatencyMeter.Measure(prunedNet.Module, 224, b, n, warm).MedianMs : null;
+                var timed = Harness.Export.OnnxRuntimeLatency.MeasureInterleaved(files.OfType<byte[]>().ToList(), 224, b, n, warm, t,
+                    Harness.Export.OnnxRuntimeLatency.BlockFor(b)).Select(s => s.MedianMs).ToList();
+                // Back in the fixed positions (base float, base int8, pruned float, pruned int8, torch export); NaN where
+                // not timed.
+                var ort = files.Select((f, i) => f is null ? double.NaN : timed[files.Take(i).Count(x => x is not null)]).ToArray();
                 string torchCells = torchFile is null ? "| |" : $"| {ort[4]:F1} | {ort[0] / ort[4]:F2} |";
-                output.WriteLine($"| {b} | base | {eagerBase:F1} | {ort[0]:F1} | {ort[1]:F1} | {ort[1] / ort[0]:F2} | 1.00 | {ort[1] / ort[0]:F2} | 1.000 {torchCells}");
-                output.WriteLine($"| {b} | {label} | {eagerPruned:F1} | {ort[2]:F1} | {ort[3]:F1} | {ort[3] / ort[2]:F2} | {ort[2] / ort[0]:F2} | {ort[3] / ort[0]:F2} | {prunedMacs / baseMacs:F3} | | |");
-                rows.Add(new { batchSize = b, model = "base", macs = baseMacs, eagerMs = eagerBase, onnxRuntimeMs = ort[0], onnxRuntimeInt8Ms = ort[1], torchExportOnnxRuntimeMs = torchFile is null ? (double?)null : ort[4] });
-                rows.Add(new { batchSize = b, model = label, macs = prunedMacs, eagerMs = eagerPruned, onnxRuntimeMs = ort[2], onnxRuntimeInt8Ms = ort[3], torchExportOnnxRuntimeMs = (double?)null });
+                output.WriteLine($"| {b} | base | {eagerBase?.ToString("F1") ?? "–"} | {ort[0]:F1} | {ort[1]:F1} | {ort[1] / ort[0]:F2} | 1.00 | {ort[1] / ort[0]:F2} | 1.000 {torchCells}");
+                output.WriteLine($"| {b} | {label} | {eagerPruned?.ToString("F1") ?? "–"} | {ort[2]:F1} | {ort[3]:F1} | {ort[3] / ort[2]:F2} | {ort[2] / ort[0]:F2} | {ort[3] / ort[0]:F2} | {prunedMacs / baseMacs:F3} | | |");
+                rows.Add(new { batchSize = b, model = "base", macs = baseMacs, eagerMs = eagerBase, onnxRuntimeMs = ort[0], onnxRuntimeInt8Ms = int8 ? ort[1] : (double?)null, torchExportOnnxRuntimeMs = torchFile is null ? (double?)null : ort[4] });
+                rows.Add(new { batchSize = b, model = label, macs = prunedMacs, eagerMs = eagerPruned, onnxRuntimeMs = ort[2], onnxRuntimeInt8Ms = int8 ? ort[3] : (double?)null, torchExportOnnxRuntimeMs = (double?)null });
             }
             if (parse.GetValue(json))
                 stdout.WriteLine(HarnessJson.Serialize(new
@@ -241,7 +257,8 @@ public static class BenchCommand
                     arch = variant,
                     threads = t,
                     imageSize = 224,
-                    ratio = r,
+                    ratio = prunedFile is null ? r : (double?)null,
+                    pruned = prunedFile,
                     onnxRuntime = Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString(),
                     int8Scheme = Harness.Export.Quantization.Int8Exporter.Scheme,
                     rows,

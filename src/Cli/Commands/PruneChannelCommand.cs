@@ -1,4 +1,5 @@
 using Harness.Experiments;
+using Harness.Experiments.Latency;
 using Harness.Model;
 using Harness.Pruning.Channels;
 using Harness.Storage.Files;
@@ -34,11 +35,17 @@ public static class PruneChannelCommand
         var calibration = new CalibrationOptions();
         var targetMacs = new Option<string?>("--target-macs") { Description = "prune to a MACs budget (thop rules at --image-size): a fraction of the model's (0.5) or a count (200M); the per-group ratio is searched under --never-untouched's monotone rule (default: none, use --ratio)" };
         var targetParams = new Option<string?>("--target-params") { Description = "prune to a parameter budget: a fraction of the model's (0.5) or a count (1.2M), searched like --target-macs (default: none)" };
+        var targetLatency = new Option<string?>("--target-latency") { Description = "prune to a measured latency: a fraction of the base network's (0.5) or milliseconds (12ms), on --runtime at --batch-size, --image-size and --threads; the per-group widths are allocated on a latency model measured on this machine (cached) and the result measured again (default: none)" };
+        var runtime = new Option<string>("--runtime") { Description = "with --target-latency: the runtime the latency is measured in: onnx (ONNX Runtime, float export), onnx-int8 (the int8 QDQ export) or torch (Harness's eager forward)", DefaultValueFactory = _ => "onnx" };
+        var threads = CommonOptions.Threads();
+        var latencyCache = new Option<string?>("--latency-cache") { Description = $"with --target-latency: the folder of cached latency models (default: {Harness.Experiments.Latency.LatencyCache.DefaultFolder})" };
+        var compareUniform = new Option<bool>("--compare-uniform") { Description = "with --target-latency: also find the uniform ratio that meets the same target (measured) and print both networks' MACs and parameters" };
         var command = new Command("channel", "Channel (structural) pruning with coupled layers pruned together")
             { weights, arch, classes, json, ratio, importance, roundTo, global, maxRatio, never, include, exclude, groupRatios, groupRatiosFile, depthwise, seed, graphOnly, outPath, force };
         foreach (var o in calibration.All) command.Options.Add(o);
         command.Options.Add(targetMacs);
         command.Options.Add(targetParams);
+        foreach (var o in new Option[] { targetLatency, runtime, threads, latencyCache, compareUniform }) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -79,6 +86,11 @@ public static class PruneChannelCommand
             foreach (var id in options.GroupRatios.Keys.Where(id => !known.Contains(id)))
                 throw new ArgumentException($"--group-ratio {id}=…: the model has no group {id} (groups 0..{known.Max()}; see --graph)");
             long before = model.Module.parameters().Sum(p => p.numel());
+            if (parse.GetValue(targetLatency) is { } latencyText)
+                return LatencyTargeted(parse, model, options, latencyText, new LatencyOptions(ratio, targetMacs, targetParams, runtime, threads,
+                    latencyCache, compareUniform, calibration, outPath, weights, force, json, groupRatios, groupRatiosFile), before);
+            foreach (var o in new Option[] { runtime, latencyCache, compareUniform })
+                if (parse.GetResult(o) is { Implicit: false }) throw new ArgumentException($"{o.Name} is read with --target-latency");
             BudgetResult? budget = null;
             string? budgetWhat = null;
             if (parse.GetValue(targetMacs) is not null || parse.GetValue(targetParams) is not null)
@@ -111,6 +123,68 @@ public static class PruneChannelCommand
             return 0;
         });
         return command;
+    }
+
+    private sealed record LatencyOptions(Option<double> Ratio, Option<string?> TargetMacs, Option<string?> TargetParams, Option<string> Runtime,
+        Option<int?> Threads, Option<string?> Cache, Option<bool> CompareUniform, CalibrationOptions Calibration, Option<string?> Out,
+        Option<string> Weights, Option<bool> Force, Option<bool> Json, Option<string[]> GroupRatios, Option<string?> GroupRatiosFile);
+
+    /// <summary><c>--target-latency</c>: the allocation on the measured latency model (<see cref="LatencyTargetSearch"/>),
+    /// the pruned checkpoint, the latency model as CSV and chart beside it, and the figures.</summary>
+    private static int LatencyTargeted(ParseResult parse, Harness.Model.Networks.IPrunableNetwork model, ChannelPruningOptions options,
+        string text, LatencyOptions o, long before)
+    {
+        var output = parse.InvocationConfiguration.Output;
+        var log = parse.GetValue(o.Json) ? parse.InvocationConfiguration.Error : output;
+        if (parse.GetValue(o.TargetMacs) is not null || parse.GetValue(o.TargetParams) is not null)
+            throw new ArgumentException("--target-latency and a --target-macs/--target-params budget: give one");
+        if (parse.GetResult(o.Ratio) is { Implicit: false }) throw new ArgumentException("--ratio and --target-latency: give one (the target chooses the widths)");
+        if (options.GroupRatios.Count > 0) throw new ArgumentException("--group-ratio(s) and --target-latency: give one (the target chooses the widths)");
+        var target = LatencyTarget.Parse(text, "--target-latency");
+        int batch = parse.GetResult(o.Calibration.BatchSize) is { Implicit: false } ? parse.GetValue(o.Calibration.BatchSize) : 1;
+        var setting = new LatencySetting(LatencyRuntimes.Parse(parse.GetValue(o.Runtime)!, "--runtime"), batch,
+            parse.GetValue(o.Calibration.ImageSize), parse.GetValue(o.Threads) ?? TorchSharp.torch.get_num_threads());
+        setting.Validate();
+        string path = parse.GetValue(o.Out) ?? Path.Combine("pruned_models",
+            $"channel_latency_{(target.IsMilliseconds ? target.Value.ToString("0.###", CultureInfo.InvariantCulture) + "ms" : target.Value.ToString(CultureInfo.InvariantCulture))}_{setting.Tag}.pth");
+        string stem = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, Path.GetFileNameWithoutExtension(path));
+        string csv = stem + "_latency_model.csv", png = stem + "_latency_model.png";
+        InputRules.RequireDistinct(path, "--out", parse.GetValue(o.Weights)!, "--weights");
+        foreach (var p in new[] { path, csv, png }) InputRules.RequireNewOrForced(p, "--out", parse.GetValue(o.Force));
+        var cache = new LatencyCache(parse.GetValue(o.Cache) ?? LatencyCache.DefaultFolder);
+        var probe = new RuntimeLatencyProbe(setting);
+        var result = LatencyTargetSearch.Search(model, options, target, probe, cache, log);
+        var table = result.Table!;
+        UniformComparison? uniform = parse.GetValue(o.CompareUniform)
+            ? UniformComparison.At(model, options, result.TargetFraction, probe, log)
+            : null;
+        var (pruned, report) = ChannelPruner.PruneToWidths(model, options, result.Widths);
+        using (pruned)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            ModelLoader.Save(pruned, path);
+            Harness.Storage.Files.AtomicFile.WriteAllText(csv, table.ToCsv());
+            Harness.Metrics.LatencyModelPlot.Save(png, $"{model.Architecture}: latency model ({setting.Describe()})", table.BaseMs, table.Curves());
+            long after = pruned.Module.parameters().Sum(p => p.numel());
+            if (parse.GetValue(o.Json))
+                output.WriteLine(HarnessJson.Serialize(new { checkpoint = path, parametersBefore = before, parametersAfter = after, latency = result, latencyModelCsv = csv, latencyModelPlot = png, uniform, report }));
+            else
+            {
+                output.Write(report.ToText());
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"--target-latency {result.Target} on {result.Setting}: measured {result.MeasuredMs:F2} ms = {result.MeasuredFraction:F3} of the base's {result.BaseMs:F2} ms " +
+                    $"(target {result.TargetFraction:F3} = {result.TargetMs:F2} ms; predicted {result.PredictedFraction:F3}; {result.Attempts.Count - 2} allocation(s) measured; " +
+                    $"a re-measurement lands within {result.Tolerance:P0} of the target); MACs {result.Macs / 1e6:F1} M = {(double)result.Macs / result.BaseMacs:F3} of the base's"));
+                if (uniform is not null)
+                    output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"uniform ratio at the same target: ratio {uniform.Ratio:F4} measured {uniform.MeasuredFraction:F3}, MACs {uniform.Macs / 1e6:F1} M = {(double)uniform.Macs / result.BaseMacs:F3}, parameters {uniform.Parameters:N0}, importance removed {uniform.ImportanceRemoved:F1} " +
+                        $"(latency-targeted: MACs {(double)result.Macs / result.BaseMacs:F3}, parameters {after:N0}, importance removed {result.ImportanceRemoved:F1})"));
+                output.WriteLine($"latency model {(result.TableFromCache ? "from the cache" : "measured")}: {result.TableFile}; wrote {csv} and {png}");
+                output.WriteLine($"measured on {result.Machine}");
+                output.WriteLine($"parameters {before:N0} → {after:N0}; wrote {path}");
+            }
+        }
+        return 0;
     }
 
     /// <summary>The <c>--group-ratios</c> file's ratios with the <c>--group-ratio</c> pairs over them.</summary>

@@ -59,7 +59,7 @@ public static class SweepCommand
             new StudyConfig { Output = "sweep", LatencyRuns = 20, FineGrainedEpochs = 0, ChannelEpochs = 0 });
         var pruning = new Option<string[]>("--pruning")
         {
-            Description = "fine-grained, channel or both (default: both)",
+            Description = "fine-grained, channel, latency (channel pruning to a measured latency target: --ratios are the share of the base's latency removed, measured as the study's --latency-runtime and --latency-batch-size say) or both (fine-grained and channel; default: both)",
             AllowMultipleArgumentsPerToken = true,
         };
         var ratios = new Option<string>("--ratios")
@@ -82,8 +82,9 @@ public static class SweepCommand
         {
             "fine-grained" or "finegrained" or "unstructured" => new[] { SweepMethod.FineGrained },
             "channel" or "structured" => [SweepMethod.Channel],
+            "latency" => [SweepMethod.Latency],
             "both" => [SweepMethod.FineGrained, SweepMethod.Channel],
-            _ => throw new ArgumentException($"--pruning '{v}': expected fine-grained, channel or both"),
+            _ => throw new ArgumentException($"--pruning '{v}': expected fine-grained, channel, latency or both"),
         }).Distinct().ToList();
     }
 

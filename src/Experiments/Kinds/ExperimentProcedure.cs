@@ -15,6 +15,7 @@ public abstract class ExperimentProcedure
         ExperimentKind.Channel => ChannelExperiment.Instance,
         ExperimentKind.Slimming => SlimmingExperiment.Instance,
         ExperimentKind.ChannelBudget => ChannelBudgetExperiment.Instance,
+        ExperimentKind.ChannelLatency => ChannelLatencyExperiment.Instance,
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "no procedure for this experiment kind"),
     };
 

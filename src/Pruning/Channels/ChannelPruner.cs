@@ -25,9 +25,7 @@ public static class ChannelPruner
         foreach (var name in options.IgnoredLayers)
             if (!known.Contains(name))
                 throw new ArgumentException($"ignored layer '{name}' is not a layer of this {model.Architecture} network");
-        using var generator = new Generator(options.Seed);
-        var modules = ChannelImportance.Modules(model);
-        var scores = graph.Groups.ToDictionary(g => g.Id, g => ChannelImportance.Score(modules, g, options.Importance, generator, options.DepthwiseInImportance));
+        var scores = GroupScores(model, graph, options);
         try
         {
             var keepCounts = new Dictionary<int, int>();
@@ -36,18 +34,55 @@ public static class ChannelPruner
                 keepCounts[g.Id] = LocalKeptWidth(g, options);
             }
             if (options.Global) keepCounts = GlobalCounts(graph, scores, options);
-            var removed = new Dictionary<int, int[]>();
-            foreach (var g in graph.Groups)
-            {
-                int drop = g.Channels - keepCounts[g.Id];
-                removed[g.Id] = drop <= 0 ? [] : g.ChannelGroups > 1 ? LowestInEveryGroup(g, scores[g.Id], drop) : Lowest(scores[g.Id], drop);
-            }
-            return PruneChannels(model, graph, removed);
+            return PruneChannels(model, graph, Removal(graph, scores, keepCounts));
         }
         finally
         {
             foreach (var s in scores.Values) s.Dispose();
         }
+    }
+
+    /// <summary>Prunes each group to the width <paramref name="widths"/> gives it (by group id; a group not named keeps
+    /// all its channels), removing its lowest channels by <paramref name="options"/>' importance: what an allocation
+    /// that chose the widths itself (<c>--target-latency</c>) builds. A grouped width must split evenly.</summary>
+    public static (TNet Model, ChannelPruningReport Report) PruneToWidths<TNet>(TNet model, ChannelPruningOptions options,
+        IReadOnlyDictionary<int, int> widths) where TNet : IPrunableNetwork
+    {
+        options.Validate();
+        var graph = DependencyGraph.Build(model);
+        var keepCounts = graph.Groups.ToDictionary(g => g.Id, g => widths.TryGetValue(g.Id, out int w) ? w : g.Channels);
+        foreach (var g in graph.Groups)
+            if (keepCounts[g.Id] < 1 || keepCounts[g.Id] > g.Channels || (g.ChannelGroups > 1 && keepCounts[g.Id] % g.ChannelGroups != 0))
+                throw new ArgumentException($"group {g.Id}: width {keepCounts[g.Id]} is not one of its {g.Channels} channels' widths");
+        var scores = GroupScores(model, graph, options);
+        try
+        {
+            return PruneChannels(model, graph, Removal(graph, scores, keepCounts));
+        }
+        finally
+        {
+            foreach (var s in scores.Values) s.Dispose();
+        }
+    }
+
+    /// <summary>Each group's channel scores (float64, one per channel) under <paramref name="options"/>' importance, by
+    /// group id; the caller disposes them.</summary>
+    public static Dictionary<int, Tensor> GroupScores(IPrunableNetwork model, DependencyGraph graph, ChannelPruningOptions options)
+    {
+        using var generator = new Generator(options.Seed);
+        var modules = ChannelImportance.Modules(model);
+        return graph.Groups.ToDictionary(g => g.Id, g => ChannelImportance.Score(modules, g, options.Importance, generator, options.DepthwiseInImportance));
+    }
+
+    private static Dictionary<int, int[]> Removal(DependencyGraph graph, Dictionary<int, Tensor> scores, Dictionary<int, int> keepCounts)
+    {
+        var removed = new Dictionary<int, int[]>();
+        foreach (var g in graph.Groups)
+        {
+            int drop = g.Channels - keepCounts[g.Id];
+            removed[g.Id] = drop <= 0 ? [] : g.ChannelGroups > 1 ? LowestInEveryGroup(g, scores[g.Id], drop) : Lowest(scores[g.Id], drop);
+        }
+        return removed;
     }
 
     /// <summary>The space widths per-group pruning with <paramref name="options"/> gives (no importance is needed for
@@ -62,7 +97,7 @@ public static class ChannelPruner
     /// <summary>The channels a group keeps under per-group pruning: all of them when an ignored layer pins it, else
     /// <see cref="ChannelPruningOptions.KeptWidth"/> of its original width (its current one unless an iterative
     /// schedule gave <see cref="ChannelPruningOptions.OriginalWidths"/>) at its ratio, never more than it has.</summary>
-    private static int LocalKeptWidth(ChannelGroup g, ChannelPruningOptions options)
+    public static int LocalKeptWidth(ChannelGroup g, ChannelPruningOptions options)
     {
         if (IsIgnored(g, options)) return g.Channels;
         double ratio = options.GroupRatios.TryGetValue(g.Id, out var r) ? r : options.Ratio;

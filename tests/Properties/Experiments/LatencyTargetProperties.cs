@@ -1,0 +1,204 @@
+using FsCheck;
+using FsCheck.Fluent;
+using Harness.Experiments.Latency;
+using Harness.Metrics;
+using Harness.Model.Families;
+using Harness.Model.Networks;
+using Harness.Pruning.Channels;
+using Harness.Tests.TestSupport;
+
+namespace Harness.Tests.Properties.Experiments;
+
+/// <summary>
+/// Pruning to a latency target on a latency the test defines (deterministic): whatever the target between the smallest
+/// reachable latency and the base's, the search returns widths of the groups' grids whose network — built and timed
+/// again by the test's latency — is at most the target; a target under the smallest reachable is refused naming it;
+/// the cache returns the table for the same key and the key changes with the runtime, batch, threads, input side and
+/// machine; the latency model reproduces each single-group measurement it was built from.
+/// </summary>
+public class LatencyTargetProperties : TempDirectoryTest
+{
+    /// <summary>A latency that is not additive over groups: a fixed cost, a time per MAC (convs between two narrowed
+    /// groups shrink with the product of their widths), and a step per block of 16 channels of every group (as a
+    /// runtime's vector blocks make it).</summary>
+    private sealed class DefinedLatency(int imageSize, double blockCost = 0.002, double unalignedCost = 0) : ILatencyProbe
+    {
+        public LatencySetting Setting { get; } = new(LatencyRuntime.Onnx, 1, imageSize, 1);
+        public string Machine => "the test's latency";
+        public int Calls { get; private set; }
+
+        public static double Of(IPrunableNetwork n, int imageSize, double blockCost = 0.002, double unalignedCost = 0) =>
+            0.05 + 2e-7 * MacCounter.ThopMacs(n.Module, imageSize)
+                 + blockCost * DependencyGraph.Build(n).Groups.Sum(g => Math.Ceiling(g.Channels / 16.0))
+                 + unalignedCost * DependencyGraph.Build(n).Groups.Count(g => g.Channels % 16 != 0);
+
+        public IReadOnlyList<double> Medians(IReadOnlyList<IPrunableNetwork> networks, int runs)
+        {
+            Calls++;
+            return networks.Select(n => Of(n, Setting.ImageSize, blockCost, unalignedCost)).ToList();
+        }
+    }
+
+    private static EfficientNet TinyB0() => new(EfficientNetWidths.FromConfig(EfficientNetConfig.Scaled(0.25, 0.34, 10)));
+
+    [Test]
+    public void EveryReachableTargetIsMetByTheNetworkBuilt()
+    {
+        using var model = TinyB0();
+        var probe = new DefinedLatency(32);
+        var cache = new LatencyCache(Path.Combine(Dir, "cache"));
+        var options = new ChannelPruningOptions();
+        var graph = DependencyGraph.Build(model);
+        var choices = WidthChoices.Of(graph, options);
+        double baseMs = DefinedLatency.Of(model, 32);
+        double smallest;
+        using (var narrow = model.Rebuild(WidthChoices.SpaceWidths(graph, choices.ToDictionary(c => c.Group, c => c.Narrowest))))
+            smallest = DefinedLatency.Of(narrow, 32) / baseMs;
+        Prop.ForAll(Gen.Choose(0, 1000).ToArbitrary(), Gen.Elements(true, false).ToArbitrary(), (permille, inMs) =>
+        {
+            double t = smallest + (1 - smallest) * permille / 1000.0;
+            var target = inMs ? new LatencyTarget(t * baseMs, true) : new LatencyTarget(t, false);
+            var result = LatencyTargetSearch.Search(model, options, target, probe, cache, TextWriter.Null);
+            var (pruned, _) = ChannelPruner.PruneToWidths(model, options, result.Widths);
+            using (pruned)
+            {
+                double again = DefinedLatency.Of(pruned, 32) / baseMs;
+                bool onGrid = choices.All(c => c.Widths.Contains(result.Widths[c.Group]));
+                bool met = again <= t + 1e-9 && Math.Abs(again - result.MeasuredFraction) < 1e-9;
+                if (!(onGrid && met)) TestContext.Out.WriteLine($"target {t} ({(inMs ? "ms" : "fraction")}): measured {result.MeasuredFraction}, built {again}, on grid {onGrid}");
+                return onGrid && met;
+            }
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(10));
+    }
+
+    [Test]
+    public void AnUnreachableTargetNamesTheSmallestReachableLatency()
+    {
+        using var model = TinyB0();
+        var probe = new DefinedLatency(32);
+        var graph = DependencyGraph.Build(model);
+        var choices = WidthChoices.Of(graph, new ChannelPruningOptions());
+        double smallest;
+        using (var narrow = model.Rebuild(WidthChoices.SpaceWidths(graph, choices.ToDictionary(c => c.Group, c => c.Narrowest))))
+            smallest = DefinedLatency.Of(narrow, 32) / DefinedLatency.Of(model, 32);
+        var ex = Assert.Throws<ArgumentException>(() => LatencyTargetSearch.Search(model, new ChannelPruningOptions(),
+            new LatencyTarget(smallest * 0.9, false), probe, new LatencyCache(Path.Combine(Dir, "cache")), TextWriter.Null, "--target-latency"));
+        Assert.That(ex!.Message, Does.StartWith("--target-latency").And.Contain("unreachable").And.Contain($"({smallest:F3} of the base's"));
+        Assert.That(ex.Message, Does.Not.Contain("\n"));
+        Assert.That(Directory.Exists(Path.Combine(Dir, "cache")), Is.False, "nothing is measured or cached for an unreachable target");
+    }
+
+    [Test]
+    public void ASecondSearchReadsTheTableFromTheCache()
+    {
+        using var model = TinyB0();
+        var cache = new LatencyCache(Path.Combine(Dir, "cache"));
+        var first = new DefinedLatency(32);
+        var a = LatencyTargetSearch.Search(model, new ChannelPruningOptions(), new LatencyTarget(0.6, false), first, cache, TextWriter.Null);
+        var second = new DefinedLatency(32);
+        var b = LatencyTargetSearch.Search(model, new ChannelPruningOptions(), new LatencyTarget(0.6, false), second, cache, TextWriter.Null);
+        Assert.Multiple(() =>
+        {
+            Assert.That(a.TableFromCache, Is.False);
+            Assert.That(b.TableFromCache, Is.True);
+            Assert.That(second.Calls, Is.LessThan(first.Calls), "the table's measurements are not repeated");
+            Assert.That(b.Widths, Is.EquivalentTo(a.Widths));
+            Assert.That(File.Exists(b.TableFile), Is.True);
+        });
+        // A different round_to gives other width grids: another key, measured anew.
+        var third = new DefinedLatency(32);
+        var c = LatencyTargetSearch.Search(model, new ChannelPruningOptions { RoundTo = 4 }, new LatencyTarget(0.6, false), third, cache, TextWriter.Null);
+        Assert.That(c.TableFromCache, Is.False);
+        // An unreadable file is measured again and replaced.
+        File.WriteAllText(a.TableFile, "{ not json");
+        var fourth = new DefinedLatency(32);
+        Assert.That(LatencyTargetSearch.Search(model, new ChannelPruningOptions(), new LatencyTarget(0.6, false), fourth, cache, TextWriter.Null).TableFromCache, Is.False);
+        Assert.That(cache.Load(LatencyCache.KeyOf(LatencyCache.KeyText(model, WidthChoices.Of(DependencyGraph.Build(model), new ChannelPruningOptions()), fourth.Setting, fourth.Machine))), Is.Not.Null);
+    }
+
+    [Test]
+    public void TheCacheKeyChangesWithWhatTheLatencyDependsOn()
+    {
+        using var model = TinyB0();
+        var choices = WidthChoices.Of(DependencyGraph.Build(model), new ChannelPruningOptions());
+        var settings = Gen.Elements(LatencyRuntime.Torch, LatencyRuntime.Onnx, LatencyRuntime.OnnxInt8).SelectMany(r =>
+            Gen.Elements(1, 8, 32).SelectMany(b => Gen.Elements(32, 64, 224).SelectMany(s => Gen.Elements(1, 2, 4).Select(t => new LatencySetting(r, b, s, t)))));
+        Prop.ForAll(settings.ToArbitrary(), settings.ToArbitrary(), Gen.Elements("machine A", "machine B").ToArbitrary(), (x, y, machine) =>
+        {
+            string kx = LatencyCache.KeyOf(LatencyCache.KeyText(model, choices, x, machine));
+            string ky = LatencyCache.KeyOf(LatencyCache.KeyText(model, choices, y, machine));
+            string other = LatencyCache.KeyOf(LatencyCache.KeyText(model, choices, x, machine + " (another CPU)"));
+            return (kx == ky) == (x == y) && other != kx;
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(60));
+        using var wider = new EfficientNet(EfficientNetWidths.FromConfig(EfficientNetConfig.Scaled(0.5, 0.34, 10)));
+        var setting = new LatencySetting(LatencyRuntime.Onnx, 1, 32, 2);
+        Assert.That(LatencyCache.KeyText(wider, WidthChoices.Of(DependencyGraph.Build(wider), new ChannelPruningOptions()), setting, "m"),
+            Is.Not.EqualTo(LatencyCache.KeyText(model, choices, setting, "m")), "another network, another key");
+    }
+
+    [Test]
+    public void TheModelReproducesEachMeasurementItWasBuiltFrom()
+    {
+        using var model = TinyB0();
+        var probe = new DefinedLatency(32);
+        var graph = DependencyGraph.Build(model);
+        var choices = WidthChoices.Of(graph, new ChannelPruningOptions());
+        var table = LatencyTable.Measure(model, graph, choices, probe, "k", TextWriter.Null);
+        Assert.That(table.Samples, Is.Not.Empty);
+        foreach (var s in table.Samples)
+        {
+            var c = choices.Single(c => c.Group == s.Group);
+            double predicted = table.Predict(choices, new Dictionary<int, int> { [s.Group] = s.Width });
+            // Monotone: a sample slower than a wider one of its group is read as that wider one's time.
+            double slowest = table.Samples.Where(o => o.Group == s.Group && o.Width >= s.Width).Min(o => o.Ms);
+            Assert.That(predicted, Is.EqualTo(slowest).Within(1e-9), $"group {s.Group} at {s.Width} of {c.Channels}");
+        }
+    }
+
+    [Test]
+    public void ARuntimeThatRunsUnalignedWidthsSlowerGetsAlignedWidths()
+    {
+        // Every group whose width is not a multiple of 16 costs a fixed extra time (as a convolution falls off a
+        // runtime's blocked layout): the probes find it, and the allocation then keeps to multiples of 16.
+        using var model = TinyB0();
+        var graph = DependencyGraph.Build(model);
+        var options = new ChannelPruningOptions();
+        var choices = WidthChoices.Of(graph, options);
+        var slow = new DefinedLatency(32, unalignedCost: 0.03);
+        var table = LatencyTable.Measure(model, graph, choices, slow, "k", TextWriter.Null);
+        Assert.That(LatencyTable.AlignmentOf(table.AlignmentProbes, 16), Is.EqualTo(16));
+        Assert.That(table.WithAlignment(16).Samples.All(s => s.Width % 16 == 0), Is.True);
+        var result = LatencyTargetSearch.Search(model, options, new LatencyTarget(0.7, false), slow, new LatencyCache(Path.Combine(Dir, "a")), TextWriter.Null);
+        Assert.That(result.Alignment, Is.EqualTo(16));
+        Assert.That(choices.Where(c => result.Widths[c.Group] != c.Channels).Select(c => result.Widths[c.Group] % 16), Is.All.EqualTo(0).Or.Empty);
+        Assert.That(result.MeasuredFraction, Is.LessThanOrEqualTo(0.7));
+        // Without the extra cost the probes find no alignment.
+        Assert.That(LatencyTable.AlignmentOf(LatencyTable.Measure(model, graph, choices, new DefinedLatency(32), "k", TextWriter.Null).AlignmentProbes, 16), Is.EqualTo(1));
+        Assert.That(LatencyTargetSearch.Search(model, options, new LatencyTarget(0.7, false), new DefinedLatency(32), new LatencyCache(Path.Combine(Dir, "b")), TextWriter.Null).Alignment, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void WithTimeProportionalToMacsTheModelPredictsGroupsNarrowedTogether()
+    {
+        // Time ∝ MACs: a conv between two narrowed groups shrinks with the product of their widths, which the sum of
+        // the single-group savings misses and the interaction term restores.
+        using var model = TinyB0();
+        var probe = new DefinedLatency(32, blockCost: 0);
+        var graph = DependencyGraph.Build(model);
+        var choices = WidthChoices.Of(graph, new ChannelPruningOptions());
+        var table = LatencyTable.Measure(model, graph, choices, probe, "k", TextWriter.Null);
+        var measured = choices.Where(c => table.Samples.Any(s => s.Group == c.Group)).ToList();
+        Prop.ForAll(Gen.Choose(0, 1000).ToArbitrary(), seed =>
+        {
+            var rng = new Random(seed);
+            var widths = measured.Where(_ => rng.NextDouble() < 0.6).ToDictionary(c => c.Group, c => c.Widths[rng.Next(c.Widths.Count)]);
+            using var n = model.Rebuild(WidthChoices.SpaceWidths(graph, widths));
+            double truth = DefinedLatency.Of(n, 32, 0);
+            double predicted = table.Predict(choices, widths);
+            double additive = table.BaseMs - widths.Sum(p => table.Saved(p.Key, choices.Single(c => c.Group == p.Key).Channels, p.Value));
+            bool close = Math.Abs(predicted - truth) <= 0.03 * table.BaseMs && Math.Abs(predicted - truth) <= Math.Abs(additive - truth) + 1e-12;
+            if (!close) TestContext.Out.WriteLine($"widths {string.Join(",", widths)}: truth {truth}, predicted {predicted}, additive {additive}, base {table.BaseMs}");
+            return close;
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(15));
+    }
+}
