@@ -39,13 +39,14 @@ public static class PruneChannelCommand
         var runtime = new Option<string>("--runtime") { Description = "with --target-latency: the runtime the latency is measured in: onnx (ONNX Runtime, float export), onnx-int8 (the int8 QDQ export) or torch (Harness's eager forward)", DefaultValueFactory = _ => "onnx" };
         var threads = CommonOptions.Threads();
         var latencyCache = new Option<string?>("--latency-cache") { Description = $"with --target-latency: the folder of cached latency models (default: {Harness.Experiments.Latency.LatencyCache.DefaultFolder})" };
+        var sensitivity = new Option<string?>("--sensitivity") { Description = "with --target-latency: a channel sensitivity scan (harness sensitivity's sensitivity.csv) whose per-group accuracy drops replace importance as the cost of narrowing a group (default: none, importance)" };
         var compareUniform = new Option<bool>("--compare-uniform") { Description = "with --target-latency: also find the uniform ratio that meets the same target (measured) and print both networks' MACs and parameters" };
         var command = new Command("channel", "Channel (structural) pruning with coupled layers pruned together")
             { weights, arch, classes, json, ratio, importance, roundTo, global, maxRatio, never, include, exclude, groupRatios, groupRatiosFile, depthwise, seed, graphOnly, outPath, force };
         foreach (var o in calibration.All) command.Options.Add(o);
         command.Options.Add(targetMacs);
         command.Options.Add(targetParams);
-        foreach (var o in new Option[] { targetLatency, runtime, threads, latencyCache, compareUniform }) command.Options.Add(o);
+        foreach (var o in new Option[] { targetLatency, runtime, threads, latencyCache, compareUniform, sensitivity }) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -88,8 +89,8 @@ public static class PruneChannelCommand
             long before = model.Module.parameters().Sum(p => p.numel());
             if (parse.GetValue(targetLatency) is { } latencyText)
                 return LatencyTargeted(parse, model, options, latencyText, new LatencyOptions(ratio, targetMacs, targetParams, runtime, threads,
-                    latencyCache, compareUniform, calibration, outPath, weights, force, json, groupRatios, groupRatiosFile), before);
-            foreach (var o in new Option[] { runtime, latencyCache, compareUniform })
+                    latencyCache, compareUniform, calibration, outPath, weights, force, json, groupRatios, groupRatiosFile, sensitivity), before);
+            foreach (var o in new Option[] { runtime, latencyCache, compareUniform, sensitivity })
                 if (parse.GetResult(o) is { Implicit: false }) throw new ArgumentException($"{o.Name} is read with --target-latency");
             BudgetResult? budget = null;
             string? budgetWhat = null;
@@ -127,7 +128,8 @@ public static class PruneChannelCommand
 
     private sealed record LatencyOptions(Option<double> Ratio, Option<string?> TargetMacs, Option<string?> TargetParams, Option<string> Runtime,
         Option<int?> Threads, Option<string?> Cache, Option<bool> CompareUniform, CalibrationOptions Calibration, Option<string?> Out,
-        Option<string> Weights, Option<bool> Force, Option<bool> Json, Option<string[]> GroupRatios, Option<string?> GroupRatiosFile);
+        Option<string> Weights, Option<bool> Force, Option<bool> Json, Option<string[]> GroupRatios, Option<string?> GroupRatiosFile,
+        Option<string?> Sensitivity);
 
     /// <summary><c>--target-latency</c>: the allocation on the measured latency model (<see cref="LatencyTargetSearch"/>),
     /// the pruned checkpoint, the latency model as CSV and chart beside it, and the figures.</summary>
@@ -153,10 +155,11 @@ public static class PruneChannelCommand
         foreach (var p in new[] { path, csv, png }) InputRules.RequireNewOrForced(p, "--out", parse.GetValue(o.Force));
         var cache = new LatencyCache(parse.GetValue(o.Cache) ?? LatencyCache.DefaultFolder);
         var probe = new RuntimeLatencyProbe(setting);
-        var result = LatencyTargetSearch.Search(model, options, target, probe, cache, log);
+        var costOf = parse.GetValue(o.Sensitivity) is { } scan ? SensitivityCosts.Read(scan, DependencyGraph.Build(model), "--sensitivity") : null;
+        var result = LatencyTargetSearch.Search(model, options, target, probe, cache, log, costOf: costOf);
         var table = result.Table!;
         UniformComparison? uniform = parse.GetValue(o.CompareUniform)
-            ? UniformComparison.At(model, options, result.TargetFraction, probe, log)
+            ? UniformComparison.At(model, options, result.TargetFraction, probe, log, costOf: costOf)
             : null;
         var (pruned, report) = ChannelPruner.PruneToWidths(model, options, result.Widths);
         using (pruned)
@@ -177,7 +180,7 @@ public static class PruneChannelCommand
                     $"a re-measurement lands within {result.Tolerance:P0} of the target); MACs {result.Macs / 1e6:F1} M = {(double)result.Macs / result.BaseMacs:F3} of the base's"));
                 if (uniform is not null)
                     output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"uniform ratio at the same target: ratio {uniform.Ratio:F4} measured {uniform.MeasuredFraction:F3}, MACs {uniform.Macs / 1e6:F1} M = {(double)uniform.Macs / result.BaseMacs:F3}, parameters {uniform.Parameters:N0}, importance removed {uniform.ImportanceRemoved:F1} " +
+                        $"uniform ratio at the same target{(uniform.Reached ? "" : " (not reached: the narrowest uniform network is slower)")}: ratio {uniform.Ratio:F4} measured {uniform.MeasuredFraction:F3}, MACs {uniform.Macs / 1e6:F1} M = {(double)uniform.Macs / result.BaseMacs:F3}, parameters {uniform.Parameters:N0}, importance removed {uniform.ImportanceRemoved:F1} " +
                         $"(latency-targeted: MACs {(double)result.Macs / result.BaseMacs:F3}, parameters {after:N0}, importance removed {result.ImportanceRemoved:F1})"));
                 output.WriteLine($"latency model {(result.TableFromCache ? "from the cache" : "measured")}: {result.TableFile}; wrote {csv} and {png}");
                 output.WriteLine($"measured on {result.Machine}");

@@ -44,7 +44,8 @@ public sealed record LatencyTargetResult
     public required double SmallestFraction { get; init; }
     public required long Macs { get; init; }
     /// <summary>The importance the widths remove: per group the scores of its removed channels divided by the group's
-    /// mean score (Torch-Pruning's group normalisation), summed — the allocation's objective.</summary>
+    /// mean score (Torch-Pruning's group normalisation), summed — the allocation's objective (with a sensitivity scan,
+    /// its accuracy drops summed instead).</summary>
     public required double ImportanceRemoved { get; init; }
     /// <summary>The channel multiple the widths were kept to (1: none; <see cref="LatencyTable.Alignment"/>).</summary>
     public required int Alignment { get; init; }
@@ -82,8 +83,12 @@ public static class LatencyTargetSearch
     /// <summary>The stated tolerance: a re-measurement in another process lands within this of the target.</summary>
     public const double Tolerance = 0.05;
 
+    /// <summary>The widths that meet <c>target</c> on <c>probe</c>'s runtime for <c>model</c>; <c>costOf</c> gives each
+    /// group's cost at each of its widths when it is not <c>options</c>' importance (<see cref="SensitivityCosts"/>: a
+    /// scan's accuracy drops).</summary>
     public static LatencyTargetResult Search(IPrunableNetwork model, ChannelPruningOptions options, LatencyTarget target,
-        ILatencyProbe probe, LatencyCache cache, TextWriter log, string option = "--target-latency")
+        ILatencyProbe probe, LatencyCache cache, TextWriter log, string option = "--target-latency",
+        Func<IReadOnlyList<WidthChoices>, IReadOnlyDictionary<int, double[]>>? costOf = null)
     {
         if (options.Global) throw new ArgumentException($"{option} allocates widths per group: drop --global");
         options.Validate();
@@ -137,16 +142,20 @@ public static class LatencyTargetSearch
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  widths kept to multiples of {block}: {(smallestAligned < unaligned ? $"every group at its narrowest multiple of {block} ran {smallestAligned:F3} of the base, at its narrowest {unaligned:F3}" : "the groups' alignment probes")}"));
         var allowed = table.Aligned(choices);
-        var scores = ChannelPruner.GroupScores(model, graph, options);
         IReadOnlyDictionary<int, double[]> costs, allCosts;
-        try
+        if (costOf is not null) (costs, allCosts) = (costOf(allowed), costOf(choices));
+        else
         {
-            costs = LatencyAllocator.Costs(graph, scores, allowed);
-            allCosts = LatencyAllocator.Costs(graph, scores, choices);
-        }
-        finally
-        {
-            foreach (var s in scores.Values) s.Dispose();
+            var scores = ChannelPruner.GroupScores(model, graph, options);
+            try
+            {
+                costs = LatencyAllocator.Costs(graph, scores, allowed);
+                allCosts = LatencyAllocator.Costs(graph, scores, choices);
+            }
+            finally
+            {
+                foreach (var s in scores.Values) s.Dispose();
+            }
         }
 
         var attempts = new List<(LatencyAttempt Attempt, Dictionary<int, int> Widths)>();

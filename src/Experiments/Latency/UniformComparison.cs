@@ -6,13 +6,15 @@ using System.Globalization;
 namespace Harness.Experiments.Latency;
 
 /// <summary>Uniform-ratio pruning (every group the same ratio, never untouched) timed to the same latency target: the
-/// smallest ratio whose network measures at or under it, for comparison with the latency-targeted allocation.</summary>
-public sealed record UniformComparison(double Ratio, double MeasuredFraction, double MeasuredMs, long Macs, long Parameters, double ImportanceRemoved)
+/// smallest ratio whose network measures at or under it, for comparison with the latency-targeted allocation
+/// (<see cref="Reached"/> false: not even ratio 0.99 meets it; the figures are then that ratio's).</summary>
+public sealed record UniformComparison(double Ratio, double MeasuredFraction, double MeasuredMs, long Macs, long Parameters, double ImportanceRemoved,
+    bool Reached)
 {
     /// <summary>Bisection over the ratio (<paramref name="steps"/> measurements, each network timed beside the base):
     /// the narrowest bracket's feasible end.</summary>
     public static UniformComparison At(IPrunableNetwork model, ChannelPruningOptions options, double targetFraction,
-        ILatencyProbe probe, TextWriter log, int steps = 7)
+        ILatencyProbe probe, TextWriter log, int steps = 7, Func<IReadOnlyList<WidthChoices>, IReadOnlyDictionary<int, double[]>>? costOf = null)
     {
         var graph = DependencyGraph.Build(model);
         var o = options with { NeverUntouched = true, Global = false, GroupRatios = new Dictionary<int, double>() };
@@ -40,13 +42,16 @@ public sealed record UniformComparison(double Ratio, double MeasuredFraction, do
             else lo = mid;
         }
         var f = feasible ?? top;
+        bool reached = feasible is not null;
         var choices = WidthChoices.Of(graph, o);
+        var widths = graph.Groups.ToDictionary(g => g.Id, g => ChannelPruner.LocalKeptWidth(g, o with { Ratio = f.Ratio }));
+        if (costOf is not null)
+            return new UniformComparison(f.Ratio, f.Fraction, f.Ms, f.Macs, f.Parameters, LatencyAllocator.Removed(choices, costOf(choices), widths), reached);
         var scores = ChannelPruner.GroupScores(model, graph, o);
         try
         {
             var costs = LatencyAllocator.Costs(graph, scores, choices);
-            var widths = graph.Groups.ToDictionary(g => g.Id, g => ChannelPruner.LocalKeptWidth(g, o with { Ratio = f.Ratio }));
-            return new UniformComparison(f.Ratio, f.Fraction, f.Ms, f.Macs, f.Parameters, LatencyAllocator.Removed(choices, costs, widths));
+            return new UniformComparison(f.Ratio, f.Fraction, f.Ms, f.Macs, f.Parameters, LatencyAllocator.Removed(choices, costs, widths), reached);
         }
         finally
         {

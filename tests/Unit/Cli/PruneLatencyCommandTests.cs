@@ -47,6 +47,20 @@ public class PruneLatencyCommandTests : TempDirectoryTest
         Assert.That(again.Out, Does.Contain("latency model from the cache"));
     }
 
+    [TestCase("torch", "torch, batch 2, 32 px, 1 thread")]
+    [TestCase("onnx-int8", "onnx-int8, batch 2, 32 px, 1 thread")]
+    public void EachRuntimeTimesItsOwnForm(string runtime, string setting)
+    {
+        var (code, stdout, stderr) = HarnessCli.Run("prune", "channel", "--weights", TinyCheckpoint(), "--target-latency", "0.95", "--runtime", runtime,
+            "--batch-size", "2", "--image-size", "32", "--threads", "1", "--latency-cache", Path.Combine(Dir, "cache"), "--out", Path.Combine(Dir, "r.pth"), "--json");
+        Assert.That(code, Is.EqualTo(0), stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        var latency = doc.RootElement.GetProperty("latency");
+        Assert.That(latency.GetProperty("setting").GetString(), Is.EqualTo(setting));
+        Assert.That(latency.GetProperty("measuredFraction").GetDouble(), Is.LessThanOrEqualTo(0.95));
+        Assert.That(File.Exists(Path.Combine(Dir, "r.pth")), Is.True);
+    }
+
     [Test]
     public void AnUnreachableTargetIsOneLine()
     {
