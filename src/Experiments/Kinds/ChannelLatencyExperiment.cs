@@ -27,8 +27,6 @@ public sealed class ChannelLatencyExperiment : ChannelExperiment
     {
         var config = step.Config;
         var options = new ChannelPruningOptions { RoundTo = config.RoundTo, Importance = Importance(config) };
-        if (options.Importance.NeedsGradients)
-            throw new ArgumentException("channelTargetLatency ranks channels by a criterion without gradients (L1, L2, BatchNormScale, Random)");
         var target = new LatencyTarget(step.Experiment.Amount, false);
         var result = LatencyTargetSearch.Search(step.Model, options, target, new RuntimeLatencyProbe(config.LatencySetting()),
             new LatencyCache(config.LatencyCache ?? LatencyCache.DefaultFolder), step.Log, "channelTargetLatency");

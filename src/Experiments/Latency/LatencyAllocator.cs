@@ -31,6 +31,21 @@ public static class LatencyAllocator
         return result;
     }
 
+    /// <summary><see cref="Costs"/> from <paramref name="options"/>' importance scored on <paramref name="model"/>.</summary>
+    public static IReadOnlyDictionary<int, double[]> ImportanceCosts(Harness.Model.Networks.IPrunableNetwork model, DependencyGraph graph,
+        ChannelPruningOptions options, IReadOnlyList<WidthChoices> choices)
+    {
+        var scores = ChannelPruner.GroupScores(model, graph, options);
+        try
+        {
+            return Costs(graph, scores, choices);
+        }
+        finally
+        {
+            foreach (var s in scores.Values) s.Dispose();
+        }
+    }
+
     /// <summary>The importance an allocation removes (each group's cost at its width; mean-normalised channels).</summary>
     public static double Removed(IReadOnlyList<WidthChoices> choices, IReadOnlyDictionary<int, double[]> costs, IReadOnlyDictionary<int, int> widths) =>
         choices.Sum(c =>

@@ -58,7 +58,6 @@ public sealed class LatencyCache(string folder)
 
     public void Save(LatencyTable table)
     {
-        Directory.CreateDirectory(Folder);
         AtomicFile.WriteAllText(PathOf(table.Key), HarnessJson.Serialize(table) + "\n");
     }
 }

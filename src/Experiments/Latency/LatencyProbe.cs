@@ -49,8 +49,10 @@ public sealed class RuntimeLatencyProbe(LatencySetting setting) : ILatencyProbe
         };
         if (Setting.Runtime == LatencyRuntime.Onnx) return OnnxExporter.ToBytes(network, options);
         var quantization = new QuantizationOptions { CalibrationSource = "seeded random images (timing only)", CalibrationImages = 8 };
-        return Int8Exporter.ToBytes(network, options, quantization, RandomCalibration(Setting.ImageSize), Setting.Threads);
+        return Int8Exporter.ToBytes(network, options, quantization, _calibration.Value, Setting.Threads);
     }
+
+    private readonly Lazy<IReadOnlyList<(float[] Data, int[] Shape)>> _calibration = new(() => RandomCalibration(setting.ImageSize));
 
     /// <summary>One batch of eight seeded N(0, 1) images.</summary>
     private static IReadOnlyList<(float[] Data, int[] Shape)> RandomCalibration(int imageSize)

@@ -76,8 +76,18 @@ public sealed record LatencyTable
         return points[^1].Saved;
     }
 
-    /// <summary>The group's (width, saving) points, widest first from (channels, 0), the saving made monotone.</summary>
+    /// <summary>The group's (width, saving) points, widest first from (channels, 0), the saving made monotone; built once
+    /// per group and width (the allocation reads them for every move it weighs).</summary>
     private List<(int Width, double Saved)> Curve(int group, int channels)
+    {
+        var curves = _curves ??= [];
+        if (!curves.TryGetValue((group, channels), out var curve)) curves[(group, channels)] = curve = BuildCurve(group, channels);
+        return curve;
+    }
+
+    private Dictionary<(int, int), List<(int Width, double Saved)>>? _curves;
+
+    private List<(int Width, double Saved)> BuildCurve(int group, int channels)
     {
         var points = new List<(int Width, double Saved)> { (channels, 0) };
         double most = 0;
@@ -255,7 +265,7 @@ public sealed record LatencyTable
     {
         if (alignment <= 1) return this;
         var t = this with { Alignment = alignment, Samples = Samples.Where(s => s.Width % alignment == 0).ToList() };
-        t._interactions = null;
+        (t._interactions, t._curves) = (null, null);
         return t;
     }
 

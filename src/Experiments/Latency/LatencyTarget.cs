@@ -100,27 +100,27 @@ public static class LatencyTargetSearch
         long baseMacs = MacCounter.ThopMacs(model.Module, setting.ImageSize);
         int verifyRuns = 2 * setting.Runs;
 
+        int block = 2 * options.RoundTo;
         var narrowest = choices.ToDictionary(c => c.Group, c => c.Narrowest);
         var channels = choices.ToDictionary(c => c.Group, c => c.Channels);
         // The narrowest networks: every group at its narrowest width, and at its narrowest multiple of 2·round_to (a
         // runtime with blocked kernels may run the aligned one faster); the smaller of the two is the floor.
-        var narrowestAligned = choices.ToDictionary(c => c.Group, c => c.Widths.Where(w => w % (2 * options.RoundTo) == 0).DefaultIfEmpty(c.Narrowest).Min());
-        double baseMs, smallest, smallestAligned;
+        var narrowestAligned = choices.ToDictionary(c => c.Group, c => c.Widths.Where(w => w % block == 0).DefaultIfEmpty(c.Narrowest).Min());
+        double baseMs, unaligned, smallestAligned;
         using (var small = model.Rebuild(WidthChoices.SpaceWidths(graph, narrowest)))
         using (var smallAligned = model.Rebuild(WidthChoices.SpaceWidths(graph, narrowestAligned)))
         {
             var m = probe.Medians([model, small, smallAligned], verifyRuns);
-            (baseMs, smallest, smallestAligned) = (m[0], m[1] / m[0], m[2] / m[0]);
+            (baseMs, unaligned, smallestAligned) = (m[0], m[1] / m[0], m[2] / m[0]);
         }
-        var floorWidths = smallestAligned < smallest ? narrowestAligned : narrowest;
-        double unaligned = smallest;
-        smallest = Math.Min(smallest, smallestAligned);
+        var floorWidths = smallestAligned < unaligned ? narrowestAligned : narrowest;
+        double smallest = Math.Min(unaligned, smallestAligned);
         double t = target.IsMilliseconds ? target.Value / baseMs : target.Value;
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"latency ({setting.Describe()}): base {baseMs:F2} ms, every group at its narrowest {unaligned * baseMs:F2} ms ({unaligned:F3}), at its narrowest multiple of {2 * options.RoundTo} {smallestAligned * baseMs:F2} ms ({smallestAligned:F3}); target {target} = {t * baseMs:F2} ms ({t:F3})"));
+            $"latency ({setting.Describe()}): base {baseMs:F2} ms, every group at its narrowest {unaligned * baseMs:F2} ms ({unaligned:F3}), at its narrowest multiple of {block} {smallestAligned * baseMs:F2} ms ({smallestAligned:F3}); target {target} = {t * baseMs:F2} ms ({t:F3})"));
         if (smallest > t)
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                $"{option} {target} ({t * baseMs:F2} ms) is unreachable: the smallest reachable latency is {smallest * baseMs:F2} ms ({smallest:F3} of the base's {baseMs:F2} ms; every group at its narrowest{(smallestAligned < unaligned ? $" multiple of {2 * options.RoundTo}" : $", round_to {options.RoundTo}")}) on {setting.Describe()}"));
+                $"{option} {target} ({t * baseMs:F2} ms) is unreachable: the smallest reachable latency is {smallest * baseMs:F2} ms ({smallest:F3} of the base's {baseMs:F2} ms; every group at its narrowest{(smallestAligned < unaligned ? $" multiple of {block}" : $", round_to {options.RoundTo}")}) on {setting.Describe()}"));
 
         string key = LatencyCache.KeyOf(LatencyCache.KeyText(model, choices, setting, probe.Machine));
         var table = cache.Load(key);
@@ -135,31 +135,22 @@ public static class LatencyTargetSearch
 
         // Widths are kept to multiples of 2·round_to when the runtime runs unaligned widths slower: the groups' probes
         // add up to it, or every group at its narrowest aligned width ran faster than at its narrowest of all.
-        int block = 2 * options.RoundTo;
         bool aligned = LatencyTable.AlignmentOf(table.AlignmentProbes, block) > 1 || smallestAligned < unaligned;
         table = table.WithAlignment(aligned ? block : 1);
         if (aligned)
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  widths kept to multiples of {block}: {(smallestAligned < unaligned ? $"every group at its narrowest multiple of {block} ran {smallestAligned:F3} of the base, at its narrowest {unaligned:F3}" : "the groups' alignment probes")}"));
         var allowed = table.Aligned(choices);
-        IReadOnlyDictionary<int, double[]> costs, allCosts;
-        if (costOf is not null) (costs, allCosts) = (costOf(allowed), costOf(choices));
-        else
+        var allCosts = costOf?.Invoke(choices) ?? LatencyAllocator.ImportanceCosts(model, graph, options, choices);
+        // The allowed widths are a subset of each group's grid: their costs are read from the full grid's.
+        var costs = allowed.ToDictionary(c => c.Group, c =>
         {
-            var scores = ChannelPruner.GroupScores(model, graph, options);
-            try
-            {
-                costs = LatencyAllocator.Costs(graph, scores, allowed);
-                allCosts = LatencyAllocator.Costs(graph, scores, choices);
-            }
-            finally
-            {
-                foreach (var s in scores.Values) s.Dispose();
-            }
-        }
+            var grid = choices.Single(g => g.Group == c.Group).Widths.ToList();
+            return c.Widths.Select(w => allCosts[c.Group][grid.IndexOf(w)]).ToArray();
+        });
 
         var attempts = new List<(LatencyAttempt Attempt, Dictionary<int, int> Widths)>();
-        var measured = new Dictionary<string, double>();
+        var measured = new Dictionary<string, (double Fraction, long Macs)>();
         attempts.Add((new LatencyAttempt(0, Predict(table, choices, narrowest), unaligned, Macs(model, graph, narrowest, setting.ImageSize)), narrowest));
         attempts.Add((new LatencyAttempt(0, Predict(table, choices, narrowestAligned), smallestAligned, Macs(model, graph, narrowestAligned, setting.ImageSize)), narrowestAligned));
         double budget = t, aim = t * (1 - Band / 2);
@@ -168,22 +159,23 @@ public static class LatencyTargetSearch
         {
             var widths = LatencyAllocator.Allocate(allowed, costs, (w, g, from, to) => table.Gain(w, channels, g, from, to), (1 - budget) * table.BaseMs) ?? floorWidths;
             string id = string.Join(",", widths.OrderBy(p => p.Key).Select(p => p.Value));
-            if (!measured.TryGetValue(id, out double a))
+            if (!measured.TryGetValue(id, out var known))
             {
                 using var candidate = model.Rebuild(WidthChoices.SpaceWidths(graph, widths));
                 var m = probe.Medians([model, candidate], verifyRuns);
-                a = m[1] / m[0];
+                double first = m[1] / m[0];
                 // A network that measures under the target is timed once more and kept at the slower of the two: of
                 // many candidates near the target, the one a noisy measurement favoured would otherwise be kept.
-                if (a <= t)
+                if (first <= t)
                 {
                     var again = probe.Medians([model, candidate], verifyRuns);
-                    a = Math.Max(a, again[1] / again[0]);
+                    first = Math.Max(first, again[1] / again[0]);
                 }
-                measured[id] = a;
+                measured[id] = known = (first, MacCounter.ThopMacs(candidate.Module, setting.ImageSize));
             }
+            double a = known.Fraction;
             double predicted = Predict(table, choices, widths);
-            attempts.Add((new LatencyAttempt(budget, predicted, a, Macs(model, graph, widths, setting.ImageSize)), widths));
+            attempts.Add((new LatencyAttempt(budget, predicted, a, known.Macs), widths));
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  allocation {i + 1}: budget {budget:F3}, predicted {predicted:F3}, measured {a:F3} of the base ({a * baseMs:F2} ms), MACs {attempts[^1].Attempt.Macs / (double)baseMacs:F3}"));
             if (a <= t)

@@ -45,17 +45,7 @@ public sealed record UniformComparison(double Ratio, double MeasuredFraction, do
         bool reached = feasible is not null;
         var choices = WidthChoices.Of(graph, o);
         var widths = graph.Groups.ToDictionary(g => g.Id, g => ChannelPruner.LocalKeptWidth(g, o with { Ratio = f.Ratio }));
-        if (costOf is not null)
-            return new UniformComparison(f.Ratio, f.Fraction, f.Ms, f.Macs, f.Parameters, LatencyAllocator.Removed(choices, costOf(choices), widths), reached);
-        var scores = ChannelPruner.GroupScores(model, graph, o);
-        try
-        {
-            var costs = LatencyAllocator.Costs(graph, scores, choices);
-            return new UniformComparison(f.Ratio, f.Fraction, f.Ms, f.Macs, f.Parameters, LatencyAllocator.Removed(choices, costs, widths), reached);
-        }
-        finally
-        {
-            foreach (var s in scores.Values) s.Dispose();
-        }
+        var costs = costOf?.Invoke(choices) ?? LatencyAllocator.ImportanceCosts(model, graph, o, choices);
+        return new UniformComparison(f.Ratio, f.Fraction, f.Ms, f.Macs, f.Parameters, LatencyAllocator.Removed(choices, costs, widths), reached);
     }
 }

@@ -41,6 +41,23 @@ public class LatencyTargetProperties : TempDirectoryTest
 
     private static EfficientNet TinyB0() => new(EfficientNetWidths.FromConfig(EfficientNetConfig.Scaled(0.25, 0.34, 10)));
 
+    /// <summary>The network's graph, its groups' width grids and its latency table under <paramref name="probe"/>.</summary>
+    private static (DependencyGraph Graph, IReadOnlyList<WidthChoices> Choices, LatencyTable Table) Measured(IPrunableNetwork model, ILatencyProbe probe)
+    {
+        var graph = DependencyGraph.Build(model);
+        var choices = WidthChoices.Of(graph, new ChannelPruningOptions());
+        return (graph, choices, LatencyTable.Measure(model, graph, choices, probe, "k", TextWriter.Null));
+    }
+
+    /// <summary>Every group at its narrowest width, as a fraction of the full network's defined latency.</summary>
+    private static double SmallestFraction(IPrunableNetwork model)
+    {
+        var graph = DependencyGraph.Build(model);
+        var narrowest = WidthChoices.Of(graph, new ChannelPruningOptions()).ToDictionary(c => c.Group, c => c.Narrowest);
+        using var narrow = model.Rebuild(WidthChoices.SpaceWidths(graph, narrowest));
+        return DefinedLatency.Of(narrow, 32) / DefinedLatency.Of(model, 32);
+    }
+
     [Test]
     public void EveryReachableTargetIsMetByTheNetworkBuilt()
     {
@@ -51,9 +68,7 @@ public class LatencyTargetProperties : TempDirectoryTest
         var graph = DependencyGraph.Build(model);
         var choices = WidthChoices.Of(graph, options);
         double baseMs = DefinedLatency.Of(model, 32);
-        double smallest;
-        using (var narrow = model.Rebuild(WidthChoices.SpaceWidths(graph, choices.ToDictionary(c => c.Group, c => c.Narrowest))))
-            smallest = DefinedLatency.Of(narrow, 32) / baseMs;
+        double smallest = SmallestFraction(model);
         Prop.ForAll(Gen.Choose(0, 1000).ToArbitrary(), Gen.Elements(true, false).ToArbitrary(), (permille, inMs) =>
         {
             double t = smallest + (1 - smallest) * permille / 1000.0;
@@ -76,11 +91,7 @@ public class LatencyTargetProperties : TempDirectoryTest
     {
         using var model = TinyB0();
         var probe = new DefinedLatency(32);
-        var graph = DependencyGraph.Build(model);
-        var choices = WidthChoices.Of(graph, new ChannelPruningOptions());
-        double smallest;
-        using (var narrow = model.Rebuild(WidthChoices.SpaceWidths(graph, choices.ToDictionary(c => c.Group, c => c.Narrowest))))
-            smallest = DefinedLatency.Of(narrow, 32) / DefinedLatency.Of(model, 32);
+        double smallest = SmallestFraction(model);
         var ex = Assert.Throws<ArgumentException>(() => LatencyTargetSearch.Search(model, new ChannelPruningOptions(),
             new LatencyTarget(smallest * 0.9, false), probe, new LatencyCache(Path.Combine(Dir, "cache")), TextWriter.Null, "--target-latency"));
         Assert.That(ex!.Message, Does.StartWith("--target-latency").And.Contain("unreachable").And.Contain($"({smallest:F3} of the base's"));
@@ -141,9 +152,7 @@ public class LatencyTargetProperties : TempDirectoryTest
     {
         using var model = TinyB0();
         var probe = new DefinedLatency(32);
-        var graph = DependencyGraph.Build(model);
-        var choices = WidthChoices.Of(graph, new ChannelPruningOptions());
-        var table = LatencyTable.Measure(model, graph, choices, probe, "k", TextWriter.Null);
+        var (graph, choices, table) = Measured(model, probe);
         Assert.That(table.Samples, Is.Not.Empty);
         foreach (var s in table.Samples)
         {
@@ -184,9 +193,7 @@ public class LatencyTargetProperties : TempDirectoryTest
         // and the group that saves the most time loses a lot: the allocation narrows the others first.
         using var model = TinyB0();
         var probe = new DefinedLatency(32);
-        var graph = DependencyGraph.Build(model);
-        var choices = WidthChoices.Of(graph, new ChannelPruningOptions());
-        var table = LatencyTable.Measure(model, graph, choices, probe, "k", TextWriter.Null);
+        var (graph, choices, table) = Measured(model, probe);
         int costly = table.Samples.GroupBy(s => s.Group).MaxBy(g => table.BaseMs - g.Min(s => s.Ms))!.Key;
         var lines = new List<string> { "group,members,ratio,removed,macs_share,accuracy,loss,drop" };
         foreach (var c in choices.Where(c => c.Widths.Count > 1))
@@ -224,9 +231,7 @@ public class LatencyTargetProperties : TempDirectoryTest
         // the single-group savings misses and the interaction term restores.
         using var model = TinyB0();
         var probe = new DefinedLatency(32, blockCost: 0);
-        var graph = DependencyGraph.Build(model);
-        var choices = WidthChoices.Of(graph, new ChannelPruningOptions());
-        var table = LatencyTable.Measure(model, graph, choices, probe, "k", TextWriter.Null);
+        var (graph, choices, table) = Measured(model, probe);
         var measured = choices.Where(c => table.Samples.Any(s => s.Group == c.Group)).ToList();
         Prop.ForAll(Gen.Choose(0, 1000).ToArbitrary(), seed =>
         {
