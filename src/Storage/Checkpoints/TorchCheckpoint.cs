@@ -17,7 +17,8 @@ public static class TorchCheckpoint
     /// <c>torch.load</c> ignores it.</summary>
     public const string MetadataRecord = "extra/harness.json";
 
-    internal static readonly Dictionary<string, ScalarType> StorageTypes = new()
+    /// <summary>The storage classes a checkpoint may name, with their element types.</summary>
+    public static IReadOnlyDictionary<string, ScalarType> StorageTypes { get; } = new Dictionary<string, ScalarType>
     {
         ["FloatStorage"] = ScalarType.Float32,
         ["DoubleStorage"] = ScalarType.Float64,
@@ -31,7 +32,8 @@ public static class TorchCheckpoint
         ["BoolStorage"] = ScalarType.Bool,
     };
 
-    internal static readonly string[] AllowedGlobals =
+    /// <summary>The only globals data.pkl may name (everything else is a <c>PickleSecurityException</c>).</summary>
+    public static IReadOnlyList<string> AllowedGlobals { get; } =
     [
         "collections.OrderedDict",
         "torch._utils._rebuild_tensor_v2",

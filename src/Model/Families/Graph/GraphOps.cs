@@ -60,7 +60,10 @@ public static class GraphOps
             case "AveragePool" or "MaxPool":
                 Kernel(node, "kernel");
                 Kernel(node, "strides");
-                if (Pads(node).Any(p => p is < 0 or > 64)) throw new ArgumentException($"{at}: pads out of range");
+                if (Pads(node) is not { Length: 4 } poolPads || poolPads.Any(p => p is < 0 or > 64))
+                    throw new ArgumentException($"{at}: pads must be four numbers in 0–64 (top, left, bottom, right)");
+                if (node.Op == "MaxPool" && node.IntList("dilations") is { } dilations && (dilations.Length != 2 || dilations.Any(d => d is < 1 or > 64)))
+                    throw new ArgumentException($"{at}: dilations must be two numbers in 1–64");
                 break;
             case "BatchNorm":
                 if (node.Float("epsilon", 1e-5) is <= 0 or > 1 || node.Float("momentum", 0.1) is < 0 or > 1)
