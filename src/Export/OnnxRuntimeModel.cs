@@ -15,6 +15,7 @@ namespace Harness.Export;
 public sealed class OnnxRuntimeModel : IDisposable
 {
     private readonly InferenceSession _session;
+    private readonly string _inputName;
 
     private OnnxRuntimeModel(InferenceSession session, string source)
     {
@@ -28,7 +29,18 @@ public sealed class OnnxRuntimeModel : IDisposable
         if (meta.TryGetValue(OnnxMetadataKeys.ImageSize, out var size) && int.TryParse(size, out int s)) ImageSize = s;
         if (meta.TryGetValue(OnnxMetadataKeys.Quantization, out var scheme)) Quantization = scheme;
         if (meta.TryGetValue(OnnxMetadataKeys.Calibration, out var calibration)) Calibration = calibration;
-        var output = session.OutputMetadata.Values.First().Dimensions;
+        // The interface is checked before anything is run: one float image input [N, 3, H, W] and float logits first.
+        if (session.InputMetadata.Count != 1)
+            throw new InvalidDataException($"{source}: the model has {session.InputMetadata.Count} inputs; an image classifier with one input [N, 3, H, W] is expected");
+        var (inputName, input) = session.InputMetadata.Single();
+        if (input.OnnxValueType != OnnxValueType.ONNX_TYPE_TENSOR || input.ElementDataType != TensorElementType.Float
+            || input.Dimensions.Length != 4 || input.Dimensions[1] is not (3 or -1))
+            throw new InvalidDataException($"{source}: input '{inputName}' is not a float image batch [N, 3, H, W]");
+        _inputName = inputName;
+        if (session.OutputMetadata.Count == 0
+            || session.OutputMetadata.Values.First() is not { OnnxValueType: OnnxValueType.ONNX_TYPE_TENSOR, ElementDataType: TensorElementType.Float } logits)
+            throw new InvalidDataException($"{source}: the model's first output is not a float tensor of logits");
+        var output = logits.Dimensions;
         NumClasses = output.Length == 2 && output[1] > 0 ? output[1] : ClassNames?.Count ?? 0;
     }
 
@@ -48,8 +60,10 @@ public sealed class OnnxRuntimeModel : IDisposable
     {
         using var options = Options(threads);
         if (!File.Exists(path)) throw new FileNotFoundException($"--weights '{path}': no such file", path);
-        try { return new OnnxRuntimeModel(new InferenceSession(path, options), path); }
+        InferenceSession session;
+        try { session = new InferenceSession(path, options); }
         catch (OnnxRuntimeException ex) { throw new InvalidDataException($"--weights '{path}': not an ONNX model ONNX Runtime accepts ({ex.Message})", ex); }
+        return Wrap(session, $"--weights '{path}'");
     }
 
     /// <summary>A network exported in memory as <c>export onnx</c> writes it (BatchNorm folded; the model is put in
@@ -64,8 +78,24 @@ public sealed class OnnxRuntimeModel : IDisposable
     public static OnnxRuntimeModel FromBytes(byte[] onnxModel, int threads, string source)
     {
         using var options = Options(threads);
-        try { return new OnnxRuntimeModel(new InferenceSession(onnxModel, options), source); }
+        InferenceSession session;
+        try { session = new InferenceSession(onnxModel, options); }
         catch (OnnxRuntimeException ex) { throw new InvalidDataException($"{source}: not an ONNX model ONNX Runtime accepts ({ex.Message})", ex); }
+        return Wrap(session, source);
+    }
+
+    /// <summary>The model around an open session; a session whose interface is refused is closed.</summary>
+    private static OnnxRuntimeModel Wrap(InferenceSession session, string source)
+    {
+        try
+        {
+            return new OnnxRuntimeModel(session, source);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
     }
 
     private static SessionOptions Options(int threads) => new()
@@ -81,7 +111,7 @@ public sealed class OnnxRuntimeModel : IDisposable
         using var cpu = input.to(float32).cpu().contiguous();
         var shape = cpu.shape.Select(d => (int)d).ToArray();
         var data = cpu.data<float>().ToArray();
-        var feed = new[] { NamedOnnxValue.CreateFromTensor(OnnxExporter.InputName, new DenseTensor<float>(data, shape)) };
+        var feed = new[] { NamedOnnxValue.CreateFromTensor(_inputName, new DenseTensor<float>(data, shape)) };
         using var results = _session.Run(feed);
         var logits = results.First().AsTensor<float>();
         return tensor(logits.ToArray(), logits.Dimensions.ToArray().Select(d => (long)d).ToArray());
