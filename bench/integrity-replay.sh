@@ -41,8 +41,12 @@ for f in "$work"/in/onnx/*.onnx; do
   name=$(basename "$f" .onnx)
   expected=2; case "$name" in valid*) expected=0 ;; esac
   case_ "import-$name" "$expected" import onnx "$f" --out out/model.pth
-  case_ "evaluate-$name" "$expected" evaluate --weights "$f" --data "$data" --image-size 32 --test-subset 50 --out out
+  # evaluate runs a .onnx file in ONNX Runtime by default; --runtime torch takes the import's path.
+  case_ "evaluate-$name" "$expected" evaluate --weights "$f" --runtime torch --data "$data" --image-size 32 --test-subset 50 --out out
 done
+# ONNX Runtime's path: a model with a fixed batch of one runs in batches of one; a fixed image size of another size is one line.
+case_ evaluate-ort-valid 0 evaluate --weights "$work/in/onnx/valid.onnx" --data "$data" --image-size 32 --test-subset 50 --out out
+case_ evaluate-ort-absurd-input 2 evaluate --weights "$work/in/onnx/absurd-input.onnx" --data "$data" --image-size 32 --test-subset 50 --out out
 case_ metrics-size-100000-runs-0 2 metrics --image-size 100000 --runs 0 --out out
 case_ evaluate-image-size-0 2 evaluate --image-size 0 --data "$data"
 case_ train-lr-1e308 2 train --lr 1e308 --data "$data" --weights none --out out

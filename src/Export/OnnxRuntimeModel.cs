@@ -16,6 +16,7 @@ public sealed class OnnxRuntimeModel : IDisposable
 {
     private readonly InferenceSession _session;
     private readonly string _inputName;
+    private readonly int[] _inputDims;
 
     private OnnxRuntimeModel(InferenceSession session, string source)
     {
@@ -37,6 +38,7 @@ public sealed class OnnxRuntimeModel : IDisposable
             || input.Dimensions.Length != 4 || input.Dimensions[1] is not (3 or -1))
             throw new InvalidDataException($"{source}: input '{inputName}' is not a float image batch [N, 3, H, W]");
         _inputName = inputName;
+        _inputDims = input.Dimensions;
         if (session.OutputMetadata.Count == 0
             || session.OutputMetadata.Values.First() is not { OnnxValueType: OnnxValueType.ONNX_TYPE_TENSOR, ElementDataType: TensorElementType.Float } logits)
             throw new InvalidDataException($"{source}: the model's first output is not a float tensor of logits");
@@ -110,12 +112,34 @@ public sealed class OnnxRuntimeModel : IDisposable
     {
         using var cpu = input.to(float32).cpu().contiguous();
         var shape = cpu.shape.Select(d => (int)d).ToArray();
-        var data = cpu.data<float>().ToArray();
-        var feed = new[] { NamedOnnxValue.CreateFromTensor(_inputName, new DenseTensor<float>(data, shape)) };
-        using var results = _session.Run(feed);
-        var logits = results.First().AsTensor<float>();
-        return tensor(logits.ToArray(), logits.Dimensions.ToArray().Select(d => (long)d).ToArray());
+        // A model exported with a fixed image size takes no other; one with a fixed batch is run in batches of it.
+        if (shape.Length != 4 || (_inputDims[2] > 0 && _inputDims[2] != shape[2]) || (_inputDims[3] > 0 && _inputDims[3] != shape[3]))
+            throw new ArgumentException($"the ONNX model takes images of {Size(_inputDims[2])}×{Size(_inputDims[3])} pixels, given [{string.Join(", ", shape)}]: set --image-size to its size");
+        int batch = _inputDims[0] > 0 ? _inputDims[0] : shape[0];
+        var parts = new List<Tensor>();
+        try
+        {
+            for (int start = 0; start < shape[0]; start += batch)
+            {
+                int n = Math.Min(batch, shape[0] - start);
+                using var chunk = cpu.narrow(0, start, n);
+                using var padded = n == batch ? chunk.alias() : nn.functional.pad(chunk, [0, 0, 0, 0, 0, 0, 0, batch - n]);
+                var data = padded.data<float>().ToArray();
+                var feed = new[] { NamedOnnxValue.CreateFromTensor(_inputName, new DenseTensor<float>(data, [batch, shape[1], shape[2], shape[3]])) };
+                using var results = _session.Run(feed);
+                var logits = results.First().AsTensor<float>();
+                using var all = tensor(logits.ToArray(), logits.Dimensions.ToArray().Select(d => (long)d).ToArray());
+                parts.Add(all.narrow(0, 0, n).clone());
+            }
+            return parts.Count == 1 ? parts[0].alias() : cat(parts, 0);
+        }
+        finally
+        {
+            foreach (var p in parts) p.Dispose();
+        }
     }
+
+    private static string Size(int d) => d > 0 ? d.ToString(System.Globalization.CultureInfo.InvariantCulture) : "any";
 
     public void Dispose() => _session.Dispose();
 }
