@@ -128,10 +128,21 @@ public sealed class OnnxRuntimeModel : IDisposable
                 var feed = new[] { NamedOnnxValue.CreateFromTensor(_inputName, new DenseTensor<float>(data, [batch, shape[1], shape[2], shape[3]])) };
                 using var results = _session.Run(feed);
                 var logits = results.First().AsTensor<float>();
-                using var all = tensor(logits.ToArray(), logits.Dimensions.ToArray().Select(d => (long)d).ToArray());
-                parts.Add(all.narrow(0, 0, n).clone());
+                var all = tensor(logits.ToArray(), logits.Dimensions.ToArray().Select(d => (long)d).ToArray());
+                if (n == batch) parts.Add(all);
+                else
+                    using (all) parts.Add(all.narrow(0, 0, n).clone()); // the padding's rows dropped
             }
-            return parts.Count == 1 ? parts[0].alias() : cat(parts, 0);
+        }
+        catch
+        {
+            foreach (var p in parts) p.Dispose();
+            throw;
+        }
+        if (parts.Count == 1) return parts[0]; // the usual case: one run, its logits handed out as they are
+        try
+        {
+            return cat(parts, 0);
         }
         finally
         {
