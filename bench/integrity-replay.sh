@@ -70,10 +70,11 @@ case_ rerun 2 train "${small[@]}" --epochs 1 --out "$work/cases/rerun/out" --res
 case_ rerun 0 train "${small[@]}" --epochs 1 --out "$work/cases/rerun/out" --resume --lr 0.02 --force
 # Two concurrent runs into one --out: the second refuses with the first one's pid.
 mkdir -p "$work/cases/concurrent"
-( cd "$work/cases/concurrent" && "$H" train "${small[@]}" --epochs 30 --out out >/dev/null 2>&1 ) & first=$!
+# exec: the background job's pid is Harness's own, so that the kill below reaches it (SIGTERM: it stops cleanly).
+( cd "$work/cases/concurrent" && exec "$H" train "${small[@]}" --epochs 30 --out out >/dev/null 2>&1 ) & first=$!
 for _ in $(seq 100); do [ -f "$work/cases/concurrent/out/.harness.lock" ] && break; sleep 0.2; done
 case_ concurrent 2 train "${small[@]}" --epochs 1 --out "$work/cases/concurrent/out"
-kill $first 2>/dev/null; wait $first
+kill $first 2>/dev/null; wait $first; echo "the first run, sent SIGTERM: exit $? (143 expected)"
 # A sweep rerun with another --test-subset and another --base-model.
 sweep=(sweep --data "$data" --image-size 32 --batch-size 32 --pruning channel --ratios 0.5 --channel-epochs 0 --runs 1 --device cpu)
 mkdir -p "$work/cases/sweep"

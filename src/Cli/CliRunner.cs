@@ -43,6 +43,9 @@ public static class CliRunner
                 Harness.Runtime.MemoryLayout.Preferred = Harness.Runtime.MemoryFormat.Auto;
                 throw new ArgumentException($"--memory-format channels-last: {fault}; use auto (contiguous here) or contiguous");
             }
+            // libtorch's NNPACK warnings, where NNPACK cannot run, are not ours to print (help loads no libtorch).
+            if (parse.Action is not System.CommandLine.Help.HelpAction)
+                Harness.Runtime.NativeSetup.QuietNnpack();
             return parse.Invoke(config);
         }
         catch (Exception ex) when (UserError.IsUserError(ex))
@@ -76,17 +79,23 @@ public static class CliRunner
         }
     }
 
-    /// <summary>Runs <paramref name="body"/> with a token that Ctrl-C cancels (the run stops after its last saved
-    /// epoch); returns 130 when cancelled.</summary>
+    /// <summary>Runs <paramref name="body"/> with a token that Ctrl-C (SIGINT) or SIGTERM cancels — SIGTERM is what
+    /// <c>kill</c>, <c>scancel</c> and a Slurm time limit send first — so the run stops after its last saved step, its
+    /// lock released and no temporary file left; returns 130 after Ctrl-C, 143 after SIGTERM (128 + the signal, as a
+    /// shell reports a process the signal ended).</summary>
     public static int WithCancellation(Func<CancellationToken, int> body)
     {
         using var cancel = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
+        int signalled = 0;
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; Interlocked.CompareExchange(ref signalled, 130, 0); cancel.Cancel(); };
         Console.CancelKeyPress += onCancel;
+        using var onTerm = OperatingSystem.IsWindows() ? null : System.Runtime.InteropServices.PosixSignalRegistration.Create(
+            System.Runtime.InteropServices.PosixSignal.SIGTERM,
+            c => { c.Cancel = true; Interlocked.CompareExchange(ref signalled, 143, 0); cancel.Cancel(); });
         try
         {
             int code = body(cancel.Token);
-            return cancel.IsCancellationRequested ? 130 : code;
+            return cancel.IsCancellationRequested ? signalled : code;
         }
         finally { Console.CancelKeyPress -= onCancel; }
     }

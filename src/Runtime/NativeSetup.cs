@@ -61,6 +61,56 @@ public static class NativeSetup
         }
     }
 
+    /// <summary>What <see cref="QuietNnpack"/> found, for reports: null before it ran or where NNPACK works.</summary>
+    public static string? NnpackDisabled { get; private set; }
+
+    private static readonly Lazy<bool> NnpackChecked = new(CheckNnpack);
+
+    /// <summary>
+    /// Turns libtorch's NNPACK path off where NNPACK cannot run on this CPU. libtorch asks NNPACK whether it works
+    /// before each float convolution of a batch of 16 or more that oneDNN does not take, and on a CPU NNPACK does not
+    /// support (its cpuinfo finds no AVX2 here) prints "Could not initialize NNPACK! Reason: Unsupported hardware."
+    /// on stderr each time: four lines for one evaluation, around the one <c>error:</c> line a refusal promises.
+    /// This asks NNPACK once itself (<c>nnp_initialize</c>, idempotent) and, when it declines, clears libtorch's
+    /// user flag (<c>at::globalContext().setUserEnabledNNPACK(false)</c>, what <c>torch.backends.nnpack.set_flags(False)</c>
+    /// does), which libtorch reads before asking NNPACK: the convolution takes the path it took anyway, silently.
+    /// Where NNPACK works nothing changes. Loads libtorch (TorchSharp's first call) if it is not loaded yet.
+    /// </summary>
+    public static void QuietNnpack() => _ = NnpackChecked.Value;
+
+    private static bool CheckNnpack()
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        try
+        {
+            _ = TorchSharp.torch.get_num_threads(); // loads libtorch through TorchSharp's own resolution
+            if (!NativeLibrary.TryLoad("libtorch_cpu.so", typeof(NativeSetup).Assembly, null, out var torch)) return false;
+            if (!NativeLibrary.TryGetExport(torch, "nnp_initialize", out var initialize)
+                || !NativeLibrary.TryGetExport(torch, "_ZN2at13globalContextEv", out var globalContext)
+                || !NativeLibrary.TryGetExport(torch, "_ZN2at7Context20setUserEnabledNNPACKEb", out var setEnabled))
+                return false;
+            int status = Marshal.GetDelegateForFunctionPointer<NnpInitialize>(initialize)();
+            if (status == 0) return false; // nnp_status_success: NNPACK runs here
+            var context = Marshal.GetDelegateForFunctionPointer<GlobalContext>(globalContext)();
+            Marshal.GetDelegateForFunctionPointer<SetUserEnabledNnpack>(setEnabled)(context, false);
+            NnpackDisabled = $"NNPACK off ({(status == 51 ? "unsupported hardware" : $"nnp_initialize status {status}")})";
+            return true;
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException)
+        {
+            return false;
+        }
+    }
+
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    private delegate int NnpInitialize();
+
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    private delegate nint GlobalContext();
+
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    private delegate void SetUserEnabledNnpack(nint context, [MarshalAs(UnmanagedType.U1)] bool enabled);
+
     [DllImport("libc", EntryPoint = "setenv", CharSet = CharSet.Ansi)]
     private static extern int setenv(string name, string value, int overwrite);
 }

@@ -204,4 +204,60 @@ public sealed class IntegrityCliTests : TempDirectoryTest
         Assert.That(File.Exists(Path.Combine(outDir, "models", "efficientnet_b0_base.pth")), Is.False);
         Assert.That(Directory.GetDirectories(Path.Combine(outDir, "runs", "efficientnet_b0_base")), Is.Empty, "no state generation");
     }
+
+    /// <summary>
+    /// The same refusal in a process of its own, where stderr is the file descriptor native code writes to too: the
+    /// one line is the only line (libtorch warned "Could not initialize NNPACK!" four times around it on a CPU NNPACK
+    /// does not support: an evaluation of batch 32 asks NNPACK before each convolution oneDNN leaves).
+    /// </summary>
+    [Test]
+    public void ADivergingTrainingInItsOwnProcessWritesOnlyItsErrorLineOnStderr()
+    {
+        string outDir = Path.Combine(Dir, "out");
+        using var p = StartHarness(TinyTrain(Data(), outDir, "--lr", "1000", "--batch-size", "32", "--train-subset", "64", "--val-subset", "32"));
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        string err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        AssertOneLineError((p.ExitCode, stdout.Result, err), "diverged");
+    }
+
+    /// <summary>SIGTERM (kill, scancel, a Slurm time limit) stops a run as Ctrl-C does: after its last saved step,
+    /// exit 143, the lock released, no temporary file left in the output folder.</summary>
+    [Test]
+    public void SigtermStopsATrainingRunCleanly()
+    {
+        string outDir = Path.Combine(Dir, "out");
+        using var p = StartHarness(TinyTrain(Data(), outDir, "--epochs", "200"));
+        var stderr = p.StandardError.ReadToEndAsync();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        string state = Path.Combine(outDir, "runs", "efficientnet_b0_base", "state-0002");
+        var wait = Stopwatch.StartNew();
+        while (!p.HasExited && wait.Elapsed < TimeSpan.FromSeconds(120) && !Directory.Exists(state)) Thread.Sleep(50);
+        Assert.That(p.HasExited, Is.False, () => "the run ended before its second epoch was saved: " + stderr.Result);
+        Assert.That(SendSignal(p.Id, 15), Is.Zero, "kill(2)");
+        Assert.That(p.WaitForExit(60_000), Is.True, "the run did not stop within a minute of SIGTERM");
+        Assert.That(p.ExitCode, Is.EqualTo(143), stdout.Result + stderr.Result);
+        Assert.That(stdout.Result, Does.Not.Contain("Epoch 200/"), "the run stopped early");
+        Assert.That(File.Exists(Path.Combine(outDir, OutputLock.FileName)), Is.False, "the lock is released");
+        var temporaries = Directory.EnumerateFileSystemEntries(outDir, "*", SearchOption.AllDirectories)
+            .Where(f => global::Harness.Storage.Files.AtomicFile.IsTemporary(f)).ToList();
+        Assert.That(temporaries, Is.Empty);
+    }
+
+    /// <summary>The command line in a process of its own (the <c>harness</c> program beside the tests), stdout and
+    /// stderr redirected.</summary>
+    private Process StartHarness(string[] args)
+    {
+        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "harness"))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Dir,
+        };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        return Process.Start(start)!;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
+    private static extern int SendSignal(int pid, int signal);
 }

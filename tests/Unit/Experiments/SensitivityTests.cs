@@ -53,7 +53,7 @@ public class SensitivityTests : TempDirectoryTest
         using (var m = ModelLoader.LoadNetwork("none", "mobilenet_v2")) ModelLoader.Save(m, weights);
         string outDir = Path.Combine(Dir, "s");
         var (code, output, error) = HarnessCli.Run(SensitivityCommand.Create(), "sensitivity", "--weights", weights, "--data", data, "--image-size", "32",
-            "--ratios", "0.3,0.6", "--test-subset", "20", "--out", outDir);
+            "--ratios", "0.3,0.6", "--split", "test", "--test-subset", "20", "--out", outDir);
         Assert.That(code, Is.EqualTo(0), error);
         var csv = File.ReadAllLines(Path.Combine(outDir, "sensitivity.csv"));
         Assert.That(csv[0], Is.EqualTo("group,members,ratio,removed,macs_share,accuracy,loss,drop"));
@@ -65,6 +65,25 @@ public class SensitivityTests : TempDirectoryTest
         Assert.That(output, Does.Contain("most sensitive first"));
     }
 
+    /// <summary>By default the scan scores groups on the validation split — the training data's held-out 10%, drawn
+    /// as train draws it — so that a network it chooses can be evaluated on a test split it never saw; --split test
+    /// scores on the test split. 5 × 10 training images hold 5 for validation; the test split holds 7.</summary>
+    [TestCase(null, "val", 5)]
+    [TestCase("val", "val", 5)]
+    [TestCase("test", "test", 7)]
+    public void TheScanScoresOnTheValidationSplitUnlessAskedForTheTestSplit(string? split, string expected, int images)
+    {
+        string data = SyntheticCifar.WriteBinary(Path.Combine(Dir, "data"), 10, 7);
+        string weights = Path.Combine(Dir, "m.pth");
+        using (var m = ModelLoader.LoadNetwork("none", "resnet18")) ModelLoader.Save(m, weights);
+        string[] args = ["sensitivity", "--weights", weights, "--data", data, "--image-size", "32", "--ratios", "0.5", "--json", "--out", Path.Combine(Dir, "s")];
+        var (code, output, error) = HarnessCli.Run(SensitivityCommand.Create(), split is null ? args : [.. args, "--split", split]);
+        Assert.That(code, Is.EqualTo(0), error);
+        var doc = System.Text.Json.JsonDocument.Parse(output).RootElement;
+        Assert.That(doc.GetProperty("split").GetString(), Is.EqualTo(expected));
+        Assert.That(doc.GetProperty("images").GetInt32(), Is.EqualTo(images));
+    }
+
     [Test]
     public void ToRatiosMeetsTheMacsBudgetAndPruneChannelReadsTheFile()
     {
@@ -73,7 +92,7 @@ public class SensitivityTests : TempDirectoryTest
         using (var m = ModelLoader.LoadNetwork("none", "resnet18")) ModelLoader.Save(m, weights);
         string file = Path.Combine(Dir, "ratios.json");
         var (code, _, error) = HarnessCli.Run(SensitivityCommand.Create(), "sensitivity", "--weights", weights, "--data", data, "--image-size", "32",
-            "--ratios", "0.25,0.5,0.75", "--test-subset", "20", "--out", Path.Combine(Dir, "s"), "--to-ratios", file, "--target-macs", "0.6");
+            "--ratios", "0.25,0.5,0.75", "--split", "test", "--subset", "20", "--out", Path.Combine(Dir, "s"), "--to-ratios", file, "--target-macs", "0.6");
         Assert.That(code, Is.EqualTo(0), error);
         var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(file)).RootElement;
         long target = doc.GetProperty("targetMacs").GetInt64(), achieved = doc.GetProperty("achievedMacs").GetInt64();
