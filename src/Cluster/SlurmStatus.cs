@@ -28,13 +28,21 @@ public static class SlurmStatus
     /// the experiment it depends on did; null when no task of either recorded an end.</summary>
     public static Func<ExperimentSpec, string?> Reasons(string root, StudyRunner runner) => e =>
     {
-        if (Read(root, e.Name) is { } own)
-            return own.Exit == 0 ? $"its Slurm job {own.Job} ended without results; log {own.Log}"
-                : $"its Slurm job {own.Job} failed with exit code {own.Exit}; log {own.Log}";
+        if (Read(root, e.Name) is { } own) return Describe(own.Exit, own.Job, own.Log);
         foreach (var dep in runner.DependenciesOf(e))
             if (Read(root, dep) is { Exit: not 0 } failed)
                 return $"not run: {dep} failed (Slurm job {failed.Job}, exit code {failed.Exit}; log {failed.Log})";
         return null;
+    };
+
+    /// <summary>What an experiment's own task left, in words: a run stopped by a signal (Harness's exit 143 after
+    /// SIGTERM — scancel or the job's time limit — or 130 after SIGINT) kept its last saved epoch, and a resubmission
+    /// resumes from it; any other non-zero exit is a failure.</summary>
+    public static string Describe(int exit, string job, string log) => exit switch
+    {
+        0 => $"its Slurm job {job} ended without results; log {log}",
+        143 or 130 => $"its Slurm job {job} was stopped by {(exit == 143 ? "SIGTERM (scancel or the job's time limit)" : "SIGINT")} after its last saved epoch; submit again to resume it; log {log}",
+        _ => $"its Slurm job {job} failed with exit code {exit}; log {log}",
     };
 
     /// <summary>Forgets the status of experiments about to run again, so that a report never shows an old failure.</summary>

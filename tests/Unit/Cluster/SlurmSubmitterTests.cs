@@ -89,4 +89,17 @@ public class SlurmSubmitterTests : TempDirectoryTest
         Assert.That(code, Is.Zero, output);
         Assert.That(output.Split('\n')[..words.Length], Is.EqualTo(words));
     }
+
+    /// <summary>A task Harness stopped on a signal kept its last saved epoch and is named as stopped, not failed; any
+    /// other non-zero exit is a failure with its code.</summary>
+    [TestCase(143, "was stopped by SIGTERM (scancel or the job's time limit) after its last saved epoch; submit again to resume it")]
+    [TestCase(130, "was stopped by SIGINT after its last saved epoch")]
+    [TestCase(1, "failed with exit code 1")]
+    [TestCase(137, "failed with exit code 137")]
+    [TestCase(0, "ended without results")]
+    public void ATasksEndIsDescribedByItsExitCode(int exit, string says)
+    {
+        string text = SlurmStatus.Describe(exit, "812", "/x/logs/base-812.out");
+        Assert.That(text, Does.StartWith("its Slurm job 812 ").And.Contain(says).And.EndWith("; log /x/logs/base-812.out"));
+    }
 }
