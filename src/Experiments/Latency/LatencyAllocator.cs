@@ -1,3 +1,5 @@
+using Harness.Metrics;
+using Harness.Model.Networks;
 using Harness.Pruning.Channels;
 using static TorchSharp.torch;
 
@@ -8,7 +10,12 @@ namespace Harness.Experiments.Latency;
 /// greedily): from full widths, the move — one group to any narrower width of its grid — with the least importance
 /// removed per millisecond saved is taken, again and again, until the predicted saving reaches the need. A group's
 /// cost at a width is the importance of the channels it loses there: its lowest scores, each group's scores divided
-/// by their mean (Torch-Pruning's default group normalisation, so that groups of different layers compare).
+/// by their mean (Torch-Pruning's default group normalisation, so that groups of different layers compare), and — the
+/// default cost, <see cref="ImportanceCosts"/> — weighted by the MACs one channel of the group carries against the
+/// groups' mean. Without the weight every channel costs about 1 wherever it is, and the greedy narrows what saves the
+/// most time per channel: residual trunks (a channel runs through ten layers) and the stem, the layers a network
+/// can least lose (ResNet-18 fine-tuned on CIFAR-10 at 96 px, target 0.3 of its ONNX Runtime latency: 20.7% after one
+/// epoch of fine-tuning, uniform pruning 38.9%, the MAC-weighted cost 43.0%).
 /// </summary>
 public static class LatencyAllocator
 {
@@ -31,22 +38,52 @@ public static class LatencyAllocator
         return result;
     }
 
-    /// <summary><see cref="Costs"/> from <paramref name="options"/>' importance scored on <paramref name="model"/>.</summary>
-    public static IReadOnlyDictionary<int, double[]> ImportanceCosts(Harness.Model.Networks.IPrunableNetwork model, DependencyGraph graph,
-        ChannelPruningOptions options, IReadOnlyList<WidthChoices> choices)
+    /// <summary><see cref="Costs"/> from <paramref name="options"/>' importance scored on <paramref name="model"/>, each
+    /// group's weighted by the MACs a channel of it carries at <paramref name="imageSize"/>
+    /// (<see cref="MacsPerChannel"/>) over the mean of the groups that can narrow.</summary>
+    public static IReadOnlyDictionary<int, double[]> ImportanceCosts(IPrunableNetwork model, DependencyGraph graph,
+        ChannelPruningOptions options, IReadOnlyList<WidthChoices> choices, int imageSize)
     {
         var scores = ChannelPruner.GroupScores(model, graph, options);
+        IReadOnlyDictionary<int, double[]> costs;
         try
         {
-            return Costs(graph, scores, choices);
+            costs = Costs(graph, scores, choices);
         }
         finally
         {
             foreach (var s in scores.Values) s.Dispose();
         }
+        var perChannel = MacsPerChannel(model, graph, choices, imageSize);
+        var narrowing = perChannel.Values.Where(m => m > 0).ToList();
+        double mean = narrowing.Count == 0 ? 1 : narrowing.Average();
+        return costs.ToDictionary(p => p.Key, p => p.Value.Select(v => v * perChannel[p.Key] / mean).ToArray());
     }
 
-    /// <summary>The importance an allocation removes (each group's cost at its width; mean-normalised channels).</summary>
+    /// <summary>The MACs (thop's rules at <paramref name="imageSize"/>) one channel of each group carries: what the
+    /// network loses with that group alone at its narrowest width, per channel removed; 0 for a group that cannot
+    /// narrow.</summary>
+    public static IReadOnlyDictionary<int, double> MacsPerChannel(IPrunableNetwork model, DependencyGraph graph,
+        IReadOnlyList<WidthChoices> choices, int imageSize)
+    {
+        long full = MacCounter.ThopMacs(model.Module, imageSize);
+        var result = new Dictionary<int, double>();
+        foreach (var c in choices)
+        {
+            if (c.Channels <= c.Narrowest)
+            {
+                result[c.Group] = 0;
+                continue;
+            }
+            var widths = choices.ToDictionary(x => x.Group, x => x.Channels);
+            widths[c.Group] = c.Narrowest;
+            using var narrowed = model.Rebuild(WidthChoices.SpaceWidths(graph, widths));
+            result[c.Group] = Math.Max(0, full - MacCounter.ThopMacs(narrowed.Module, imageSize)) / (double)(c.Channels - c.Narrowest);
+        }
+        return result;
+    }
+
+    /// <summary>The importance an allocation removes (each group's cost at its width).</summary>
     public static double Removed(IReadOnlyList<WidthChoices> choices, IReadOnlyDictionary<int, double[]> costs, IReadOnlyDictionary<int, int> widths) =>
         choices.Sum(c =>
         {

@@ -44,8 +44,8 @@ public sealed record LatencyTargetResult
     public required double SmallestFraction { get; init; }
     public required long Macs { get; init; }
     /// <summary>The importance the widths remove: per group the scores of its removed channels divided by the group's
-    /// mean score (Torch-Pruning's group normalisation), summed — the allocation's objective (with a sensitivity scan,
-    /// its accuracy drops summed instead).</summary>
+    /// mean score (Torch-Pruning's group normalisation) and weighted by the MACs a channel of the group carries,
+    /// summed — the allocation's objective (with a sensitivity scan, its accuracy drops summed instead).</summary>
     public required double ImportanceRemoved { get; init; }
     /// <summary>The channel multiple the widths were kept to (1: none; <see cref="LatencyTable.Alignment"/>).</summary>
     public required int Alignment { get; init; }
@@ -141,7 +141,7 @@ public static class LatencyTargetSearch
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  widths kept to multiples of {block}: {(smallestAligned < unaligned ? $"every group at its narrowest multiple of {block} ran {smallestAligned:F3} of the base, at its narrowest {unaligned:F3}" : "the groups' alignment probes")}"));
         var allowed = table.Aligned(choices);
-        var allCosts = costOf?.Invoke(choices) ?? LatencyAllocator.ImportanceCosts(model, graph, options, choices);
+        var allCosts = costOf?.Invoke(choices) ?? LatencyAllocator.ImportanceCosts(model, graph, options, choices, setting.ImageSize);
         // The allowed widths are a subset of each group's grid: their costs are read from the full grid's.
         var costs = allowed.ToDictionary(c => c.Group, c =>
         {

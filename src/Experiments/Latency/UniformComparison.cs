@@ -45,7 +45,7 @@ public sealed record UniformComparison(double Ratio, double MeasuredFraction, do
         bool reached = feasible is not null;
         var choices = WidthChoices.Of(graph, o);
         var widths = graph.Groups.ToDictionary(g => g.Id, g => ChannelPruner.LocalKeptWidth(g, o with { Ratio = f.Ratio }));
-        var costs = costOf?.Invoke(choices) ?? LatencyAllocator.ImportanceCosts(model, graph, o, choices);
+        var costs = costOf?.Invoke(choices) ?? LatencyAllocator.ImportanceCosts(model, graph, o, choices, probe.Setting.ImageSize);
         return new UniformComparison(f.Ratio, f.Fraction, f.Ms, f.Macs, f.Parameters, LatencyAllocator.Removed(choices, costs, widths), reached);
     }
 }

@@ -217,6 +217,38 @@ public class LatencyTargetProperties : TempDirectoryTest
         Assert.That(ex!.Message, Does.Contain("group 999"));
     }
 
+    /// <summary>The default cost is a group's mean-normalised L1 weighted by the MACs one of its channels carries (what
+    /// the network loses with that group alone at its narrowest, per channel) against the groups' mean: a channel of a
+    /// residual trunk, running through many layers, costs more than one of a block's inner width.</summary>
+    [Test]
+    public void TheDefaultCostWeighsEachGroupsChannelsByTheMacsTheyCarry()
+    {
+        using var model = TinyB0();
+        var graph = DependencyGraph.Build(model);
+        var options = new ChannelPruningOptions();
+        var choices = WidthChoices.Of(graph, options);
+        var scores = ChannelPruner.GroupScores(model, graph, options);
+        var plain = LatencyAllocator.Costs(graph, scores, choices);
+        foreach (var t in scores.Values) t.Dispose();
+        var weighted = LatencyAllocator.ImportanceCosts(model, graph, options, choices, 32);
+        long full = MacCounter.ThopMacs(model.Module, 32);
+        var perChannel = new Dictionary<int, double>();
+        foreach (var c in choices.Where(c => c.Channels > c.Narrowest))
+        {
+            var widths = choices.ToDictionary(x => x.Group, x => x.Channels);
+            widths[c.Group] = c.Narrowest;
+            using var narrowed = model.Rebuild(WidthChoices.SpaceWidths(graph, widths));
+            perChannel[c.Group] = (full - MacCounter.ThopMacs(narrowed.Module, 32)) / (double)(c.Channels - c.Narrowest);
+        }
+        double mean = perChannel.Values.Average();
+        foreach (var (group, macs) in perChannel)
+            for (int j = 0; j < plain[group].Length; j++)
+                Assert.That(weighted[group][j], Is.EqualTo(plain[group][j] * macs / mean).Within(1e-9 * (1 + plain[group][j])), $"group {group}, width {j}");
+        int trunk = perChannel.Keys.MaxBy(g => graph.Groups.Single(x => x.Id == g).Members.Count);
+        int inner = perChannel.Keys.MinBy(g => graph.Groups.Single(x => x.Id == g).Members.Count);
+        Assert.That(perChannel[trunk], Is.GreaterThan(perChannel[inner]), "a trunk's channel carries more MACs than an inner one's");
+    }
+
     private string WriteLines(params string[] lines)
     {
         string path = Path.Combine(Dir, $"scan-{Guid.NewGuid():N}.csv");
