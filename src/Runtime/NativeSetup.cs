@@ -61,9 +61,6 @@ public static class NativeSetup
         }
     }
 
-    /// <summary>What <see cref="QuietNnpack"/> found, for reports: null before it ran or where NNPACK works.</summary>
-    public static string? NnpackDisabled { get; private set; }
-
     private static readonly Lazy<bool> NnpackChecked = new(CheckNnpack);
 
     /// <summary>
@@ -93,8 +90,7 @@ public static class NativeSetup
             if (status == 0) return false; // nnp_status_success: NNPACK runs here
             var context = Marshal.GetDelegateForFunctionPointer<GlobalContext>(globalContext)();
             Marshal.GetDelegateForFunctionPointer<SetUserEnabledNnpack>(setEnabled)(context, false);
-            NnpackDisabled = $"NNPACK off ({(status == 51 ? "unsupported hardware" : $"nnp_initialize status {status}")})";
-            return true;
+            return true; // NNPACK declined (51: unsupported hardware) and libtorch no longer asks it
         }
         catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException)
         {

@@ -25,7 +25,7 @@ public static class SensitivityCommand
         var ratios = new Option<string>("--ratios") { Description = "comma-separated ratios in (0, 1)", DefaultValueFactory = _ => "0.1,0.3,0.5,0.7" };
         var fineGrained = new Option<bool>("--fine-grained") { Description = "prune each layer alone by L1 (fine-grained) instead of each channel group" };
         var roundTo = new Option<int>("--round-to") { Description = "channel pruning: kept widths are multiples of this", DefaultValueFactory = _ => 8 }.AtLeast(1);
-        var testSubset = new Option<int>("--subset", "--test-subset") { Description = "images of --split drawn with --seed", DefaultValueFactory = _ => 1000 }.AtLeast(1);
+        var subset = new Option<int>("--subset", "--test-subset") { Description = "images of --split drawn with --seed", DefaultValueFactory = _ => 1000 }.AtLeast(1);
         var seed = new Option<ulong>("--seed") { Description = "seed of the train/validation split and of the subset", DefaultValueFactory = _ => 42UL };
         var imageSize = new Option<int>("--image-size") { Description = "side the images are resized to (the model's training size)", DefaultValueFactory = _ => 224 }.ImageSide();
         var batch = new Option<int>("--batch-size") { Description = "images per evaluation batch", DefaultValueFactory = _ => 128 }.AtLeast(1);
@@ -33,7 +33,7 @@ public static class SensitivityCommand
         var toRatios = new Option<string?>("--to-ratios") { Description = "write per-group ratios meeting --target-macs to this JSON file, for prune channel --group-ratios (default: none)" };
         var targetMacs = new Option<string?>("--target-macs") { Description = "with --to-ratios: the MACs budget, a fraction of the model's (0.5) or a count (200M) (default: none)" };
         var command = new Command("sensitivity", "Accuracy drop of each channel group (or layer) pruned alone at each ratio: CSV, heatmap and ranking")
-            { weights, arch, json, data, split, ratios, fineGrained, roundTo, testSubset, seed, imageSize, batch, outDir, toRatios, targetMacs };
+            { weights, arch, json, data, split, ratios, fineGrained, roundTo, subset, seed, imageSize, batch, outDir, toRatios, targetMacs };
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -50,8 +50,8 @@ public static class SensitivityCommand
             bool onTest = parse.GetValue(split) == "test";
             var pool = onTest ? located.Test : DatasetSplit.TrainValidation(located.Train, 0.9, parse.GetValue(seed)).Validation;
             if (pool.Count == 0) throw new ArgumentException($"--data {parse.GetValue(data)}: its {(onTest ? "test" : "validation")} split is empty");
-            var test = pool.Sample(parse.GetValue(testSubset), parse.GetValue(seed));
-            var loader = new BatchLoader(test, b, false, new BatchTransform { ImageSize = size }, TorchSharp.torch.CPU);
+            var scored = pool.Sample(parse.GetValue(subset), parse.GetValue(seed));
+            var loader = new BatchLoader(scored, b, false, new BatchTransform { ImageSize = size }, TorchSharp.torch.CPU);
             bool fg = parse.GetValue(fineGrained);
             var (baseAccuracy, baseLoss, rows) = SensitivityScan.Run(model, list, loader, size, parse.GetValue(roundTo), fg, log);
             string dir = parse.GetValue(outDir)!;
@@ -77,10 +77,10 @@ public static class SensitivityCommand
             }
             else if (parse.GetValue(targetMacs) is not null) throw new ArgumentException("--target-macs is read with --to-ratios FILE");
             if (parse.GetValue(json))
-                output.WriteLine(HarnessJson.Serialize(new { split = onTest ? "test" : "val", images = test.Count, baseAccuracy, baseLoss, rows, allocation, ranking = ranking.Select(r => new { unit = r.Unit, meanDrop = r.MeanDrop }) }));
+                output.WriteLine(HarnessJson.Serialize(new { split = onTest ? "test" : "val", images = scored.Count, baseAccuracy, baseLoss, rows, allocation, ranking = ranking.Select(r => new { unit = r.Unit, meanDrop = r.MeanDrop }) }));
             else
             {
-                output.WriteLine($"base accuracy {100 * baseAccuracy:F2}% on {test.Count} {(onTest ? "test" : "validation")} images; most sensitive first:");
+                output.WriteLine($"base accuracy {100 * baseAccuracy:F2}% on {scored.Count} {(onTest ? "test" : "validation")} images; most sensitive first:");
                 foreach (var (unit, drop) in ranking.Take(10)) output.WriteLine($"  {(fg ? "" : "group ")}{unit}: mean drop {100 * drop:F2} pp");
                 output.WriteLine($"wrote {Path.Combine(dir, "sensitivity.csv")}, sensitivity_ranking.csv and {heatmap}");
             }

@@ -77,10 +77,17 @@ public static class LatencyAllocator
             }
             var widths = choices.ToDictionary(x => x.Group, x => x.Channels);
             widths[c.Group] = c.Narrowest;
-            using var narrowed = model.Rebuild(WidthChoices.SpaceWidths(graph, widths));
-            result[c.Group] = Math.Max(0, full - MacCounter.ThopMacs(narrowed.Module, imageSize)) / (double)(c.Channels - c.Narrowest);
+            result[c.Group] = Math.Max(0, full - MacsAt(model, graph, widths, imageSize)) / (double)(c.Channels - c.Narrowest);
         }
         return result;
+    }
+
+    /// <summary>The MACs (thop's rules at <paramref name="imageSize"/>) of <paramref name="model"/> with its groups at
+    /// <paramref name="widths"/>.</summary>
+    internal static long MacsAt(IPrunableNetwork model, DependencyGraph graph, IReadOnlyDictionary<int, int> widths, int imageSize)
+    {
+        using var n = model.Rebuild(WidthChoices.SpaceWidths(graph, widths));
+        return MacCounter.ThopMacs(n.Module, imageSize);
     }
 
     /// <summary>The importance an allocation removes (each group's cost at its width).</summary>

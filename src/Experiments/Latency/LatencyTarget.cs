@@ -151,8 +151,8 @@ public static class LatencyTargetSearch
 
         var attempts = new List<(LatencyAttempt Attempt, Dictionary<int, int> Widths)>();
         var measured = new Dictionary<string, (double Fraction, long Macs)>();
-        attempts.Add((new LatencyAttempt(0, Predict(table, choices, narrowest), unaligned, Macs(model, graph, narrowest, setting.ImageSize)), narrowest));
-        attempts.Add((new LatencyAttempt(0, Predict(table, choices, narrowestAligned), smallestAligned, Macs(model, graph, narrowestAligned, setting.ImageSize)), narrowestAligned));
+        attempts.Add((new LatencyAttempt(0, Predict(table, choices, narrowest), unaligned, LatencyAllocator.MacsAt(model, graph, narrowest, setting.ImageSize)), narrowest));
+        attempts.Add((new LatencyAttempt(0, Predict(table, choices, narrowestAligned), smallestAligned, LatencyAllocator.MacsAt(model, graph, narrowestAligned, setting.ImageSize)), narrowestAligned));
         double budget = t, aim = t * (1 - Band / 2);
         (double Budget, double Measured)? under = null, over = null;
         for (int i = 0; i < MaxAttempts; i++)
@@ -230,10 +230,4 @@ public static class LatencyTargetSearch
 
     private static double Predict(LatencyTable table, IReadOnlyList<WidthChoices> choices, IReadOnlyDictionary<int, int> widths) =>
         table.Predict(choices, widths) / table.BaseMs;
-
-    private static long Macs(IPrunableNetwork model, DependencyGraph graph, IReadOnlyDictionary<int, int> widths, int imageSize)
-    {
-        using var n = model.Rebuild(WidthChoices.SpaceWidths(graph, widths));
-        return MacCounter.ThopMacs(n.Module, imageSize);
-    }
 }
