@@ -29,7 +29,8 @@ public static class OnnxRuntimeLatency
     /// <summary>
     /// Several models timed side by side: each gets its own session and its warm-up, then the timed passes alternate
     /// between them in blocks (block k of every model before block k + 1 of any), so that a change in the machine's
-    /// load falls on all of them alike and the ratio of their statistics is fair on a shared machine. With
+    /// load falls on all of them alike and the ratio of their statistics is fair on a shared machine; each round starts
+    /// with the next model, so that none always runs first. With
     /// <paramref name="block"/> 1 the passes alternate one by one; with a larger block each model runs that many timed
     /// passes in a row after one untimed pass, so that it is timed with its own weights in the caches, as a deployed
     /// model runs — alternating pass by pass, a small model's weights are evicted by the others' between its passes
@@ -65,15 +66,17 @@ public static class OnnxRuntimeLatency
                 for (int i = 0; i < warmup; i++) using (session.Run(feed)) { }
             var times = sessions.Select(_ => new List<double>(runs)).ToArray();
             using var bar = Harness.Runtime.ProgressLine.Start($"timing ONNX Runtime {imageSize}px b{batchSize}", runs, "runs");
-            for (int start = 0; start < runs; start += block)
+            for (int start = 0, round = 0; start < runs; start += block, round++)
             {
                 int count = Math.Min(block, runs - start);
-                for (int m = 0; m < sessions.Count; m++)
+                // Each round starts one model later, so that no model always runs first (or after the same one).
+                for (int k = 0; k < sessions.Count; k++)
                 {
+                    int m = (k + round) % sessions.Count;
                     if (block > 1 && sessions.Count > 1) using (sessions[m].Session.Run(feed)) { }
                     for (int i = 0; i < count; i++)
                     {
-                        if (m == 0) bar.Advance();
+                        if (k == 0) bar.Advance();
                         var sw = Stopwatch.StartNew();
                         using (sessions[m].Session.Run(feed)) { }
                         times[m].Add(sw.Elapsed.TotalMilliseconds);

@@ -177,7 +177,7 @@ public static class PruneChannelCommand
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"--target-latency {result.Target} on {result.Setting}: measured {result.MeasuredMs:F2} ms = {result.MeasuredFraction:F3} of the base's {result.BaseMs:F2} ms " +
                     $"(target {result.TargetFraction:F3} = {result.TargetMs:F2} ms; predicted {result.PredictedFraction:F3}; {result.Attempts.Count - 2} allocation(s) measured; " +
-                    $"a re-measurement lands within {result.Tolerance:P0} of the target); MACs {result.Macs / 1e6:F1} M = {(double)result.Macs / result.BaseMacs:F3} of the base's"));
+                    $"a re-measurement lands within {result.Tolerance:P0} of the target; the latency model's noise of a ratio {result.Noise:F3}); MACs {result.Macs / 1e6:F1} M = {(double)result.Macs / result.BaseMacs:F3} of the base's"));
                 if (uniform is not null)
                     output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"uniform ratio at the same target{(uniform.Reached ? "" : " (not reached: the narrowest uniform network is slower)")}: ratio {uniform.Ratio:F4} measured {uniform.MeasuredFraction:F3}, MACs {uniform.Macs / 1e6:F1} M = {(double)uniform.Macs / result.BaseMacs:F3}, parameters {uniform.Parameters:N0}, importance removed {uniform.ImportanceRemoved:F1} " +

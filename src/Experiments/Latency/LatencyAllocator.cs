@@ -107,6 +107,19 @@ public static class LatencyAllocator
     public static Dictionary<int, int>? Allocate(IReadOnlyList<WidthChoices> choices, IReadOnlyDictionary<int, double[]> costs,
         Func<IReadOnlyDictionary<int, int>, int, int, int, double> gain, double needMs)
     {
+        var (widths, saved) = Greedy(choices, costs, gain, needMs);
+        return saved >= needMs ? widths : null;
+    }
+
+    /// <summary>The most the allocation can save (ms, predicted): the greedy's moves taken until none saves time any
+    /// more — the far end of the chain of allocations that <see cref="Allocate"/> walks along as the need grows.</summary>
+    public static double MostSaving(IReadOnlyList<WidthChoices> choices, IReadOnlyDictionary<int, double[]> costs,
+        Func<IReadOnlyDictionary<int, int>, int, int, int, double> gain) =>
+        Greedy(choices, costs, gain, double.PositiveInfinity).Saved;
+
+    private static (Dictionary<int, int> Widths, double Saved) Greedy(IReadOnlyList<WidthChoices> choices, IReadOnlyDictionary<int, double[]> costs,
+        Func<IReadOnlyDictionary<int, int>, int, int, int, double> gain, double needMs)
+    {
         var at = choices.ToDictionary(c => c.Group, _ => 0);
         var widths = choices.ToDictionary(c => c.Group, c => c.Channels);
         double total = 0;
@@ -128,7 +141,7 @@ public static class LatencyAllocator
                         (best, bestJ, bestRate, bestGain) = (c, j, rate, g);
                 }
             }
-            if (best is null) return null;
+            if (best is null) break;
             if (total + bestGain > needMs)
             {
                 int i = at[best.Group];
@@ -146,6 +159,6 @@ public static class LatencyAllocator
             widths[best.Group] = best.Widths[bestJ];
             total += bestGain;
         }
-        return widths;
+        return (widths, total);
     }
 }

@@ -23,7 +23,7 @@ public sealed class LatencyCache(string folder)
     /// <summary>The key's text (what it covers, readable) for a network, its choices and a setting.</summary>
     public static string KeyText(IPrunableNetwork model, IReadOnlyList<WidthChoices> choices, LatencySetting setting, string machine)
     {
-        var sb = new StringBuilder("harness latency table v1\n");
+        var sb = new StringBuilder("harness latency table v2\n");
         sb.Append(CultureInfo.InvariantCulture, $"network {model.Architecture} classes {model.NumClasses}\n");
         foreach (var (name, t) in model.Module.state_dict().OrderBy(p => p.Key, StringComparer.Ordinal))
             sb.Append(name).Append(' ').Append(string.Join('x', t.shape)).Append('\n');

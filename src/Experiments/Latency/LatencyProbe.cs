@@ -63,7 +63,7 @@ public sealed class RuntimeLatencyProbe(LatencySetting setting) : ILatencyProbe
     }
 
     /// <summary>Eager passes interleaved in blocks (5 passes at batch 1, 1 above, after one untimed pass when several
-    /// networks alternate); each network folded once beforehand.</summary>
+    /// networks alternate; each round starting one network later); each network folded once beforehand.</summary>
     private IReadOnlyList<double> EagerMedians(IReadOnlyList<IPrunableNetwork> networks, int runs)
     {
         int previous = get_num_threads();
@@ -80,11 +80,12 @@ public sealed class RuntimeLatencyProbe(LatencySetting setting) : ILatencyProbe
             var times = networks.Select(_ => new List<double>()).ToArray();
             for (int m = 0; m < folded.Count; m++)
                 LatencyMeter.Measure(folded[m].Module, Setting.ImageSize, Setting.BatchSize, 1, Setting.Warmup, foldBatchNorm: false);
-            for (int start = 0; start < runs; start += block)
+            for (int start = 0, round = 0; start < runs; start += block, round++)
             {
                 int count = Math.Min(block, runs - start);
-                for (int m = 0; m < folded.Count; m++)
+                for (int k = 0; k < folded.Count; k++)
                 {
+                    int m = (k + round) % folded.Count;
                     var stats = LatencyMeter.Measure(folded[m].Module, Setting.ImageSize, Setting.BatchSize, count,
                         block > 1 && folded.Count > 1 ? 1 : 0, foldBatchNorm: false);
                     times[m].Add(stats.MedianMs);

@@ -42,8 +42,10 @@ public sealed record LatencySetting(LatencyRuntime Runtime, int BatchSize, int I
     /// <summary>Timed passes per model in one interleaved measurement of the latency table.</summary>
     public int Runs => BatchSize == 1 ? 30 : BatchSize <= 8 ? 10 : 6;
 
-    /// <summary>Untimed passes before a model's timed ones.</summary>
-    public int Warmup => BatchSize == 1 ? 5 : 1;
+    /// <summary>Untimed passes before a model's timed ones: at batch 1 five; above, two — ONNX Runtime's second pass of
+    /// a new session at batch 32 still ran 5–9× slower than the rest (its buffers' pages faulted in), so one warm-up
+    /// left a timed pass of every network that far off.</summary>
+    public int Warmup => BatchSize == 1 ? 5 : 2;
 
     public string Describe() =>
         $"{Runtime.Name()}, batch {BatchSize}, {ImageSize} px, {Threads} thread{(Threads == 1 ? "" : "s")}";

@@ -26,14 +26,16 @@ public sealed record AlignmentProbe(int Group, int Aligned, double AlignedRatio,
 /// The latency model of a network in one setting (NetAdapt's per-proposal measurements, tabled per group): for each
 /// group, the whole network timed with that group narrowed to a few widths of its grid (¾, ½, ¼ of its channels and its
 /// narrowest width) and every other group full, side by side with the full network. A group's saving at any width is
-/// read from its samples by linear interpolation over the width, made monotone (a narrower group never costs more
-/// time). Whole-network measurements (not per-layer ones) keep what the runtime does around the layers — fusion,
+/// read from its samples by linear interpolation over the width, fitted monotone (a narrower group never costs more
+/// time; isotonic least squares) and lowered by the noise of a ratio, which the table measures with the full network
+/// timed against itself in every group's measurement (<see cref="Noise"/>): a group's fitted saving within the noise is
+/// credited nothing. Whole-network measurements (not per-layer ones) keep what the runtime does around the layers — fusion,
 /// layout reorders, the activations a narrower group no longer streams — in the figures.
 /// Savings do not add up when two groups narrow together: a conv reading group A and writing group B runs in time
 /// ∝ a·b (its kept fractions), and each group's own measurement already counted its share of that conv. The model
 /// therefore predicts L = base − Σ_g saving_g + Σ_(A,B) T_AB·(1 − a)(1 − b), where T_AB is the time of the convs
 /// between A and B — their MACs times the average time per MAC that A's and B's measurements show
-/// (<see cref="TimePerMac"/>). With one group narrowed it gives that group's measurement exactly; the target search
+/// (<see cref="TimePerMac"/>). With one group narrowed and no noise it gives that group's measurement exactly; the target search
 /// measures every allocation it keeps and corrects what the model still misses.
 /// Groups whose narrowest width removes less than <see cref="MinimumMacsShare"/> of the network's MACs are not
 /// measured (their saving would be under the timing noise) and count as saving nothing.
@@ -76,8 +78,12 @@ public sealed record LatencyTable
         return points[^1].Saved;
     }
 
-    /// <summary>The group's (width, saving) points, widest first from (channels, 0), the saving made monotone; built once
-    /// per group and width (the allocation reads them for every move it weighs).</summary>
+    /// <summary>The group's (width, saving) points, widest first from (channels, 0): the measured savings fitted
+    /// monotone (a narrower group never saves less) by least squares — isotonic regression, pooling adjacent samples
+    /// that disagree, not the running maximum, which would keep every sample noise pushed up and credit each group with
+    /// the luckiest of its measurements — and then lowered by the table's <see cref="Noise"/>, so that a group whose
+    /// savings lie within the noise of a ratio is credited nothing; built once per group and width (the allocation reads
+    /// them for every move it weighs).</summary>
     private List<(int Width, double Saved)> Curve(int group, int channels)
     {
         var curves = _curves ??= [];
@@ -89,15 +95,41 @@ public sealed record LatencyTable
 
     private List<(int Width, double Saved)> BuildCurve(int group, int channels)
     {
+        var samples = Samples.Where(s => s.Group == group && s.Width < channels).OrderByDescending(s => s.Width).ToList();
+        var fitted = Isotonic(samples.Select(s => BaseMs - s.Ms).ToList());
+        double noise = Noise * BaseMs;
         var points = new List<(int Width, double Saved)> { (channels, 0) };
-        double most = 0;
-        foreach (var s in Samples.Where(s => s.Group == group && s.Width < channels).OrderByDescending(s => s.Width))
-        {
-            most = Math.Max(most, BaseMs - s.Ms);
-            points.Add((s.Width, most));
-        }
+        for (int i = 0; i < samples.Count; i++) points.Add((samples[i].Width, Math.Max(0, fitted[i] - noise)));
         return points;
     }
+
+    /// <summary>The non-decreasing sequence nearest <paramref name="values"/> in least squares (pool adjacent
+    /// violators): runs of values that decrease are replaced by their mean.</summary>
+    public static double[] Isotonic(IReadOnlyList<double> values)
+    {
+        var blocks = new List<(double Sum, int Count)>();
+        foreach (double v in values)
+        {
+            blocks.Add((v, 1));
+            while (blocks.Count > 1 && blocks[^2].Sum / blocks[^2].Count > blocks[^1].Sum / blocks[^1].Count)
+            {
+                var (s, c) = blocks[^1];
+                blocks.RemoveAt(blocks.Count - 1);
+                blocks[^1] = (blocks[^1].Sum + s, blocks[^1].Count + c);
+            }
+        }
+        return blocks.SelectMany(b => Enumerable.Repeat(b.Sum / b.Count, b.Count)).ToArray();
+    }
+
+    /// <summary>The noise of one measured ratio: the root mean square of (ratio − 1) of the full network timed
+    /// against itself in a session of its own beside every group's measurements (<see cref="NullRatios"/>); 0 when
+    /// none were taken. On a shared machine two sessions of the same network differ by a persistent few per cent at
+    /// large batches (where their buffers land), which more timed passes do not average out.</summary>
+    public double Noise => NullRatios.Count == 0 ? 0 : Math.Sqrt(NullRatios.Average(r => (r - 1) * (r - 1)));
+
+    /// <summary>The full network timed against itself (a second session) in each group's measurement: ratios that
+    /// would be 1 without noise.</summary>
+    public IReadOnlyList<double> NullRatios { get; init; } = [];
 
     /// <summary>A group's time per MAC removed (ms): its measured savings over the MACs its layers lose at each
     /// sampled width (as if they shrank in proportion), averaged; 0 for a group not measured.</summary>
@@ -176,6 +208,7 @@ public sealed record LatencyTable
         var ratios = new List<(WidthChoices Choice, int Width, double Ratio)>();
         var evidence = new List<AlignmentProbe>();
         var baseMedians = new List<double>();
+        var nulls = new List<double>();
         var measured = choices.Where(c =>
         {
             if (c.Widths.Count < 2)
@@ -209,18 +242,21 @@ public sealed record LatencyTable
             {
                 foreach (int w in widths)
                     networks.Add(model.Rebuild(WidthChoices.SpaceWidths(graph, new Dictionary<int, int> { [c.Group] = w })));
+                // The full network once more, last (a session of its own): the noise of a ratio (NullRatios).
+                networks.Add(model);
                 var medians = probe.Medians(networks, setting.Runs);
                 baseMedians.Add(medians[0]);
+                nulls.Add(medians[^1] / medians[0]);
                 for (int i = 0; i < widths.Count; i++) ratios.Add((c, widths[i], medians[i + 1] / medians[0]));
                 if (aligned is int a && off is int o)
                     evidence.Add(new AlignmentProbe(c.Group, a, medians[widths.IndexOf(a) + 1] / medians[0], o, medians[widths.IndexOf(o) + 1] / medians[0]));
                 done++;
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  latency model {done}/{measured.Count}: group {c.Group} [{c.Kind}] {c.Channels} ch: {string.Join(", ", widths.Select((w, i) => $"{w} → {medians[i + 1] / medians[0]:F3}"))} of the base's {medians[0]:F2} ms"));
+                    $"  latency model {done}/{measured.Count}: group {c.Group} [{c.Kind}] {c.Channels} ch: {string.Join(", ", widths.Select((w, i) => $"{w} → {medians[i + 1] / medians[0]:F3}"))} of the base's {medians[0]:F2} ms (the base in another session: {medians[^1] / medians[0]:F3})"));
             }
             finally
             {
-                foreach (var n in networks.Skip(1)) n.Dispose();
+                foreach (var n in networks.Skip(1).Where(n => !ReferenceEquals(n, model))) n.Dispose();
             }
         }
         double baseMs = baseMedians.Count > 0 ? LatencyStats.Summarise(baseMedians).Median : probe.Medians([model], setting.Runs)[0];
@@ -233,6 +269,9 @@ public sealed record LatencyTable
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  alignment: {evidence.Count(e => e.Penalty > 0)} of {evidence.Count} groups run slower {roundTo} channels under an aligned width (together {sum:+0.000;-0.000} of the base): {verdict}"));
         }
+        if (nulls.Count > 0)
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  noise: the base against itself in another session ran {nulls.Min():F3}–{nulls.Max():F3}; a ratio's noise (RMS of ratio − 1) {Math.Sqrt(nulls.Average(r => (r - 1) * (r - 1))):F3}, taken off every group's fitted saving"));
         return new LatencyTable
         {
             Key = key,
@@ -245,6 +284,7 @@ public sealed record LatencyTable
             GroupMacs = groupMacs,
             Pairs = pairs,
             AlignmentProbes = evidence,
+            NullRatios = nulls,
             MeasuredUtc = DateTime.UtcNow,
         };
     }
@@ -322,10 +362,12 @@ public sealed record LatencyTable
         sb.Append(CultureInfo.InvariantCulture, $",base,,,,1,{BaseMs:F4},1,0,full network ({Setting.Describe()})\n");
         foreach (var s in Samples.OrderBy(s => s.Group).ThenByDescending(s => s.Width))
             sb.Append(CultureInfo.InvariantCulture,
-                $"{s.Group},{s.Kind},\"{s.Space}\",{s.Channels},{s.Width},{(double)s.Width / s.Channels:F4},{s.Ms:F4},{s.RatioToBase:F5},{Saved(s.Group, s.Channels, s.Width):F4},measured\n");
+                $"{s.Group},{s.Kind},\"{s.Space}\",{s.Channels},{s.Width},{(double)s.Width / s.Channels:F4},{s.Ms:F4},{s.RatioToBase:F5},{Saved(s.Group, s.Channels, s.Width):F4},measured (saved_ms: the model's credit)\n");
         foreach (var p in AlignmentProbes)
             sb.Append(CultureInfo.InvariantCulture,
                 $"{p.Group},,,,{p.Unaligned},,{p.UnalignedRatio * BaseMs:F4},{p.UnalignedRatio:F5},,\"alignment probe: {p.Aligned} channels ran {p.AlignedRatio:F5}; {(Alignment > 1 ? $"widths kept to multiples of {Alignment}" : "no alignment")}\"\n");
+        foreach (var r in NullRatios)
+            sb.Append(CultureInfo.InvariantCulture, $",base,,,,1,{r * BaseMs:F4},{r:F5},,\"noise: the full network against itself in another session (RMS of ratio - 1 over all: {Noise:F4}, taken off each group's fitted saving)\"\n");
         foreach (var (g, why) in NotMeasured.OrderBy(p => p.Key))
             sb.Append(CultureInfo.InvariantCulture, $"{g},,,,,,,,0,\"not measured: {why.Replace("\"", "'")}\"\n");
         return sb.ToString();

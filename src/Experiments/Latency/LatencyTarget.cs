@@ -52,6 +52,9 @@ public sealed record LatencyTargetResult
     public required long BaseMacs { get; init; }
     /// <summary>How far above the target a re-measurement in another process may land (noise of the medians).</summary>
     public required double Tolerance { get; init; }
+    /// <summary>The noise of one ratio in the latency model (<see cref="LatencyTable.Noise"/>: the base timed against
+    /// itself in another session, RMS of ratio − 1), taken off every group's credited saving.</summary>
+    public required double Noise { get; init; }
     public required string Setting { get; init; }
     public required string Machine { get; init; }
     public required bool TableFromCache { get; init; }
@@ -68,7 +71,8 @@ public sealed record LatencyTargetResult
 /// latency table (<see cref="LatencyTable"/>, from the cache when it holds this key); then the allocation
 /// (<see cref="LatencyAllocator"/>) for a budget, the allocated network built and timed beside the base, and the budget
 /// corrected from the measurement (first by the miss, then by the secant between the nearest measurements on either
-/// side) until a network measures at most the target (twice, the slower measurement counting) and within
+/// side; a budget is kept within the chain of allocations the model can make, down to where it credits no move with a
+/// saving) until a network measures at most the target (twice, the slower measurement counting) and within
 /// <see cref="Band"/> of it, or
 /// <see cref="MaxAttempts"/> have been measured; of the networks measured at or under the target, the one that removes
 /// the least importance is kept.
@@ -110,8 +114,9 @@ public static class LatencyTargetSearch
         using (var small = model.Rebuild(WidthChoices.SpaceWidths(graph, narrowest)))
         using (var smallAligned = model.Rebuild(WidthChoices.SpaceWidths(graph, narrowestAligned)))
         {
-            var m = probe.Medians([model, small, smallAligned], verifyRuns);
-            (baseMs, unaligned, smallestAligned) = (m[0], m[1] / m[0], m[2] / m[0]);
+            var m = probe.Medians([model, small, smallAligned, model], verifyRuns);
+            baseMs = (m[0] + m[3]) / 2;
+            (unaligned, smallestAligned) = (m[1] / baseMs, m[2] / baseMs);
         }
         var floorWidths = smallestAligned < unaligned ? narrowestAligned : narrowest;
         double smallest = Math.Min(unaligned, smallestAligned);
@@ -153,8 +158,14 @@ public static class LatencyTargetSearch
         var measured = new Dictionary<string, (double Fraction, long Macs)>();
         attempts.Add((new LatencyAttempt(0, Predict(table, choices, narrowest), unaligned, LatencyAllocator.MacsAt(model, graph, narrowest, setting.ImageSize)), narrowest));
         attempts.Add((new LatencyAttempt(0, Predict(table, choices, narrowestAligned), smallestAligned, LatencyAllocator.MacsAt(model, graph, narrowestAligned, setting.ImageSize)), narrowestAligned));
+        // The budgets the chain of allocations spans: from the full network (1) to where the greedy runs out of moves
+        // that the model credits with a saving (which may lie below 0 where the model over-credits savings: its
+        // single-group savings do not add up on the real network).
+        double lowest = 1 - LatencyAllocator.MostSaving(allowed, costs, (w, g, from, to) => table.Gain(w, channels, g, from, to)) / table.BaseMs;
         double budget = t, aim = t * (1 - Band / 2);
-        (double Budget, double Measured)? under = null, over = null;
+        // The full network is the chain's first point: at budget 1 it measures 1, over any target.
+        (double Budget, double Measured)? under = null, over = (1, 1);
+        var overs = new List<(double Budget, double Measured)> { (1, 1) };
         for (int i = 0; i < MaxAttempts; i++)
         {
             var widths = LatencyAllocator.Allocate(allowed, costs, (w, g, from, to) => table.Gain(w, channels, g, from, to), (1 - budget) * table.BaseMs) ?? floorWidths;
@@ -162,15 +173,10 @@ public static class LatencyTargetSearch
             if (!measured.TryGetValue(id, out var known))
             {
                 using var candidate = model.Rebuild(WidthChoices.SpaceWidths(graph, widths));
-                var m = probe.Medians([model, candidate], verifyRuns);
-                double first = m[1] / m[0];
+                double first = Ratio(probe, model, candidate, verifyRuns);
                 // A network that measures under the target is timed once more and kept at the slower of the two: of
                 // many candidates near the target, the one a noisy measurement favoured would otherwise be kept.
-                if (first <= t)
-                {
-                    var again = probe.Medians([model, candidate], verifyRuns);
-                    first = Math.Max(first, again[1] / again[0]);
-                }
+                if (first <= t) first = Math.Max(first, Ratio(probe, model, candidate, verifyRuns));
                 measured[id] = known = (first, MacCounter.ThopMacs(candidate.Module, setting.ImageSize));
             }
             double a = known.Fraction;
@@ -183,7 +189,11 @@ public static class LatencyTargetSearch
                 if (a >= t * (1 - Band)) break;
                 if (under is null || budget > under.Value.Budget) under = (budget, a);
             }
-            else if (over is null || budget < over.Value.Budget) over = (budget, a);
+            else
+            {
+                if (over is null || budget < over.Value.Budget) over = (budget, a);
+                overs.Add((budget, a));
+            }
             double next;
             if (under is { } u && over is { } o)
             {
@@ -192,9 +202,19 @@ public static class LatencyTargetSearch
                 double lo = u.Budget, hi = o.Budget;
                 if (!(next > lo + 1e-4 && next < hi - 1e-4)) next = (lo + hi) / 2;
             }
-            else next = budget + (aim - a);
+            else
+            {
+                // Nothing measured under the target yet: extrapolate along the secant of the two measurements over it
+                // with the lowest budgets (the full network at (1, 1) among them), so that a model whose savings are
+                // off by a factor is corrected by that factor, not by the miss alone.
+                var sorted = overs.OrderBy(p => p.Budget).ToList();
+                var (b1, a1) = sorted[0];
+                var (b2, a2) = sorted.FirstOrDefault(p => p.Budget > b1, (1, 1));
+                next = a2 > a1 && b2 > b1 ? b1 + (aim - a1) * (b2 - b1) / (a2 - a1) : 1 + (aim - 1) * (1 - b1) / Math.Max(1e-6, 1 - a1);
+            }
+            next = Math.Clamp(next, lowest + 1e-9, 1);
             if (Math.Abs(next - budget) < 1e-5) break;
-            budget = Math.Clamp(next, -1, 1);
+            budget = next;
         }
         // Of the networks measured at or under the target, the one that removes the least importance (the objective;
         // the every-group-narrowest network measured first is always among them).
@@ -220,12 +240,21 @@ public static class LatencyTargetSearch
             Table = table,
             BaseMacs = baseMacs,
             Tolerance = Tolerance,
+            Noise = table.Noise,
             Setting = setting.Describe(),
             Machine = probe.Machine,
             TableFromCache = fromCache,
             TableFile = cache.PathOf(key),
             Attempts = attempts.Select(x => x.Attempt).ToList(),
         };
+    }
+
+    /// <summary>The candidate's median over the base's, the base timed in two sessions around it (their mean: a
+    /// session's persistent offset halved).</summary>
+    private static double Ratio(ILatencyProbe probe, IPrunableNetwork model, IPrunableNetwork candidate, int runs)
+    {
+        var m = probe.Medians([model, candidate, model], runs);
+        return m[1] / ((m[0] + m[2]) / 2);
     }
 
     private static double Predict(LatencyTable table, IReadOnlyList<WidthChoices> choices, IReadOnlyDictionary<int, int> widths) =>
