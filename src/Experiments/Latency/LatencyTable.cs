@@ -28,8 +28,9 @@ public sealed record AlignmentProbe(int Group, int Aligned, double AlignedRatio,
 /// narrowest width) and every other group full, side by side with the full network. A group's saving at any width is
 /// read from its samples by linear interpolation over the width, fitted monotone (a narrower group never costs more
 /// time; isotonic least squares) and lowered by the noise of a ratio, which the table measures with the full network
-/// timed against itself in every group's measurement (<see cref="Noise"/>): a group's fitted saving within the noise is
-/// credited nothing. Whole-network measurements (not per-layer ones) keep what the runtime does around the layers — fusion,
+/// timed against itself in every group's measurement (<see cref="Noise"/>; a fitted value is lowered by its own noise,
+/// the ratio's over √ of the samples pooled into it), with a small MAC-proportional floor (<see cref="PriorShare"/>) so
+/// that groups inside the noise still narrow, last. Whole-network measurements (not per-layer ones) keep what the runtime does around the layers — fusion,
 /// layout reorders, the activations a narrower group no longer streams — in the figures.
 /// Savings do not add up when two groups narrow together: a conv reading group A and writing group B runs in time
 /// ∝ a·b (its kept fractions), and each group's own measurement already counted its share of that conv. The model
@@ -81,9 +82,10 @@ public sealed record LatencyTable
     /// <summary>The group's (width, saving) points, widest first from (channels, 0): the measured savings fitted
     /// monotone (a narrower group never saves less) by least squares — isotonic regression, pooling adjacent samples
     /// that disagree, not the running maximum, which would keep every sample noise pushed up and credit each group with
-    /// the luckiest of its measurements — and then lowered by the table's <see cref="Noise"/>, so that a group whose
-    /// savings lie within the noise of a ratio is credited nothing; built once per group and width (the allocation reads
-    /// them for every move it weighs).</summary>
+    /// the luckiest of its measurements — and then lowered by the noise of that fitted value (the table's
+    /// <see cref="Noise"/> over √ of the samples pooled into it), but never under a small MAC-proportional prior
+    /// (<see cref="PriorShare"/>); built once per group and width (the allocation reads them for every move it
+    /// weighs).</summary>
     private List<(int Width, double Saved)> Curve(int group, int channels)
     {
         var curves = _curves ??= [];
@@ -96,16 +98,43 @@ public sealed record LatencyTable
     private List<(int Width, double Saved)> BuildCurve(int group, int channels)
     {
         var samples = Samples.Where(s => s.Group == group && s.Width < channels).OrderByDescending(s => s.Width).ToList();
-        var fitted = Isotonic(samples.Select(s => BaseMs - s.Ms).ToList());
+        var (fitted, pooled) = IsotonicBlocks(samples.Select(s => BaseMs - s.Ms).ToList());
         double noise = Noise * BaseMs;
+        double perChannel = PriorPerChannel(group, channels);
         var points = new List<(int Width, double Saved)> { (channels, 0) };
-        for (int i = 0; i < samples.Count; i++) points.Add((samples[i].Width, Math.Max(0, fitted[i] - noise)));
+        double most = 0;
+        for (int i = 0; i < samples.Count; i++)
+        {
+            // A fitted value is the mean of the samples pooled into it: its noise is the ratio's over √(their count).
+            double credited = fitted[i] - noise / Math.Sqrt(pooled[i]);
+            double prior = perChannel * (channels - samples[i].Width);
+            most = Math.Max(most, Math.Max(credited, prior));
+            points.Add((samples[i].Width, most));
+        }
         return points;
     }
 
+    /// <summary>The floor's time per channel of a group (ms): <see cref="PriorShare"/> of the base's time in
+    /// proportion to the group's share of the MACs, spread over its channels; 0 for a group not measured.</summary>
+    private double PriorPerChannel(int group, int channels)
+    {
+        long all = GroupMacs.Values.Sum();
+        bool measured = Samples.Any(s => s.Group == group);
+        return measured && all > 0 && channels > 0 && GroupMacs.TryGetValue(group, out long macs) ? PriorShare * BaseMs * macs / all / channels : 0;
+    }
+
+    /// <summary>The share of a group's MAC-proportional time credited as its saving where its measurements show
+    /// less (inside the noise, or a group not measured): small, so that measured savings decide first, but positive,
+    /// so that the chain of allocations goes on to every group's narrowest width, narrowing the groups the model cannot
+    /// resolve in the order of their cost per MAC.</summary>
+    public const double PriorShare = 0.05;
+
     /// <summary>The non-decreasing sequence nearest <paramref name="values"/> in least squares (pool adjacent
     /// violators): runs of values that decrease are replaced by their mean.</summary>
-    public static double[] Isotonic(IReadOnlyList<double> values)
+    public static double[] Isotonic(IReadOnlyList<double> values) => IsotonicBlocks(values).Fitted;
+
+    /// <summary><see cref="Isotonic"/> with, for each value, how many values were pooled into its fitted one.</summary>
+    public static (double[] Fitted, int[] Pooled) IsotonicBlocks(IReadOnlyList<double> values)
     {
         var blocks = new List<(double Sum, int Count)>();
         foreach (double v in values)
@@ -118,7 +147,8 @@ public sealed record LatencyTable
                 blocks[^1] = (blocks[^1].Sum + s, blocks[^1].Count + c);
             }
         }
-        return blocks.SelectMany(b => Enumerable.Repeat(b.Sum / b.Count, b.Count)).ToArray();
+        return (blocks.SelectMany(b => Enumerable.Repeat(b.Sum / b.Count, b.Count)).ToArray(),
+            blocks.SelectMany(b => Enumerable.Repeat(b.Count, b.Count)).ToArray());
     }
 
     /// <summary>The noise of one measured ratio: the root mean square of (ratio − 1) of the full network timed
@@ -190,7 +220,8 @@ public sealed record LatencyTable
                 gain -= times[i] * removedOther * delta;
             }
         }
-        return gain;
+        // The interactions never take a move under the floor's saving: the chain goes on to the narrowest widths.
+        return Math.Max(gain, PriorPerChannel(group, c) * (from - to));
     }
 
     /// <summary>Measures the table: <paramref name="model"/> full and with each group narrowed, timed by

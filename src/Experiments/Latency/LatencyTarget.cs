@@ -162,7 +162,7 @@ public static class LatencyTargetSearch
         // that the model credits with a saving (which may lie below 0 where the model over-credits savings: its
         // single-group savings do not add up on the real network).
         double lowest = 1 - LatencyAllocator.MostSaving(allowed, costs, (w, g, from, to) => table.Gain(w, channels, g, from, to)) / table.BaseMs;
-        double budget = t, aim = t * (1 - Band / 2);
+        double budget = Math.Max(t, lowest + 1e-9), aim = t * (1 - Band / 2);
         // The full network is the chain's first point: at budget 1 it measures 1, over any target.
         (double Budget, double Measured)? under = null, over = (1, 1);
         var overs = new List<(double Budget, double Measured)> { (1, 1) };
