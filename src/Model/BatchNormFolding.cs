@@ -82,7 +82,10 @@ public static class BatchNormFolding
         var bias = conv.Bias is null ? zeros_like(scale) : conv.Bias.to(ScalarType.Float64);
         var foldedW = w * scale.view(-1, 1, 1, 1);
         if (conv.Mask is not null) foldedW = foldedW.masked_fill(conv.Mask.eq(zero), zero);
-        var foldedB = (bias - norm.running_mean!.to(ScalarType.Float64)) * scale + norm.bias!.to(ScalarType.Float64);
+        // Not `a - b` or `a + b`: TorchSharp's operators pass an implicit alpha Scalar that the finalizer may free
+        // while libtorch reads it (a crash "toDouble: Expected false to be true" after hundreds of exports).
+        using var minusOne = (-1.0).ToScalar();
+        var foldedB = bias.add(norm.running_mean!.to(ScalarType.Float64), minusOne).mul(scale).add(norm.bias!.to(ScalarType.Float64), one);
         return (foldedW.to(dtype).MoveToOuterDisposeScope(), foldedB.to(dtype).MoveToOuterDisposeScope());
     }
 

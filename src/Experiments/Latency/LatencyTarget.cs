@@ -166,10 +166,15 @@ public static class LatencyTargetSearch
         // The full network is the chain's first point: at budget 1 it measures 1, over any target.
         (double Budget, double Measured)? under = null, over = (1, 1);
         var overs = new List<(double Budget, double Measured)> { (1, 1) };
+        int repeats = 0;
         for (int i = 0; i < MaxAttempts; i++)
         {
             var widths = LatencyAllocator.Allocate(allowed, costs, (w, g, from, to) => table.Gain(w, channels, g, from, to), (1 - budget) * table.BaseMs) ?? floorWidths;
             string id = string.Join(",", widths.OrderBy(p => p.Key).Select(p => p.Value));
+            bool repeat = measured.ContainsKey(id);
+            repeats = repeat ? repeats + 1 : 0;
+            // The same network twice in a row: the budgets left between the bracket's ends give no other allocation.
+            if (repeats >= 2) break;
             if (!measured.TryGetValue(id, out var known))
             {
                 using var candidate = model.Rebuild(WidthChoices.SpaceWidths(graph, widths));
@@ -200,7 +205,8 @@ public static class LatencyTargetSearch
                 next = o.Measured == u.Measured ? (u.Budget + o.Budget) / 2
                     : u.Budget + (aim - u.Measured) * (o.Budget - u.Budget) / (o.Measured - u.Measured);
                 double lo = u.Budget, hi = o.Budget;
-                if (!(next > lo + 1e-4 && next < hi - 1e-4)) next = (lo + hi) / 2;
+                // A repeated network means the secant's step fell inside one allocation: bisect instead.
+                if (repeat || !(next > lo + 1e-4 * (hi - lo) && next < hi - 1e-4 * (hi - lo))) next = (lo + hi) / 2;
             }
             else
             {
@@ -213,7 +219,7 @@ public static class LatencyTargetSearch
                 next = a2 > a1 && b2 > b1 ? b1 + (aim - a1) * (b2 - b1) / (a2 - a1) : 1 + (aim - 1) * (1 - b1) / Math.Max(1e-6, 1 - a1);
             }
             next = Math.Clamp(next, lowest + 1e-9, 1);
-            if (Math.Abs(next - budget) < 1e-5) break;
+            if (Math.Abs(next - budget) < 1e-7) break;
             budget = next;
         }
         // Of the networks measured at or under the target, the one that removes the least importance (the objective;
