@@ -4,9 +4,9 @@ using ScottPlot;
 namespace Harness.Metrics;
 
 /// <summary>The latency model of a network as a chart: per measured group, the whole network's latency against the
-/// fraction of the group's channels kept (every other group full), as measured (the model reads them monotone). The
-/// groups that save the most time are drawn in colour with a legend entry, the rest thin and grey; the base latency is
-/// a dashed line.</summary>
+/// fraction of the group's channels kept (every other group full), as measured, and — dashed, for the groups drawn in
+/// colour — what the model credits there (the monotone fit less its noise). The groups that save the most time are
+/// drawn in colour with a legend entry, the rest thin and grey; the base latency is a dashed black line.</summary>
 public static class LatencyModelPlot
 {
     public const int Highlighted = 8;
@@ -14,7 +14,8 @@ public static class LatencyModelPlot
     /// <summary>Category10 without its grey, which the groups not highlighted use.</summary>
     private static readonly Color[] Palette = Colors.Category10.Where((_, i) => i != 7).ToArray();
 
-    public static void Save(string path, string title, double baseMs, IReadOnlyList<(string Label, double[] Kept, double[] Ms)> curves)
+    public static void Save(string path, string title, double baseMs, IReadOnlyList<(string Label, double[] Kept, double[] Ms)> curves,
+        IReadOnlyList<(string Label, double[] Kept, double[] Ms)>? fitted = null)
     {
         var plot = new Plot();
         var ranked = curves.Select((c, i) => (c, i, Saved: baseMs - c.Ms.Min())).OrderByDescending(x => x.Saved).ToList();
@@ -28,6 +29,15 @@ public static class LatencyModelPlot
                 line.LineWidth = 2;
                 line.MarkerSize = 6;
                 line.LegendText = c.Label;
+                if (fitted is not null && i < fitted.Count)
+                {
+                    var model = plot.Add.Scatter(fitted[i].Kept, fitted[i].Ms);
+                    model.Color = line.Color;
+                    model.LineWidth = 1.5f;
+                    model.LinePattern = LinePattern.Dashed;
+                    model.MarkerSize = 0;
+                    model.LegendText = "";
+                }
             }
             else
             {
@@ -38,7 +48,7 @@ public static class LatencyModelPlot
             }
         }
         var reference = plot.Add.HorizontalLine(baseMs, 1.5f, Colors.Black, LinePattern.Dashed);
-        reference.LegendText = $"base {baseMs:F2} ms";
+        reference.LegendText = fitted is null ? $"base {baseMs:F2} ms" : $"base {baseMs:F2} ms; dashed colour: the model's credit";
         plot.Title(title);
         plot.XLabel("channels kept in the group (fraction of its width; other groups full)");
         plot.YLabel("network latency (ms)");

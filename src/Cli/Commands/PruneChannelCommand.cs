@@ -167,7 +167,7 @@ public static class PruneChannelCommand
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
             ModelLoader.Save(pruned, path);
             Harness.Storage.Files.AtomicFile.WriteAllText(csv, table.ToCsv());
-            Harness.Metrics.LatencyModelPlot.Save(png, $"{model.Architecture}: latency model ({setting.Describe()})", table.BaseMs, table.Curves());
+            Harness.Metrics.LatencyModelPlot.Save(png, $"{model.Architecture}: latency model ({setting.Describe()})", table.BaseMs, table.Curves(), table.Fitted());
             long after = pruned.Module.parameters().Sum(p => p.numel());
             if (parse.GetValue(o.Json))
                 output.WriteLine(HarnessJson.Serialize(new { checkpoint = path, parametersBefore = before, parametersAfter = after, latency = result, latencyModelCsv = csv, latencyModelPlot = png, uniform, report }));

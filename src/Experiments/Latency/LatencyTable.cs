@@ -404,6 +404,17 @@ public sealed record LatencyTable
         return sb.ToString();
     }
 
+    /// <summary>Per measured group (in <see cref="Curves"/>' order), what the model credits at the same widths: the
+    /// network's latency with that group narrowed as the model predicts it (base − the credited saving).</summary>
+    public IReadOnlyList<(string Label, double[] Kept, double[] Ms)> Fitted() =>
+        Samples.GroupBy(s => s.Group).OrderBy(g => g.Key).Select(g =>
+        {
+            var pts = g.OrderByDescending(s => s.Width).ToList();
+            return ($"group {g.Key} model",
+                (double[])[1.0, .. pts.Select(s => (double)s.Width / s.Channels)],
+                (double[])[BaseMs, .. pts.Select(s => BaseMs - Saved(g.Key, s.Channels, s.Width))]);
+        }).ToList();
+
     /// <summary>Per measured group, its curve for a plot: kept fraction and network latency (ms), full width first.</summary>
     public IReadOnlyList<(string Label, double[] Kept, double[] Ms)> Curves() =>
         Samples.GroupBy(s => s.Group).OrderBy(g => g.Key).Select(g =>

@@ -173,8 +173,9 @@ public static class LatencyTargetSearch
             string id = string.Join(",", widths.OrderBy(p => p.Key).Select(p => p.Value));
             bool repeat = measured.ContainsKey(id);
             repeats = repeat ? repeats + 1 : 0;
-            // The same network twice in a row: the budgets left between the bracket's ends give no other allocation.
-            if (repeats >= 2) break;
+            // The same network three times in a row (bisecting after each repeat): the budgets left between the
+            // bracket's ends give no other allocation.
+            if (repeats >= 3) break;
             if (!measured.TryGetValue(id, out var known))
             {
                 using var candidate = model.Rebuild(WidthChoices.SpaceWidths(graph, widths));
