@@ -302,7 +302,7 @@ public sealed record LatencyTable
         }
         if (nulls.Count > 0)
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  noise: the base against itself in another session ran {nulls.Min():F3}–{nulls.Max():F3}; a ratio's noise (RMS of ratio − 1) {Math.Sqrt(nulls.Average(r => (r - 1) * (r - 1))):F3}, taken off every group's fitted saving"));
+                $"  noise: the base against itself in another session ran {nulls.Min():F3}–{nulls.Max():F3}; a ratio's noise (RMS of ratio − 1) {Math.Sqrt(nulls.Average(r => (r - 1) * (r - 1))):F3}; each fitted saving is lowered by it over the square root of the samples pooled into it"));
         return new LatencyTable
         {
             Key = key,
@@ -398,7 +398,7 @@ public sealed record LatencyTable
             sb.Append(CultureInfo.InvariantCulture,
                 $"{p.Group},,,,{p.Unaligned},,{p.UnalignedRatio * BaseMs:F4},{p.UnalignedRatio:F5},,\"alignment probe: {p.Aligned} channels ran {p.AlignedRatio:F5}; {(Alignment > 1 ? $"widths kept to multiples of {Alignment}" : "no alignment")}\"\n");
         foreach (var r in NullRatios)
-            sb.Append(CultureInfo.InvariantCulture, $",base,,,,1,{r * BaseMs:F4},{r:F5},,\"noise: the full network against itself in another session (RMS of ratio - 1 over all: {Noise:F4}, taken off each group's fitted saving)\"\n");
+            sb.Append(CultureInfo.InvariantCulture, $",base,,,,1,{r * BaseMs:F4},{r:F5},,\"noise: the full network against itself in another session (RMS of ratio - 1 over all: {Noise:F4}; each fitted saving lowered by it over the square root of the samples pooled)\"\n");
         foreach (var (g, why) in NotMeasured.OrderBy(p => p.Key))
             sb.Append(CultureInfo.InvariantCulture, $"{g},,,,,,,,0,\"not measured: {why.Replace("\"", "'")}\"\n");
         return sb.ToString();
