@@ -53,7 +53,8 @@ public sealed record LatencyTargetResult
     /// <summary>How far above the target a re-measurement in another process may land (noise of the medians).</summary>
     public required double Tolerance { get; init; }
     /// <summary>The noise of one ratio in the latency model (<see cref="LatencyTable.Noise"/>: the base timed against
-    /// itself in another session, RMS of ratio − 1), taken off every group's credited saving.</summary>
+    /// itself in another session, RMS of ratio − 1); each fitted saving is lowered by it over √ of the samples pooled
+    /// into it.</summary>
     public required double Noise { get; init; }
     public required string Setting { get; init; }
     public required string Machine { get; init; }
@@ -70,9 +71,9 @@ public sealed record LatencyTargetResult
 /// side by side (the target must lie above the narrowest, else one line naming the smallest reachable latency); the
 /// latency table (<see cref="LatencyTable"/>, from the cache when it holds this key); then the allocation
 /// (<see cref="LatencyAllocator"/>) for a budget, the allocated network built and timed beside the base, and the budget
-/// corrected from the measurement (first by the miss, then by the secant between the nearest measurements on either
-/// side; a budget is kept within the chain of allocations the model can make, down to where it credits no move with a
-/// saving) until a network measures at most the target (twice, the slower measurement counting) and within
+/// corrected from the measurements (while all lie over the target, along the secant through the two with the lowest
+/// budgets, the full network at (1, 1) among them; then by the secant between the nearest measurements on either side,
+/// bisecting after a repeated network; a budget is kept within the chain of allocations the model can make) until a network measures at most the target (twice, the slower measurement counting) and within
 /// <see cref="Band"/> of it, or
 /// <see cref="MaxAttempts"/> have been measured; of the networks measured at or under the target, the one that removes
 /// the least importance is kept.
