@@ -118,10 +118,12 @@ public sealed record LatencyTable
     /// proportion to the group's share of the MACs, spread over its channels; 0 for a group not measured.</summary>
     private double PriorPerChannel(int group, int channels)
     {
-        long all = GroupMacs.Values.Sum();
-        bool measured = Samples.Any(s => s.Group == group);
-        return measured && all > 0 && channels > 0 && GroupMacs.TryGetValue(group, out long macs) ? PriorShare * BaseMs * macs / all / channels : 0;
+        // Read for every move the allocation weighs: the measured groups and the MACs' total are found once per table.
+        var (measured, all) = _priorBasis ??= (Samples.Select(s => s.Group).ToHashSet(), GroupMacs.Values.Sum());
+        return measured.Contains(group) && all > 0 && channels > 0 && GroupMacs.TryGetValue(group, out long macs) ? PriorShare * BaseMs * macs / all / channels : 0;
     }
+
+    private (HashSet<int> Measured, long AllMacs)? _priorBasis;
 
     /// <summary>The share of a group's MAC-proportional time credited as its saving where its measurements show
     /// less (inside the noise, or a group not measured): small, so that measured savings decide first, but positive,
@@ -155,7 +157,10 @@ public sealed record LatencyTable
     /// against itself in a session of its own beside every group's measurements (<see cref="NullRatios"/>); 0 when
     /// none were taken. On a shared machine two sessions of the same network differ by a persistent few per cent at
     /// large batches (where their buffers land), which more timed passes do not average out.</summary>
-    public double Noise => NullRatios.Count == 0 ? 0 : Math.Sqrt(NullRatios.Average(r => (r - 1) * (r - 1)));
+    public double Noise => NoiseOf(NullRatios);
+
+    private static double NoiseOf(IReadOnlyList<double> nullRatios) =>
+        nullRatios.Count == 0 ? 0 : Math.Sqrt(nullRatios.Average(r => (r - 1) * (r - 1)));
 
     /// <summary>The full network timed against itself (a second session) in each group's measurement: ratios that
     /// would be 1 without noise.</summary>
@@ -302,7 +307,7 @@ public sealed record LatencyTable
         }
         if (nulls.Count > 0)
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  noise: the base against itself in another session ran {nulls.Min():F3}–{nulls.Max():F3}; a ratio's noise (RMS of ratio − 1) {Math.Sqrt(nulls.Average(r => (r - 1) * (r - 1))):F3}; each fitted saving is lowered by it over the square root of the samples pooled into it"));
+                $"  noise: the base against itself in another session ran {nulls.Min():F3}–{nulls.Max():F3}; a ratio's noise (RMS of ratio − 1) {NoiseOf(nulls):F3}; each fitted saving is lowered by it over the square root of the samples pooled into it"));
         return new LatencyTable
         {
             Key = key,
@@ -336,7 +341,7 @@ public sealed record LatencyTable
     {
         if (alignment <= 1) return this;
         var t = this with { Alignment = alignment, Samples = Samples.Where(s => s.Width % alignment == 0).ToList() };
-        (t._interactions, t._curves) = (null, null);
+        (t._interactions, t._curves, t._priorBasis) = (null, null, null);
         return t;
     }
 
@@ -407,22 +412,18 @@ public sealed record LatencyTable
     /// <summary>Per measured group (in <see cref="Curves"/>' order), what the model credits at the same widths: the
     /// network's latency with that group narrowed as the model predicts it (base − the credited saving).</summary>
     public IReadOnlyList<(string Label, double[] Kept, double[] Ms)> Fitted() =>
-        Samples.GroupBy(s => s.Group).OrderBy(g => g.Key).Select(g =>
-        {
-            var pts = g.OrderByDescending(s => s.Width).ToList();
-            return ($"group {g.Key} model",
-                (double[])[1.0, .. pts.Select(s => (double)s.Width / s.Channels)],
-                (double[])[BaseMs, .. pts.Select(s => BaseMs - Saved(g.Key, s.Channels, s.Width))]);
-        }).ToList();
+        PerGroup((group, _) => $"group {group} model", s => BaseMs - Saved(s.Group, s.Channels, s.Width));
 
     /// <summary>Per measured group, its curve for a plot: kept fraction and network latency (ms), full width first.</summary>
     public IReadOnlyList<(string Label, double[] Kept, double[] Ms)> Curves() =>
+        PerGroup((group, first) => $"group {group} [{first.Kind}] {first.Channels} ch", s => s.Ms);
+
+    private IReadOnlyList<(string Label, double[] Kept, double[] Ms)> PerGroup(Func<int, LatencySample, string> label, Func<LatencySample, double> ms) =>
         Samples.GroupBy(s => s.Group).OrderBy(g => g.Key).Select(g =>
         {
-            var first = g.First();
             var pts = g.OrderByDescending(s => s.Width).ToList();
-            return ($"group {g.Key} [{first.Kind}] {first.Channels} ch",
+            return (label(g.Key, g.First()),
                 (double[])[1.0, .. pts.Select(s => (double)s.Width / s.Channels)],
-                (double[])[BaseMs, .. pts.Select(s => s.Ms)]);
+                (double[])[BaseMs, .. pts.Select(ms)]);
         }).ToList();
 }

@@ -165,7 +165,7 @@ public static class LatencyTargetSearch
         double lowest = 1 - LatencyAllocator.MostSaving(allowed, costs, (w, g, from, to) => table.Gain(w, channels, g, from, to)) / table.BaseMs;
         double budget = Math.Max(t, lowest + 1e-9), aim = t * (1 - Band / 2);
         // The full network is the chain's first point: at budget 1 it measures 1, over any target.
-        (double Budget, double Measured)? under = null, over = (1, 1);
+        (double Budget, double Measured)? under = null;
         var overs = new List<(double Budget, double Measured)> { (1, 1) };
         int repeats = 0;
         for (int i = 0; i < MaxAttempts; i++)
@@ -196,14 +196,11 @@ public static class LatencyTargetSearch
                 if (a >= t * (1 - Band)) break;
                 if (under is null || budget > under.Value.Budget) under = (budget, a);
             }
-            else
-            {
-                if (over is null || budget < over.Value.Budget) over = (budget, a);
-                overs.Add((budget, a));
-            }
+            else overs.Add((budget, a));
             double next;
-            if (under is { } u && over is { } o)
+            if (under is { } u)
             {
+                var o = overs.MinBy(p => p.Budget);
                 next = o.Measured == u.Measured ? (u.Budget + o.Budget) / 2
                     : u.Budget + (aim - u.Measured) * (o.Budget - u.Budget) / (o.Measured - u.Measured);
                 double lo = u.Budget, hi = o.Budget;
