@@ -9,12 +9,15 @@ namespace Harness.Experiments;
 
 /// <summary>
 /// The int8 figures of a model for the study's table: its static QDQ export (<see cref="Int8Exporter"/>, calibrated
-/// on training images), timed in ONNX Runtime side by side with the float export (the two sessions interleaved, so
-/// their ratio is fair on a shared machine; the float figure replaces the one measured alone), and evaluated on the
-/// test set.
+/// on training images), timed in ONNX Runtime beside the float export (in turn, one session alive at a time, in
+/// <see cref="Rounds"/> rounds of fresh sessions, so their ratio is fair on a shared machine; the float figure replaces
+/// the one measured alone), and evaluated on the test set.
 /// </summary>
 public static class Int8Measurement
 {
+    /// <summary>Rounds of fresh sessions the float and int8 exports are timed in (fewer when there are fewer runs).</summary>
+    public const int Rounds = 3;
+
     /// <summary>How the calibration is described in the metrics (the int8 column of a finished experiment is
     /// measured again when this changes).</summary>
     public static string Describe(string method, int batches, int batchSize, ulong seed) =>
@@ -34,9 +37,8 @@ public static class Int8Measurement
         LatencyStats? floatLatency = metrics.OnnxLatency, int8Latency = null;
         if (runs > 0)
         {
-            var timed = OnnxRuntimeLatency.MeasureInterleaved([floatBytes, int8Bytes], metrics.ImageSize, batchSize, runs, warmup, threads,
-                OnnxRuntimeLatency.BlockFor(batchSize));
-            (floatLatency, int8Latency) = (timed[0], timed[1]);
+            var timed = OnnxRuntimeLatency.MeasureInTurn([floatBytes, int8Bytes], metrics.ImageSize, batchSize, runs, warmup, threads, Rounds);
+            (floatLatency, int8Latency) = (timed[0].Pooled, timed[1].Pooled);
         }
         Evaluation? eval = null;
         if (test is not null)

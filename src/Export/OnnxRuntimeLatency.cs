@@ -27,6 +27,81 @@ public static class OnnxRuntimeLatency
         MeasureInterleaved([onnxModel], imageSize, batchSize, runs, warmup, threads)[0];
 
     /// <summary>
+    /// Several models timed in turn, each as it is deployed: one ONNX Runtime session alive at a time, with the runtime's
+    /// default thread spinning (<paramref name="spinning"/> false tells its threads to sleep between operators instead),
+    /// warmed up, then timed for its share of <paramref name="runs"/> consecutive passes and closed; that in
+    /// <paramref name="rounds"/> rounds, each with fresh sessions and starting one model later, so that no model always
+    /// runs first and a session's luck — where its buffers landed, a persistent 3–10% between two sessions of the same
+    /// network at batch 32 on a shared VM — is sampled <paramref name="rounds"/> times for every model. Interleaving
+    /// open sessions (<see cref="MeasureInterleaved"/>) needs spinning off, since the idle sessions' spinning threads would
+    /// take the cores, and that costs every operator a thread wake-up no deployed model pays: at batch 1 it made an int8
+    /// MobileNetV2 look 0.52–0.58× its float export where alone, spinning, it runs in 0.45×.
+    /// </summary>
+    /// <returns>Per model, in order: its statistics over every timed pass, and the median of each round's passes
+    /// (round order, so that ratios between models can be taken round by round).</returns>
+    public static IReadOnlyList<(LatencyStats Pooled, IReadOnlyList<double> RoundMedians)> MeasureInTurn(IReadOnlyList<byte[]> onnxModels,
+        int imageSize, int batchSize, int runs, int warmup, int threads, int rounds, bool spinning = true)
+    {
+        if (rounds < 1) throw new ArgumentOutOfRangeException(nameof(rounds), rounds, "at least one round");
+        if (runs < 1) throw new ArgumentOutOfRangeException(nameof(runs), runs, "runs must be at least 1");
+        if (onnxModels.Count == 0) throw new ArgumentException("at least one model is needed", nameof(onnxModels));
+        rounds = Math.Min(rounds, runs);
+        var feed = RandomFeed(imageSize, batchSize);
+        var times = onnxModels.Select(_ => new List<double>(runs)).ToArray();
+        var roundMedians = onnxModels.Select(_ => new double[rounds]).ToArray();
+        using var bar = Harness.Runtime.ProgressLine.Start($"timing ONNX Runtime {imageSize}px b{batchSize}, {rounds} round(s)", rounds * onnxModels.Count, "sessions");
+        for (int round = 0; round < rounds; round++)
+        {
+            // Round r times passes [r·runs/rounds, (r+1)·runs/rounds): every pass is timed once, the rounds differ by one at most.
+            int count = (round + 1) * runs / rounds - round * runs / rounds;
+            for (int k = 0; k < onnxModels.Count; k++)
+            {
+                int m = (k + round) % onnxModels.Count;
+                using var options = SessionOptionsFor(threads, spinning);
+                using var session = new InferenceSession(onnxModels[m], options);
+                for (int i = 0; i < warmup; i++) using (session.Run(feed)) { }
+                var own = new List<double>(count);
+                for (int i = 0; i < count; i++)
+                {
+                    var sw = Stopwatch.StartNew();
+                    using (session.Run(feed)) { }
+                    own.Add(sw.Elapsed.TotalMilliseconds);
+                }
+                times[m].AddRange(own);
+                roundMedians[m][round] = LatencyStats.Summarise(own).Median;
+                bar.Advance();
+            }
+        }
+        return times.Select((t, m) =>
+        {
+            var (mean, median, p95) = LatencyStats.Summarise(t);
+            return (new LatencyStats("cpu (onnxruntime)", threads, batchSize, imageSize, warmup, runs, mean, median, p95),
+                (IReadOnlyList<double>)roundMedians[m]);
+        }).ToList();
+    }
+
+    private static SessionOptions SessionOptionsFor(int threads, bool spinning)
+    {
+        var options = new SessionOptions
+        {
+            IntraOpNumThreads = threads,
+            InterOpNumThreads = 1,
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+        };
+        if (!spinning) options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        return options;
+    }
+
+    /// <summary>A seeded uniform [−1, 1) batch as the graph's input.</summary>
+    private static NamedOnnxValue[] RandomFeed(int imageSize, int batchSize)
+    {
+        var rng = new Random(1);
+        var data = new float[batchSize * 3 * imageSize * imageSize];
+        for (int i = 0; i < data.Length; i++) data[i] = (float)(rng.NextDouble() * 2 - 1);
+        return [NamedOnnxValue.CreateFromTensor(OnnxExporter.InputName, new DenseTensor<float>(data, [batchSize, 3, imageSize, imageSize]))];
+    }
+
+    /// <summary>
     /// Several models timed side by side: each gets its own session and its warm-up, then the timed passes alternate
     /// between them in blocks (block k of every model before block k + 1 of any), so that a change in the machine's
     /// load falls on all of them alike and the ratio of their statistics is fair on a shared machine; each round starts
@@ -47,21 +122,12 @@ public static class OnnxRuntimeLatency
         {
             foreach (var bytes in onnxModels)
             {
-                var options = new SessionOptions
-                {
-                    IntraOpNumThreads = threads,
-                    InterOpNumThreads = 1,
-                    GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-                };
                 // Each session has its own intra-op pool whose threads spin after a run; timed side by side, the spinning
                 // threads of one session would take the cores from the next one. Only then are they told to sleep.
-                if (onnxModels.Count > 1) options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+                var options = SessionOptionsFor(threads, spinning: onnxModels.Count == 1);
                 sessions.Add((options, new InferenceSession(bytes, options)));
             }
-            var rng = new Random(1);
-            var data = new float[batchSize * 3 * imageSize * imageSize];
-            for (int i = 0; i < data.Length; i++) data[i] = (float)(rng.NextDouble() * 2 - 1);
-            var feed = new[] { NamedOnnxValue.CreateFromTensor(OnnxExporter.InputName, new DenseTensor<float>(data, [batchSize, 3, imageSize, imageSize])) };
+            var feed = RandomFeed(imageSize, batchSize);
             foreach (var (_, session) in sessions)
                 for (int i = 0; i < warmup; i++) using (session.Run(feed)) { }
             var times = sessions.Select(_ => new List<double>(runs)).ToArray();

@@ -170,9 +170,10 @@ public static class BenchCommand
     /// ranges change what the model computes, not how long it takes), all on <c>--threads</c> intra-op threads, at
     /// batch 1 and 32, 224 px, for the <c>--arch</c> network and that network channel-pruned at <c>--ratio</c>; with
     /// <c>--torch-onnx</c>, also the same network exported by <c>torch.onnx.export</c> (bench/torch_onnx_export.py) in the
-    /// same runtime. The ONNX Runtime sessions of one batch size are timed interleaved
-    /// (<see cref="Harness.Export.OnnxRuntimeLatency.MeasureInterleaved"/>, in blocks of 5 passes at batch 1), so the
-    /// ratios between them are fair on a shared machine; every ratio is printed beside the thop MACs ratio.</summary>
+    /// same runtime. The ONNX Runtime sessions of one batch size are timed in turn, one alive at a time as deployed
+    /// (<see cref="Harness.Export.OnnxRuntimeLatency.MeasureInTurn"/>), in <c>--rounds</c> rounds of fresh sessions, so
+    /// the ratios between them are fair on a shared machine; every ratio is printed beside the thop MACs ratio, and the
+    /// int8/float ratios of every round after the table.</summary>
     private static Command Onnx()
     {
         var runs = new Option<int>("--runs") { Description = "timed passes at batch 1 (batch 32: a fifth of them, at least 5)", DefaultValueFactory = _ => 20 }.AtLeast(1);
@@ -185,7 +186,9 @@ public static class BenchCommand
         var batches = new Option<int[]>("--batch-sizes") { Description = "the batch sizes timed", DefaultValueFactory = _ => [1, 32], AllowMultipleArgumentsPerToken = true };
         var noEager = new Option<bool>("--no-eager") { Description = "time ONNX Runtime only (skip Harness's eager forward)" };
         var noInt8 = new Option<bool>("--no-int8") { Description = "time the float exports only, the base's and the pruned network's side by side (as prune channel --target-latency times them)" };
-        var cmd = new Command("onnx", "Latency of Harness eager against ONNX Runtime, float and int8, on the exported models (224 px, batch 1 and 32)") { runs, threads, torchOnnx, ratio, arch, json, pruned, batches, noEager, noInt8 };
+        var rounds = new Option<int>("--rounds") { Description = "rounds of fresh ONNX Runtime sessions the runs are split over (each round starts with the next model; the int8/float ratio of every round is printed)", DefaultValueFactory = _ => 3 }.AtLeast(1);
+        var noSpinning = new Option<bool>("--no-spinning") { Description = "ONNX Runtime's intra-op threads sleep between operators (session.intra_op.allow_spinning 0) instead of spinning, its default" };
+        var cmd = new Command("onnx", "Latency of Harness eager against ONNX Runtime, float and int8, on the exported models (224 px, batch 1 and 32)") { runs, threads, torchOnnx, ratio, arch, json, pruned, batches, noEager, noInt8, rounds, noSpinning };
         cmd.SetAction(parse =>
         {
             var stdout = parse.InvocationConfiguration.Output;
@@ -203,8 +206,12 @@ public static class BenchCommand
             if (torchFile is not null && !File.Exists(torchFile))
                 throw new FileNotFoundException($"--torch-onnx '{torchFile}' does not exist (bench/torch_onnx_export.py writes it)");
             set_num_threads(t);
+            int k = parse.GetValue(rounds);
+            bool spinning = !parse.GetValue(noSpinning), int8 = !parse.GetValue(noInt8);
             output.WriteLine($"threads {t} (libtorch and ONNX Runtime intra-op), 224 px; medians of {n1} runs at b1, {n32} at b32; " +
-                $"ONNX Runtime {Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString()}, ORT sessions of one batch size timed interleaved (b1: blocks of 5 passes after one untimed pass); " +
+                $"ONNX Runtime {Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString()}, " +
+                (int8 ? $"ORT sessions timed in turn, one alive at a time ({(spinning ? "default thread spinning" : "spinning off")}), the runs split over {k} round(s) of fresh sessions; "
+                    : "ORT sessions timed interleaved as prune channel --target-latency times them (--no-int8; b1: blocks of 5 passes after one untimed pass); ") +
                 $"int8: {Harness.Export.Quantization.Int8Exporter.Scheme}");
             string variant = parse.GetValue(arch) ?? ModelLoader.DefaultVariant;
             output.WriteLine(variant);
@@ -220,7 +227,6 @@ public static class BenchCommand
             double prunedMacs = MacCounter.ThopMacs(prunedNet.Module, 224);
             var calibration = RandomCalibration(224);
             var quantization = new Harness.Export.Quantization.QuantizationOptions { CalibrationSource = "seeded random images (timing only)", CalibrationImages = 16 };
-            bool int8 = !parse.GetValue(noInt8);
             var files = new List<byte[]?>
             {
                 Harness.Export.OnnxExporter.ToBytes(baseModel, options),
@@ -232,6 +238,8 @@ public static class BenchCommand
             string label = prunedFile is null ? $"channel {r.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}" : Path.GetFileNameWithoutExtension(prunedFile);
             output.WriteLine($"thop MACs: base {baseMacs / 1e6:F1} M, {label} {prunedMacs / 1e6:F1} M (MACs ratio {prunedMacs / baseMacs:F3}); " +
                 $"ONNX files: base {files[0]!.Length / 1e6:F2} MB float, {files[1]?.Length / 1e6:F2} MB int8; {label} {files[2]!.Length / 1e6:F2} MB float, {files[3]?.Length / 1e6:F2} MB int8");
+            var roundLines = new List<string>();
+            static string Rounds(double[] r) => r.Length == 0 ? "–" : string.Join(" ", r.Select(x => x.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)));
             output.WriteLine("| batch | model | Harness eager ms | ORT float ms | ORT int8 ms | int8 / float | ORT float / base float | ORT int8 / base float | MACs / base MACs | ORT, torch.onnx.export ms | Harness export / torch export |");
             output.WriteLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
             foreach (int b in sizes)
@@ -239,17 +247,29 @@ public static class BenchCommand
                 int n = b == 1 ? n1 : n32, warm = b == 1 ? 5 : 2; // at batch 32 a new session's second pass still runs 5–9× slow
                 double? eagerBase = eager ? LatencyMeter.Measure(baseModel.Module, 224, b, n, warm).MedianMs : null;
                 double? eagerPruned = eager ? LatencyMeter.Measure(prunedNet.Module, 224, b, n, warm).MedianMs : null;
-                var timed = Harness.Export.OnnxRuntimeLatency.MeasureInterleaved(files.OfType<byte[]>().ToList(), 224, b, n, warm, t,
-                    Harness.Export.OnnxRuntimeLatency.BlockFor(b)).Select(s => s.MedianMs).ToList();
+                var timedFiles = files.OfType<byte[]>().ToList();
+                // --no-int8 re-measures a latency-targeted network as prune channel --target-latency timed it: the sessions
+                // open together, interleaved, their threads sleeping between operators.
+                var measured = int8
+                    ? Harness.Export.OnnxRuntimeLatency.MeasureInTurn(timedFiles, 224, b, n, warm, t, k, spinning)
+                    : Harness.Export.OnnxRuntimeLatency.MeasureInterleaved(timedFiles, 224, b, n, warm, t, Harness.Export.OnnxRuntimeLatency.BlockFor(b))
+                        .Select(s => (s, (IReadOnlyList<double>)[s.MedianMs])).ToList();
                 // Back in the fixed positions (base float, base int8, pruned float, pruned int8, torch export); NaN where
                 // not timed.
-                var ort = files.Select((f, i) => f is null ? double.NaN : timed[files.Take(i).Count(x => x is not null)]).ToArray();
+                var at = files.Select((f, i) => f is null ? -1 : files.Take(i).Count(x => x is not null)).ToArray();
+                var ort = at.Select(i => i < 0 ? double.NaN : measured[i].Pooled.MedianMs).ToArray();
+                // Round by round: the int8 export against its own float one, and the pruned int8 one against the base float.
+                double[] RoundRatios(int num, int den) => at[num] < 0 ? [] :
+                    [.. measured[at[num]].RoundMedians.Zip(measured[at[den]].RoundMedians, (x, y) => x / y)];
+                var (baseRounds, prunedRounds, prunedBaseRounds) = (RoundRatios(1, 0), RoundRatios(3, 2), RoundRatios(3, 0));
+                roundLines.Add($"b{b} per round: base int8/float {Rounds(baseRounds)}; {label} int8/float {Rounds(prunedRounds)}, int8 / base float {Rounds(prunedBaseRounds)}");
                 string torchCells = torchFile is null ? "| |" : $"| {ort[4]:F1} | {ort[0] / ort[4]:F2} |";
                 output.WriteLine($"| {b} | base | {eagerBase?.ToString("F1") ?? "–"} | {ort[0]:F1} | {ort[1]:F1} | {ort[1] / ort[0]:F2} | 1.00 | {ort[1] / ort[0]:F2} | 1.000 {torchCells}");
                 output.WriteLine($"| {b} | {label} | {eagerPruned?.ToString("F1") ?? "–"} | {ort[2]:F1} | {ort[3]:F1} | {ort[3] / ort[2]:F2} | {ort[2] / ort[0]:F2} | {ort[3] / ort[0]:F2} | {prunedMacs / baseMacs:F3} | | |");
-                rows.Add(new { batchSize = b, model = "base", macs = baseMacs, eagerMs = eagerBase, onnxRuntimeMs = ort[0], onnxRuntimeInt8Ms = int8 ? ort[1] : (double?)null, torchExportOnnxRuntimeMs = torchFile is null ? (double?)null : ort[4] });
-                rows.Add(new { batchSize = b, model = label, macs = prunedMacs, eagerMs = eagerPruned, onnxRuntimeMs = ort[2], onnxRuntimeInt8Ms = int8 ? ort[3] : (double?)null, torchExportOnnxRuntimeMs = (double?)null });
+                rows.Add(new { batchSize = b, model = "base", macs = baseMacs, eagerMs = eagerBase, onnxRuntimeMs = ort[0], onnxRuntimeInt8Ms = int8 ? ort[1] : (double?)null, torchExportOnnxRuntimeMs = torchFile is null ? (double?)null : ort[4], int8RatioRounds = baseRounds, int8VsBaseFloatRounds = baseRounds });
+                rows.Add(new { batchSize = b, model = label, macs = prunedMacs, eagerMs = eagerPruned, onnxRuntimeMs = ort[2], onnxRuntimeInt8Ms = int8 ? ort[3] : (double?)null, torchExportOnnxRuntimeMs = (double?)null, int8RatioRounds = prunedRounds, int8VsBaseFloatRounds = prunedBaseRounds });
             }
+            if (int8) foreach (var line in roundLines) output.WriteLine(line);
             if (parse.GetValue(json))
                 stdout.WriteLine(HarnessJson.Serialize(new
                 {
@@ -261,6 +281,8 @@ public static class BenchCommand
                     pruned = prunedFile,
                     onnxRuntime = Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString(),
                     int8Scheme = Harness.Export.Quantization.Int8Exporter.Scheme,
+                    rounds = k,
+                    spinning,
                     rows,
                 }));
             return 0;

@@ -34,4 +34,13 @@ public class BenchCommandTests
         Assert.That(error.Trim(), Does.StartWith("error: --torch-onnx").And.Contain("/nonexistent/b0.onnx"));
         Assert.That(error.Trim().Split('\n'), Has.Length.EqualTo(1));
     }
+
+    [Test]
+    public void ZeroRoundsIsOneLineErrorNamingTheOptionAndExit2()
+    {
+        var (code, _, error) = HarnessCli.Run(BenchCommand.Create(), "bench", "onnx", "--rounds", "0");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain("--rounds"));
+        Assert.That(error.Trim().Split('\n'), Has.Length.EqualTo(1));
+    }
 }
