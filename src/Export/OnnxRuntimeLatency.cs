@@ -57,6 +57,7 @@ public static class OnnxRuntimeLatency
             for (int k = 0; k < onnxModels.Count; k++)
             {
                 int m = (k + round) % onnxModels.Count;
+                Settle();
                 using var options = SessionOptionsFor(threads, spinning);
                 using var session = new InferenceSession(onnxModels[m], options);
                 for (int i = 0; i < warmup; i++) using (session.Run(feed)) { }
@@ -78,6 +79,15 @@ public static class OnnxRuntimeLatency
             return (new LatencyStats("cpu (onnxruntime)", threads, batchSize, imageSize, warmup, runs, mean, median, p95),
                 (IReadOnlyList<double>)roundMedians[m]);
         }).ToList();
+    }
+
+    /// <summary>Lets the .NET runtime finish its own work before a timing: a garbage collection and the finalizers it
+    /// queues (TorchSharp frees native tensors there) would otherwise run on the cores the timed passes spin on.</summary>
+    private static void Settle()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
     }
 
     private static SessionOptions SessionOptionsFor(int threads, bool spinning)
