@@ -15,7 +15,7 @@ namespace Harness.Export.Quantization;
 public static class Int8Exporter
 {
     public const string Scheme =
-        "QDQ; weights int8 symmetric per output channel (axis 0 of Conv, Gemm's output axis); activations uint8 asymmetric per tensor; biases int32 at input scale × weight scale; BatchNorm folded; ReLU/ReLU6 folded into the preceding range";
+        "QDQ; weights int8 symmetric per output channel (axis 0 of Conv, Gemm's output axis); activations uint8 asymmetric per tensor; biases int32 at input scale × weight scale; BatchNorm folded; ReLU/ReLU6 folded into the preceding range; a k×k Conv's input channels zero-padded to a multiple of 4 (an RGB stem's 3)";
 
     public static void Write(IPrunableNetwork model, string path, OnnxExportOptions options, QuantizationOptions quantization,
         IReadOnlyList<(float[] Data, int[] Shape)> calibration, int threads)

@@ -63,6 +63,8 @@ public static class QdqFolding
             removed.Add(node);
         }
 
+        UndoChannelPadding(graph, removed, folder, path);
+
         var readers = graph.Node.Where(n => !removed.Contains(n))
             .SelectMany(n => n.Input.Select(i => (Input: i, Node: n)))
             .ToLookup(x => x.Input, x => x.Node, StringComparer.Ordinal);
@@ -101,6 +103,81 @@ public static class QdqFolding
         var read = new HashSet<string>(kept.SelectMany(n => n.Input), StringComparer.Ordinal);
         foreach (var unused in graph.Initializer.Where(t => !read.Contains(t.Name)).ToList()) graph.Initializer.Remove(unused);
         return model;
+    }
+
+    /// <summary>
+    /// A quantized tensor zero-padded along its channels for the Convs that read it (the int8 export widens a Conv's
+    /// input channels to a multiple of 4 for ONNX Runtime's fast kernels): QuantizeLinear → Pad (constant, the zero
+    /// point, at the end of axis 1 only) → DequantizeLinear → Conv, whose weights are zero on the added channels. The
+    /// float network it approximates reads the tensor as it was: the DequantizeLinear reads the QuantizeLinear again,
+    /// the weights lose the added channels. Any other Pad of a quantized tensor is refused naming the node.
+    /// </summary>
+    private static void UndoChannelPadding(GraphProto graph, HashSet<NodeProto> removed, string folder, string path)
+    {
+        var producer = new Dictionary<string, NodeProto>(StringComparer.Ordinal);
+        foreach (var n in graph.Node) foreach (var o in n.Output) producer[o] = n;
+        var readers = graph.Node.Where(n => !removed.Contains(n))
+            .SelectMany(n => n.Input.Select(i => (Input: i, Node: n)))
+            .ToLookup(x => x.Input, x => x.Node, StringComparer.Ordinal);
+        var constants = graph.Initializer.GroupBy(t => t.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
+        foreach (var pad in graph.Node.Where(n => n.OpType == "Pad" && producer.TryGetValue(n.Input[0], out var p) && p.OpType == "QuantizeLinear").ToList())
+        {
+            var q = producer[pad.Input[0]];
+            string what = $"{path}: Pad '{pad.Name}' of a quantized tensor";
+            InvalidDataException Refuse(string why) => new($"{what}: {why}; only the int8 export's channel padding of a Conv's input can be imported");
+            if (pad.Attribute.FirstOrDefault(a => a.Name == "mode") is { } mode && mode.S.ToStringUtf8() != "constant") throw Refuse("not constant padding");
+            if (pad.Input.Count < 2 || !constants.TryGetValue(pad.Input[1], out var padsProto) || pad.Input.Count > 3) throw Refuse("its pads are not a constant");
+            long[] pads;
+            using (var p = OnnxTensors.Read(padsProto, $"{what} pads", folder).to(int64)) pads = p.data<long>().ToArray();
+            int rank = pads.Length / 2;
+            if (rank < 3 || pads.Where((v, i) => i != rank + 1).Any(v => v != 0) || pads[rank + 1] <= 0)
+                throw Refuse($"pads [{string.Join(", ", pads)}] are not zeros added at the end of the channels");
+            string? value = pad.Input.Count > 2 && pad.Input[2].Length > 0 ? pad.Input[2] : null;
+            string? zeroPoint = q.Input.Count > 2 && q.Input[2].Length > 0 ? q.Input[2] : null;
+            if (value != zeroPoint && !SameValue(value, zeroPoint, constants, folder)) throw Refuse("its value is not the zero point");
+            var dqs = readers[pad.Output[0]].ToList();
+            if (dqs.Count == 0 || dqs.Any(d => d.OpType != "DequantizeLinear")) throw Refuse("it is not read only by DequantizeLinear");
+            foreach (var dq in dqs)
+            {
+                var convs = readers[dq.Output[0]].ToList();
+                if (convs.Count == 0 || convs.Any(c => c.OpType != "Conv" || c.Input[0] != dq.Output[0] || c.Input.Count < 2 || !constants.ContainsKey(c.Input[1])))
+                    throw Refuse("its channels are not read only by Convs with constant weights");
+                foreach (var conv in convs) DropInputChannels(constants[conv.Input[1]], pads[rank + 1], $"{what}: Conv '{conv.Name}'", folder);
+                dq.Input[0] = pad.Input[0];
+            }
+            removed.Add(pad);
+        }
+    }
+
+    private static bool SameValue(string? a, string? b, Dictionary<string, TensorProto> constants, string folder)
+    {
+        double Value(string? name)
+        {
+            if (name is null) return 0;
+            if (!constants.TryGetValue(name, out var t)) return double.NaN;
+            using var v = OnnxTensors.Read(t, name, folder).to(float64);
+            return v.numel() == 1 ? v.item<double>() : double.NaN;
+        }
+        return Value(a) == Value(b);
+    }
+
+    /// <summary>A float Conv weight [O, C + added, …] back to [O, C, …]; the added channels must hold zeros.</summary>
+    private static void DropInputChannels(TensorProto weight, long added, string what, string folder)
+    {
+        using var scope = NewDisposeScope();
+        var w = OnnxTensors.Read(weight, what, folder).to(float32);
+        if (w.dim() < 3 || w.shape[1] <= added) throw new InvalidDataException($"{what}: its weight [{string.Join(", ", w.shape)}] has no {added} added input channels");
+        long channels = w.shape[1] - added;
+        if (w.narrow(1, channels, added).abs().max().item<float>() != 0)
+            throw new InvalidDataException($"{what}: its weights on the {added} padded input channels are not zero");
+        var kept = w.narrow(1, 0, channels).contiguous();
+        weight.Dims.Clear();
+        weight.Dims.AddRange(kept.shape);
+        weight.DataType = (int)TensorProto.Types.DataType.Float;
+        weight.FloatData.Clear();
+        weight.ExternalData.Clear();
+        weight.DataLocation = TensorProto.Types.DataLocation.Default;
+        weight.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(kept.data<float>().ToArray().AsSpan()));
     }
 
     /// <summary>The float range a QuantizeLinear saturates to: (qmin − zero point) × scale to (qmax − zero point) × scale.</summary>

@@ -114,18 +114,67 @@ public class Int8ExporterTests : TempDirectoryTest
         {
             var w = floatGraph.Graph.Initializer.Single(t => t.Name == node.Input[1]);
             var values = MemoryMarshal.Cast<byte, float>(w.RawData.Span).ToArray();
-            var q = MemoryMarshal.Cast<byte, sbyte>(int8Weights[w.Name].RawData.Span).ToArray();
-            Assert.That(q, Has.Length.EqualTo(values.Length));
+            var quantized = int8Weights[w.Name];
+            var q = MemoryMarshal.Cast<byte, sbyte>(quantized.RawData.Span).ToArray();
+            // The stem's int8 weight has zero input channels appended (3 → 4): index the float weight's positions.
+            long outputs = w.Dims[0], channels = w.Dims.Count > 1 ? w.Dims[1] : 1, widened = quantized.Dims.Count > 1 ? quantized.Dims[1] : 1;
+            long kernel = values.Length / (outputs * channels);
+            Assert.That(q, Has.Length.EqualTo(outputs * widened * kernel));
             for (int i = 0; i < values.Length; i++)
                 if (values[i] == 0)
                 {
-                    Assert.That(q[i], Is.Zero, $"{w.Name}[{i}]");
+                    long o = i / (channels * kernel), rest = i % (channels * kernel);
+                    Assert.That(q[o * widened * kernel + rest], Is.Zero, $"{w.Name}[{i}]");
                     zeros++;
                 }
             checkedLayers++;
         }
         Assert.That(checkedLayers, Is.GreaterThan(5));
         Assert.That(zeros, Is.GreaterThan(1000), "the pruned network has zeros to keep");
+    }
+
+    /// <summary>A Conv whose input channels are not a multiple of 4 (every network's RGB stem) reads its quantized
+    /// input zero-padded to 4 channels with zero weights there, so ONNX Runtime runs it in its symmetric VNNI kernel;
+    /// it computes what the unpadded int8 Conv computes: the logits of the graph with the padding cut back out
+    /// (weights sliced, Pad removed) agree to within the integer kernels' requantization rounding.</summary>
+    [TestCase("resnet18")]
+    [TestCase("mobilenet_v2")]
+    public void AStemsInputChannelsArePaddedToFourWithZeroWeights(string network)
+    {
+        using var model = Model(network, ExportKind.Dense);
+        var int8 = Int8Exporter.Build(model, Options, new QuantizationOptions(), Images(1), 1);
+        var pad = int8.Graph.Node.Single(n => n.OpType == "Pad");
+        Assert.That(pad.Input[0], Is.EqualTo("input/q"), "the image's quantized channels are the ones padded");
+        Assert.That(pad.Input[2], Is.EqualTo("input/zero_point"), "padded with the zero point: the new channel dequantizes to 0");
+        var dq = int8.Graph.Node.Single(n => n.OpType == "DequantizeLinear" && n.Input[0] == pad.Output[0]);
+        var stem = int8.Graph.Node.Single(n => n.OpType == "Conv" && n.Input[0] == dq.Output[0]);
+        var weightDq = int8.Graph.Node.Single(n => n.Output[0] == stem.Input[1]);
+        var weight = int8.Graph.Initializer.Single(t => t.Name == weightDq.Input[0]);
+        Assert.That(weight.Dims[1], Is.EqualTo(4));
+        var q = MemoryMarshal.Cast<byte, sbyte>(weight.RawData.Span).ToArray();
+        long kernel = weight.Dims[2] * weight.Dims[3];
+        for (long o = 0; o < weight.Dims[0]; o++)
+            Assert.That(q.Skip((int)((o * 4 + 3) * kernel)).Take((int)kernel), Has.All.Zero, $"output channel {o}: the padded channel's weights");
+        Assert.That(Optimized(int8.ToByteArray()).Graph.Node.Count(n => n.OpType == "QLinearConv"), Is.EqualTo(OnnxExporter.Build(model, Options).Graph.Node.Count(n => n.OpType == "Conv")));
+
+        // The same model without the padding: the stem reads input/q's DequantizeLinear, its weights cut to 3 channels.
+        var unpadded = int8.Clone();
+        var u = unpadded.Graph;
+        u.Node.Remove(u.Node.Single(n => n.OpType == "Pad"));
+        u.Node.Single(n => n.OpType == "DequantizeLinear" && n.Input[0] == pad.Output[0]).Input[0] = "input/q";
+        var w3 = u.Initializer.Single(t => t.Name == weight.Name);
+        var cut = Enumerable.Range(0, (int)weight.Dims[0]).SelectMany(o => q.Skip((int)(o * 4 * kernel)).Take((int)(3 * kernel))).ToArray();
+        w3.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(cut.AsSpan()));
+        w3.Dims[1] = 3;
+        using var padded = OnnxRun.Session(int8.ToByteArray());
+        using var plain = OnnxRun.Session(unpadded.ToByteArray());
+        var (data, shape) = Images(2)[0];
+        using var x = tensor(data, shape.Select(d => (long)d).ToArray());
+        using var a = OnnxRun.Logits(plain, x);
+        using var b = OnnxRun.Logits(padded, x);
+        double relative = ((a - b).norm() / (a - a.mean([1], keepdim: true)).norm()).item<float>();
+        TestContext.Out.WriteLine($"{network}: padded against unpadded stem, relative logit difference {relative:G3}");
+        Assert.That(relative, Is.LessThan(0.02), "the same integer convolution, run by another kernel (requantization may round a step apart)");
     }
 
     [Test]

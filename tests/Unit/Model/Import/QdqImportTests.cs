@@ -62,7 +62,7 @@ public class QdqImportTests : TempDirectoryTest
         using var model = Architectures.Create("resnet18", 10).Build();
         model.Module.eval();
         var int8 = Int8Exporter.Build(model, Options, new QuantizationOptions(), Images(), 1);
-        var q = int8.Graph.Node.First(n => n.OpType == "QuantizeLinear");
+        var q = int8.Graph.Node.First(n => n.OpType == "QuantizeLinear" && int8.Graph.Node.Any(d => d.OpType == "DequantizeLinear" && d.Input[0] == n.Output[0]));
         var dq = int8.Graph.Node.First(n => n.OpType == "DequantizeLinear" && n.Input[0] == q.Output[0]);
         foreach (var reader in int8.Graph.Node.Where(n => n.Input.Contains(dq.Output[0])))
             for (int i = 0; i < reader.Input.Count; i++)
@@ -72,5 +72,33 @@ public class QdqImportTests : TempDirectoryTest
         File.WriteAllBytes(path, int8.ToByteArray());
         var ex = Assert.Throws<InvalidDataException>(() => ModelLoader.LoadNetwork(path).Dispose());
         Assert.That(ex!.Message, Is.EqualTo($"{path}: QuantizeLinear '{q.Name}' is not followed only by DequantizeLinear; only QDQ pairs can be imported"));
+    }
+
+    /// <summary>The export's channel padding of the stem's input (3 → 4) is undone at import: the stem reads the
+    /// image's 3 channels again. A Pad of a quantized tensor that is not such a padding is one line naming it.</summary>
+    [Test]
+    public void TheStemsChannelPaddingIsUndoneAndAnyOtherPadOfAQuantizedTensorIsRefused()
+    {
+        manual_seed(3);
+        using var model = Architectures.Create("resnet18", 10).Build();
+        model.Module.eval();
+        var int8 = Int8Exporter.Build(model, Options, new QuantizationOptions(), Images(), 1);
+        var pad = int8.Graph.Node.Single(n => n.OpType == "Pad");
+        string path = Path.Combine(Dir, "m.int8.onnx");
+        File.WriteAllBytes(path, int8.ToByteArray());
+        using (var imported = ModelLoader.LoadNetwork(path))
+            Assert.That(imported.PrunableLayers().First().Layer.Weight.shape[1], Is.EqualTo(3), "the stem reads the image's three channels");
+
+        // The same Pad widening the height instead: not the export's channel padding.
+        var pads = int8.Graph.Initializer.Single(t => t.Name == pad.Input[1]);
+        var values = new long[8];
+        values[2] = 1;
+        pads.RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+        string broken = Path.Combine(Dir, "broken.onnx");
+        File.WriteAllBytes(broken, int8.ToByteArray());
+        var ex = Assert.Throws<InvalidDataException>(() => ModelLoader.LoadNetwork(broken).Dispose());
+        Assert.That(ex!.Message, Does.StartWith($"{broken}: Pad '{pad.Name}' of a quantized tensor: pads [0, 0, 1, 0, 0, 0, 0, 0]")
+            .And.EndWith("only the int8 export's channel padding of a Conv's input can be imported"));
+        Assert.That(ex.Message.Split('\n'), Has.Length.EqualTo(1));
     }
 }
