@@ -281,8 +281,9 @@ public static class BenchCommand
                     pruned = prunedFile,
                     onnxRuntime = Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString(),
                     int8Scheme = Harness.Export.Quantization.Int8Exporter.Scheme,
-                    rounds = k,
-                    spinning,
+                    timing = int8 ? "in turn, one session alive at a time" : "interleaved, spinning off",
+                    rounds = int8 ? k : (int?)null,
+                    spinning = int8 && spinning,
                     rows,
                 }));
             return 0;
