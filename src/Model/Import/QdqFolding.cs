@@ -56,18 +56,15 @@ public static class QdqFolding
             }
             else if (scale.numel() != 1) throw new InvalidDataException($"{what}: no scale");
             var value = ((q - zp) * scale).contiguous();
-            var proto = new TensorProto { Name = node.Output[0], DataType = (int)TensorProto.Types.DataType.Float };
-            proto.Dims.AddRange(value.shape);
-            proto.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(value.data<float>().ToArray().AsSpan()));
+            var proto = new TensorProto { Name = node.Output[0] };
+            SetFloats(proto, value);
             graph.Initializer.Add(proto);
             removed.Add(node);
         }
 
         UndoChannelPadding(graph, removed, folder, path);
 
-        var readers = graph.Node.Where(n => !removed.Contains(n))
-            .SelectMany(n => n.Input.Select(i => (Input: i, Node: n)))
-            .ToLookup(x => x.Input, x => x.Node, StringComparer.Ordinal);
+        var readers = Readers(graph, removed);
         foreach (var q in graph.Node.Where(n => n.OpType == "QuantizeLinear"))
         {
             var pair = readers[q.Output[0]].ToList();
@@ -116,9 +113,7 @@ public static class QdqFolding
     {
         var producer = new Dictionary<string, NodeProto>(StringComparer.Ordinal);
         foreach (var n in graph.Node) foreach (var o in n.Output) producer[o] = n;
-        var readers = graph.Node.Where(n => !removed.Contains(n))
-            .SelectMany(n => n.Input.Select(i => (Input: i, Node: n)))
-            .ToLookup(x => x.Input, x => x.Node, StringComparer.Ordinal);
+        var readers = Readers(graph, removed);
         var constants = graph.Initializer.GroupBy(t => t.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
         foreach (var pad in graph.Node.Where(n => n.OpType == "Pad" && producer.TryGetValue(n.Input[0], out var p) && p.OpType == "QuantizeLinear").ToList())
         {
@@ -149,6 +144,24 @@ public static class QdqFolding
         }
     }
 
+    /// <summary>The nodes (not removed) that read each tensor.</summary>
+    private static ILookup<string, NodeProto> Readers(GraphProto graph, HashSet<NodeProto> removed) =>
+        graph.Node.Where(n => !removed.Contains(n))
+            .SelectMany(n => n.Input.Select(i => (Input: i, Node: n)))
+            .ToLookup(x => x.Input, x => x.Node, StringComparer.Ordinal);
+
+    /// <summary>Sets a constant's float32 values and shape, in raw data.</summary>
+    private static void SetFloats(TensorProto proto, Tensor value)
+    {
+        proto.DataType = (int)TensorProto.Types.DataType.Float;
+        proto.Dims.Clear();
+        proto.Dims.AddRange(value.shape);
+        proto.FloatData.Clear();
+        proto.ExternalData.Clear();
+        proto.DataLocation = TensorProto.Types.DataLocation.Default;
+        proto.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(value.contiguous().data<float>().ToArray().AsSpan()));
+    }
+
     private static bool SameValue(string? a, string? b, Dictionary<string, TensorProto> constants, string folder)
     {
         double Value(string? name)
@@ -170,14 +183,7 @@ public static class QdqFolding
         long channels = w.shape[1] - added;
         if (w.narrow(1, channels, added).abs().max().item<float>() != 0)
             throw new InvalidDataException($"{what}: its weights on the {added} padded input channels are not zero");
-        var kept = w.narrow(1, 0, channels).contiguous();
-        weight.Dims.Clear();
-        weight.Dims.AddRange(kept.shape);
-        weight.DataType = (int)TensorProto.Types.DataType.Float;
-        weight.FloatData.Clear();
-        weight.ExternalData.Clear();
-        weight.DataLocation = TensorProto.Types.DataLocation.Default;
-        weight.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(kept.data<float>().ToArray().AsSpan()));
+        SetFloats(weight, w.narrow(1, 0, channels));
     }
 
     /// <summary>The float range a QuantizeLinear saturates to: (qmin − zero point) × scale to (qmax − zero point) × scale.</summary>

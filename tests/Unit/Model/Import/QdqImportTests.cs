@@ -58,10 +58,7 @@ public class QdqImportTests : TempDirectoryTest
     [Test]
     public void AQuantizeLinearThatLeadsElsewhereIsOneLineNamingIt()
     {
-        manual_seed(3);
-        using var model = Architectures.Create("resnet18", 10).Build();
-        model.Module.eval();
-        var int8 = Int8Exporter.Build(model, Options, new QuantizationOptions(), Images(), 1);
+        var int8 = ResNet18Int8();
         var q = int8.Graph.Node.First(n => n.OpType == "QuantizeLinear" && int8.Graph.Node.Any(d => d.OpType == "DequantizeLinear" && d.Input[0] == n.Output[0]));
         var dq = int8.Graph.Node.First(n => n.OpType == "DequantizeLinear" && n.Input[0] == q.Output[0]);
         foreach (var reader in int8.Graph.Node.Where(n => n.Input.Contains(dq.Output[0])))
@@ -79,10 +76,7 @@ public class QdqImportTests : TempDirectoryTest
     [Test]
     public void TheStemsChannelPaddingIsUndoneAndAnyOtherPadOfAQuantizedTensorIsRefused()
     {
-        manual_seed(3);
-        using var model = Architectures.Create("resnet18", 10).Build();
-        model.Module.eval();
-        var int8 = Int8Exporter.Build(model, Options, new QuantizationOptions(), Images(), 1);
+        var int8 = ResNet18Int8();
         var pad = int8.Graph.Node.Single(n => n.OpType == "Pad");
         string path = Path.Combine(Dir, "m.int8.onnx");
         File.WriteAllBytes(path, int8.ToByteArray());
@@ -100,5 +94,14 @@ public class QdqImportTests : TempDirectoryTest
         Assert.That(ex!.Message, Does.StartWith($"{broken}: Pad '{pad.Name}' of a quantized tensor: pads [0, 0, 1, 0, 0, 0, 0, 0]")
             .And.EndWith("only the int8 export's channel padding of a Conv's input can be imported"));
         Assert.That(ex.Message.Split('\n'), Has.Length.EqualTo(1));
+    }
+
+    /// <summary>A seeded random ResNet-18's int8 export.</summary>
+    private static ModelProto ResNet18Int8()
+    {
+        manual_seed(3);
+        using var model = Architectures.Create("resnet18", 10).Build();
+        model.Module.eval();
+        return Int8Exporter.Build(model, Options, new QuantizationOptions(), Images(), 1);
     }
 }
